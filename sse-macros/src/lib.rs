@@ -1,0 +1,1 @@
+//! Route attributes for `sse-runtime` (placeholder until the macro issue lands).

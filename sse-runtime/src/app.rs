@@ -1,0 +1,425 @@
+//! [`App`]: routes, shared state and app-wide settings; built into an [`AppService`]
+//! that the server (or the test client) calls for every request.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::header::{HeaderValue, ALLOW};
+use http::{Method, StatusCode};
+use tokio_util::sync::CancellationToken;
+
+use crate::body::Body;
+use crate::error::HttpError;
+use crate::event::ServerSentEvent;
+use crate::handler::{Endpoint, Handler};
+use crate::response::{json_response, IntoResponse, Request, Response};
+use crate::router::{BuildError, Match, Router};
+use crate::state::AppState;
+use crate::stream::{KeepAlive, StreamContext};
+
+/// One route: a method, a path pattern and a handler.
+///
+/// Route attributes (`#[get("/path", sse)]`, ...) generate a unit struct that implements
+/// [`IntoRoute`] by building one of these; hand-written apps use [`App::get`] and friends,
+/// or build one directly.
+///
+/// ```
+/// use sse_runtime::{App, Method, RouteDef};
+///
+/// let route = RouteDef::new(Method::GET, "/health", || async { "ok" });
+/// assert_eq!(route.path(), "/health");
+/// let app = App::new().route(route);
+/// # let _ = app;
+/// ```
+#[derive(Clone, Debug)]
+pub struct RouteDef {
+    method: Method,
+    path: String,
+    endpoint: Endpoint,
+}
+
+impl RouteDef {
+    /// A route for `method` and `path` (matchit syntax: `{param}`, `{*rest}`).
+    pub fn new<H: Handler<M>, M>(method: Method, path: impl Into<String>, handler: H) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            endpoint: Endpoint::new(handler),
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The path pattern.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// Something [`App::route`] accepts: a [`RouteDef`], or the unit struct a route attribute
+/// generates.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a route",
+    label = "not a route",
+    note = "pass a function annotated with `#[get(\"/path\")]`, `#[post(...)]`, ..., or a `RouteDef`"
+)]
+pub trait IntoRoute {
+    /// The route.
+    fn into_route(self) -> RouteDef;
+}
+
+impl IntoRoute for RouteDef {
+    fn into_route(self) -> RouteDef {
+        self
+    }
+}
+
+/// The application builder.
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_runtime::{App, KeepAlive};
+///
+/// async fn health() -> &'static str { "ok" }
+///
+/// let app = App::new()
+///     .get("/health", health)
+///     .state(String::from("shared"))
+///     .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
+///     .build()
+///     .expect("valid routes");
+/// # let _ = app;
+/// ```
+#[must_use = "an App does nothing until it is served"]
+pub struct App {
+    routes: Vec<RouteDef>,
+    state: AppState,
+    settings: Settings,
+}
+
+#[derive(Clone, Debug)]
+struct Settings {
+    keep_alive: KeepAlive,
+    first_event_window: Duration,
+    shutdown_grace: Duration,
+    farewell: Option<Bytes>,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl App {
+    /// An app with no routes and default settings.
+    pub fn new() -> Self {
+        Self {
+            routes: Vec::new(),
+            state: AppState::default(),
+            settings: Settings {
+                keep_alive: KeepAlive::new(),
+                first_event_window: Duration::from_millis(50),
+                shutdown_grace: Duration::from_secs(5),
+                farewell: None,
+            },
+        }
+    }
+
+    /// Adds a route: a function annotated with a route attribute, or a [`RouteDef`].
+    pub fn route(mut self, route: impl IntoRoute) -> Self {
+        self.routes.push(route.into_route());
+        self
+    }
+
+    /// Adds a `GET` route (which also answers `HEAD`).
+    pub fn get<H: Handler<M>, M>(self, path: &str, handler: H) -> Self {
+        self.route(RouteDef::new(Method::GET, path, handler))
+    }
+
+    /// Adds a `POST` route.
+    pub fn post<H: Handler<M>, M>(self, path: &str, handler: H) -> Self {
+        self.route(RouteDef::new(Method::POST, path, handler))
+    }
+
+    /// Adds a `PUT` route.
+    pub fn put<H: Handler<M>, M>(self, path: &str, handler: H) -> Self {
+        self.route(RouteDef::new(Method::PUT, path, handler))
+    }
+
+    /// Adds a `PATCH` route.
+    pub fn patch<H: Handler<M>, M>(self, path: &str, handler: H) -> Self {
+        self.route(RouteDef::new(Method::PATCH, path, handler))
+    }
+
+    /// Adds a `DELETE` route.
+    pub fn delete<H: Handler<M>, M>(self, path: &str, handler: H) -> Self {
+        self.route(RouteDef::new(Method::DELETE, path, handler))
+    }
+
+    /// Registers a shared value, read by handlers with [`State<T>`](crate::State).
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state = self.state.with(value);
+        self
+    }
+
+    /// The keep-alive of every event stream that does not choose its own
+    /// (default: `: ping` after 15 s of silence).
+    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
+        self.settings.keep_alive = keep_alive;
+        self
+    }
+
+    /// The largest request body an extractor reads (default 2 MiB); larger ones get 413.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.state.set_body_limit(bytes);
+        self
+    }
+
+    /// How long a streaming response may wait for its first item before the headers go
+    /// out (default 50 ms). An `Err` item within this window becomes an HTTP error
+    /// response; after it, an `event: error`. Headers never wait longer, so an
+    /// `EventSource` fires `open` promptly.
+    pub fn first_event_window(mut self, window: Duration) -> Self {
+        self.settings.first_event_window = window;
+        self
+    }
+
+    /// How long a graceful shutdown waits for open connections to finish once every
+    /// stream has been told to end (default 5 s); what is left is then dropped.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.settings.shutdown_grace = grace;
+        self
+    }
+
+    /// An event every open event stream sends just before it ends at shutdown
+    /// (none by default). An invalid event is refused.
+    pub fn farewell(mut self, event: ServerSentEvent) -> Result<Self, crate::EventError> {
+        let mut buf = bytes::BytesMut::new();
+        crate::encode::write_event(&event, &mut buf)?;
+        self.settings.farewell = Some(buf.freeze());
+        Ok(self)
+    }
+
+    /// Checks the routes and builds the service. Conflicting, duplicate or invalid route
+    /// patterns are reported here.
+    pub fn build(self) -> Result<AppService, BuildError> {
+        let mut router = Router::default();
+        for route in self.routes {
+            router.insert(route.method, &route.path, route.endpoint)?;
+        }
+        Ok(AppService {
+            inner: Arc::new(Inner {
+                router,
+                state: self.state,
+                shutdown: CancellationToken::new(),
+                settings: self.settings,
+            }),
+        })
+    }
+
+    /// Builds the app and serves it on `addr` until the process ends.
+    pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<(), crate::Error> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        self.serve_with_listener(listener).await
+    }
+
+    /// Builds the app and serves it on `listener` until the process ends.
+    pub async fn serve_with_listener(
+        self,
+        listener: tokio::net::TcpListener,
+    ) -> Result<(), crate::Error> {
+        self.serve_with_shutdown(listener, std::future::pending::<()>())
+            .await
+    }
+
+    /// Builds the app and serves it on `listener` until `signal` completes, then shuts
+    /// down gracefully: stop accepting, end every open stream (its cleanup runs), wait
+    /// up to the shutdown grace for connections to finish, drop the rest.
+    ///
+    /// Pass [`shutdown_signal()`](crate::shutdown_signal) for Ctrl-C and SIGTERM.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: tokio::net::TcpListener,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), crate::Error> {
+        let service = self.build()?;
+        crate::server::serve(service, listener, signal).await?;
+        Ok(())
+    }
+}
+
+/// A built app: cheap to clone, called once per request.
+#[derive(Clone)]
+pub struct AppService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    router: Router,
+    state: AppState,
+    shutdown: CancellationToken,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for AppService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppService")
+            .field("routes", &self.routes())
+            .field("state", &self.inner.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppService {
+    /// Every `(method, path pattern)`, in registration order.
+    pub fn routes(&self) -> Vec<(Method, String)> {
+        self.inner
+            .router
+            .iter()
+            .map(|(m, p)| (m.clone(), p.to_owned()))
+            .collect()
+    }
+
+    /// Tells every open stream to end; what the server does first on shutdown.
+    pub fn shutdown_streams(&self) {
+        self.inner.shutdown.cancel();
+    }
+
+    /// True once [`shutdown_streams`](Self::shutdown_streams) was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutdown.is_cancelled()
+    }
+
+    pub(crate) fn shutdown_grace(&self) -> Duration {
+        self.inner.settings.shutdown_grace
+    }
+
+    /// Answers one request: route, extract, run the handler, bind streaming bodies to the
+    /// app's settings. Never panics: a handler that panics gets a 500.
+    pub async fn handle(&self, mut req: Request) -> Response {
+        let inner = &self.inner;
+        let method = req.method().clone();
+        let endpoint = match inner.router.find(&method, req.uri().path()) {
+            Match::Found(endpoint, params) => {
+                req.extensions_mut().insert(params);
+                endpoint
+            }
+            Match::NotFound => {
+                return HttpError::new(StatusCode::NOT_FOUND, "Not Found").into_response()
+            }
+            Match::MethodNotAllowed(allow) => {
+                let mut response =
+                    HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+                        .into_response();
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    response.headers_mut().insert(ALLOW, value);
+                }
+                return response;
+            }
+            Match::BadPath(message) => return HttpError::bad_request(message).into_response(),
+        };
+
+        let path = req.uri().path().to_owned();
+        let call = endpoint.call(req, inner.state.clone());
+        let mut response = match AssertUnwindSafe(call).catch_unwind().await {
+            Ok(response) => response,
+            Err(panic) => {
+                tracing::error!(
+                    method = %method,
+                    path = %path,
+                    panic = panic_message(&*panic),
+                    "handler panicked"
+                );
+                return json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &serde_json::json!({ "detail": "Internal Server Error" }),
+                );
+            }
+        };
+
+        if let Some(stream) = response.body_mut().stream_mut() {
+            if method == Method::HEAD {
+                *response.body_mut() = Body::empty();
+                return response;
+            }
+            stream.bind(&StreamContext {
+                keep_alive: inner.settings.keep_alive.clone(),
+                shutdown: inner.shutdown.clone(),
+                farewell: inner.settings.farewell.clone(),
+            });
+            let primed = AssertUnwindSafe(stream.prime(inner.settings.first_event_window))
+                .catch_unwind()
+                .await;
+            match primed {
+                Ok(Ok(())) => {}
+                Ok(Err(failure)) => {
+                    tracing::warn!(
+                        method = %method,
+                        path = %path,
+                        status = failure.status.as_u16(),
+                        error = %failure.message,
+                        "stream failed before its first event"
+                    );
+                    return HttpError::new(failure.status, failure.message).into_response();
+                }
+                Err(panic) => {
+                    tracing::error!(
+                        method = %method,
+                        path = %path,
+                        panic = panic_message(&*panic),
+                        "stream panicked before its first event"
+                    );
+                    return json_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &serde_json::json!({ "detail": "Internal Server Error" }),
+                    );
+                }
+            }
+        } else if method == Method::HEAD {
+            *response.body_mut() = Body::empty();
+        }
+        response
+    }
+}
+
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(text) = panic.downcast_ref::<&'static str>() {
+        text
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text
+    } else {
+        "<non-string panic payload>"
+    }
+}
+
+/// Turns an [`App`] or an [`AppService`] into a service (used by the test client).
+pub trait IntoAppService {
+    /// The service.
+    ///
+    /// # Panics
+    /// For an [`App`] whose routes are invalid: the panic message is the build error.
+    fn into_app_service(self) -> AppService;
+}
+
+impl IntoAppService for AppService {
+    fn into_app_service(self) -> AppService {
+        self
+    }
+}
+
+impl IntoAppService for App {
+    fn into_app_service(self) -> AppService {
+        match self.build() {
+            Ok(service) => service,
+            Err(err) => panic!("the app's routes are invalid: {err}"),
+        }
+    }
+}

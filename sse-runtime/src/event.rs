@@ -1,0 +1,281 @@
+//! The event a handler sends: [`ServerSentEvent`], and [`IntoEvent`], which turns
+//! whatever a stream yields into one.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use serde::Serialize;
+
+use crate::encode;
+
+/// One Server-Sent Event, with every field of the `text/event-stream` format.
+///
+/// Yield it from a streaming route when plain JSON items are not enough: to name the
+/// event (`event:`), number it for resumption (`id:`), tell the browser how long to wait
+/// before reconnecting (`retry:`), send text as is (`raw_data`) or add a comment.
+///
+/// The builder never panics. A value that the wire format cannot carry (an `event` or
+/// `id` with a line break, an `id` with NUL, both `data` and `raw_data`, data that fails
+/// to serialize) is remembered, reported by [`ServerSentEvent::validate`], and refused by
+/// the encoder, so a field injection such as `id: 1\ndata: evil` can never reach a client.
+///
+/// ```
+/// use sse_runtime::ServerSentEvent;
+///
+/// let event = ServerSentEvent::new()
+///     .data(serde_json::json!({"type": "alert", "content": "update"}))
+///     .event("notification")
+///     .id("123")
+///     .retry_ms(3000);
+/// assert_eq!(
+///     event.to_string(),
+///     "event: notification\ndata: {\"type\":\"alert\",\"content\":\"update\"}\nid: 123\nretry: 3000\n\n"
+/// );
+///
+/// let bad = ServerSentEvent::new().raw_data("x").id("1\ndata: evil");
+/// assert!(bad.validate().is_err());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ServerSentEvent {
+    pub(crate) comment: Option<String>,
+    pub(crate) event: Option<String>,
+    pub(crate) data: Option<String>,
+    pub(crate) id: Option<String>,
+    pub(crate) retry: Option<u64>,
+    pub(crate) error: Option<EventError>,
+}
+
+impl ServerSentEvent {
+    /// An empty event. An event with no field at all encodes as a lone blank line.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `data` to `value` serialized as compact JSON (a string is quoted:
+    /// `data: "hello"`). Mutually exclusive with [`raw_data`](Self::raw_data).
+    pub fn data<T: Serialize>(mut self, value: T) -> Self {
+        if self.data.is_some() {
+            return self.fail(EventError::DataAndRawData);
+        }
+        match serde_json::to_string(&value) {
+            Ok(json) => self.data = Some(json),
+            Err(err) => return self.fail(EventError::Json(err.to_string())),
+        }
+        self
+    }
+
+    /// Sets `data` to `text`, sent as is (no JSON quoting). Line breaks (CRLF, LF or CR)
+    /// split it over several `data:` lines, which a client joins back with LF.
+    /// Mutually exclusive with [`data`](Self::data).
+    pub fn raw_data(mut self, text: impl Into<String>) -> Self {
+        if self.data.is_some() {
+            return self.fail(EventError::DataAndRawData);
+        }
+        self.data = Some(text.into());
+        self
+    }
+
+    /// Sets the event type (`event:`), which a browser dispatches to
+    /// `addEventListener(type, ...)` instead of `onmessage`. Must be a single line.
+    pub fn event(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        if name.contains(['\r', '\n']) {
+            return self.fail(EventError::LineBreak { field: "event" });
+        }
+        self.event = Some(name);
+        self
+    }
+
+    /// Sets the event id (`id:`), which the browser sends back as `Last-Event-ID` when it
+    /// reconnects. Must be a single line without NUL.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        if id.contains(['\r', '\n']) {
+            return self.fail(EventError::LineBreak { field: "id" });
+        }
+        if id.contains('\0') {
+            return self.fail(EventError::NulInId);
+        }
+        self.id = Some(id);
+        self
+    }
+
+    /// Sets the reconnection time (`retry:`) in milliseconds.
+    pub fn retry_ms(mut self, millis: u64) -> Self {
+        self.retry = Some(millis);
+        self
+    }
+
+    /// Sets the reconnection time (`retry:`), sent in whole milliseconds.
+    pub fn retry(self, delay: Duration) -> Self {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.retry_ms(millis)
+    }
+
+    /// Adds a comment (`: text`), ignored by `EventSource` clients. Line breaks split it
+    /// over several comment lines.
+    pub fn comment(mut self, text: impl Into<String>) -> Self {
+        self.comment = Some(text.into());
+        self
+    }
+
+    /// The first invalid value given to the builder, if any.
+    pub fn validate(&self) -> Result<(), EventError> {
+        match &self.error {
+            Some(err) => Err(err.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The `data` field as it will be sent (JSON text for [`data`](Self::data)).
+    pub fn data_text(&self) -> Option<&str> {
+        self.data.as_deref()
+    }
+
+    /// The `event` field.
+    pub fn event_name(&self) -> Option<&str> {
+        self.event.as_deref()
+    }
+
+    /// The `id` field.
+    pub fn id_value(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The `retry` field in milliseconds.
+    pub fn retry_value(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// The comment.
+    pub fn comment_text(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
+
+    fn fail(mut self, err: EventError) -> Self {
+        self.error.get_or_insert(err);
+        self
+    }
+}
+
+impl fmt::Debug for ServerSentEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("ServerSentEvent");
+        for (name, value) in [
+            ("comment", &self.comment),
+            ("event", &self.event),
+            ("data", &self.data),
+            ("id", &self.id),
+        ] {
+            if let Some(value) = value {
+                s.field(name, value);
+            }
+        }
+        if let Some(retry) = self.retry {
+            s.field("retry", &retry);
+        }
+        if let Some(err) = &self.error {
+            s.field("error", err);
+        }
+        s.finish()
+    }
+}
+
+/// The wire format of the event, or `<invalid event: ...>` when it cannot be sent.
+impl fmt::Display for ServerSentEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = BytesMut::new();
+        match encode::write_event(self, &mut buf) {
+            Ok(()) => f.write_str(&String::from_utf8_lossy(&buf)),
+            Err(err) => write!(f, "<invalid event: {err}>"),
+        }
+    }
+}
+
+/// Why an event cannot be sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventError {
+    /// `event` or `id` contains CR or LF, which would inject fields.
+    LineBreak {
+        /// The field that was refused.
+        field: &'static str,
+    },
+    /// `id` contains NUL, which clients ignore.
+    NulInId,
+    /// Both `data` and `raw_data` were set.
+    DataAndRawData,
+    /// The data failed to serialize as JSON.
+    Json(String),
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventError::LineBreak { field } => {
+                write!(f, "SSE `{field}` must be a single line (no CR or LF)")
+            }
+            EventError::NulInId => f.write_str("SSE `id` must not contain NUL characters"),
+            EventError::DataAndRawData => f.write_str(
+                "cannot set both `data` and `raw_data` on one ServerSentEvent: \
+                 use `data` for JSON payloads or `raw_data` for text",
+            ),
+            EventError::Json(err) => write!(f, "event data failed to serialize as JSON: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for EventError {}
+
+/// Turns an item yielded by a streaming route into a Server-Sent Event.
+///
+/// Implemented for [`ServerSentEvent`] (sent as built) and for every `T: Serialize`
+/// (sent as one `data:` line of compact JSON, serialized straight into the response
+/// buffer with no intermediate allocation).
+///
+/// Streams of `Result<T, E>` are handled one level up, by
+/// [`Sse::try_new`](crate::Sse::try_new) and by `#[get(..., sse)]` routes whose item type is
+/// `Result`: `Ok(item)` is sent as usual, `Err(e)` ends the stream with one
+/// `event: error` event (or an HTTP error status if nothing was sent yet).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as a Server-Sent Event",
+    label = "`{Self}` is neither `Serialize` nor `ServerSentEvent`",
+    note = "derive `serde::Serialize` for `{Self}`, or yield `sse_runtime::ServerSentEvent`"
+)]
+pub trait IntoEvent {
+    /// Converts the item into an event.
+    fn into_event(self) -> Result<ServerSentEvent, EventError>;
+
+    /// Appends the encoded event to `buf`; on error `buf` is left as it was.
+    #[doc(hidden)]
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError>
+    where
+        Self: Sized,
+    {
+        encode::write_event(&self.into_event()?, buf)
+    }
+}
+
+impl IntoEvent for ServerSentEvent {
+    fn into_event(self) -> Result<ServerSentEvent, EventError> {
+        self.validate()?;
+        Ok(self)
+    }
+
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
+        encode::write_event(&self, buf)
+    }
+}
+
+impl<T: Serialize> IntoEvent for T {
+    fn into_event(self) -> Result<ServerSentEvent, EventError> {
+        let event = ServerSentEvent::new().data(&self);
+        event.validate()?;
+        Ok(event)
+    }
+
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
+        encode::write_json_data(&self, buf)
+    }
+}

@@ -1,0 +1,118 @@
+//! [`Handler`]: an async function whose arguments are extractors and whose result is a
+//! response, type-erased into an [`Endpoint`] the router can call.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::extract::{FromRequest, FromRequestParts};
+use crate::response::{IntoResponse, Request, Response};
+use crate::state::AppState;
+
+/// A boxed response future.
+pub type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+
+/// An async function usable as a route: up to 12 extractor arguments (all
+/// [`FromRequestParts`] but the last, which may be [`FromRequest`]) and a result that is
+/// [`IntoResponse`].
+///
+/// ```
+/// use sse_runtime::{App, Path};
+///
+/// async fn hello(Path(name): Path<String>) -> String {
+///     format!("hello {name}")
+/// }
+///
+/// let app = App::new().get("/hello/{name}", hello);
+/// # let _ = app;
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a route handler",
+    label = "not an async fn of extractors returning a response",
+    note = "a handler is an `async fn` whose arguments are extractors (`Path<T>`, `Query<T>`, \
+            `Json<T>` last, ...) and whose result implements `IntoResponse`"
+)]
+pub trait Handler<M>: Clone + Send + Sync + 'static {
+    /// Extracts the arguments, runs the function and builds the response.
+    fn call(&self, req: Request, state: AppState) -> BoxFuture;
+}
+
+/// A type-erased handler, as stored in the router.
+#[derive(Clone)]
+pub struct Endpoint(Arc<dyn Fn(Request, AppState) -> BoxFuture + Send + Sync>);
+
+impl Endpoint {
+    /// Erases the handler's type.
+    pub fn new<H: Handler<M>, M>(handler: H) -> Self {
+        Self(Arc::new(move |req, state| handler.call(req, state)))
+    }
+
+    /// Calls the handler.
+    pub fn call(&self, req: Request, state: AppState) -> BoxFuture {
+        (self.0)(req, state)
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Endpoint")
+    }
+}
+
+impl<F, Fut, R> Handler<((),)> for F
+where
+    F: FnOnce() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoResponse,
+{
+    fn call(&self, _req: Request, _state: AppState) -> BoxFuture {
+        let f = self.clone();
+        Box::pin(async move { f().await.into_response() })
+    }
+}
+
+macro_rules! impl_handler {
+    ([$($part:ident),*], $last:ident) => {
+        #[allow(non_snake_case, unused_mut)]
+        impl<F, Fut, R, M, $($part,)* $last> Handler<(M, $($part,)* $last,)> for F
+        where
+            F: FnOnce($($part,)* $last) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoResponse,
+            $($part: FromRequestParts + Send + 'static,)*
+            $last: FromRequest<M> + Send + 'static,
+        {
+            fn call(&self, req: Request, state: AppState) -> BoxFuture {
+                let f = self.clone();
+                Box::pin(async move {
+                    let (mut parts, body) = req.into_parts();
+                    $(
+                        let $part = match $part::from_request_parts(&mut parts, &state).await {
+                            Ok(value) => value,
+                            Err(rejection) => return rejection.into_response(),
+                        };
+                    )*
+                    let req = Request::from_parts(parts, body);
+                    let $last = match $last::from_request(req, &state).await {
+                        Ok(value) => value,
+                        Err(rejection) => return rejection.into_response(),
+                    };
+                    f($($part,)* $last).await.into_response()
+                })
+            }
+        }
+    };
+}
+
+impl_handler!([], T1);
+impl_handler!([T1], T2);
+impl_handler!([T1, T2], T3);
+impl_handler!([T1, T2, T3], T4);
+impl_handler!([T1, T2, T3, T4], T5);
+impl_handler!([T1, T2, T3, T4, T5], T6);
+impl_handler!([T1, T2, T3, T4, T5, T6], T7);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7], T8);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8], T9);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9], T10);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10], T11);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11], T12);

@@ -1,0 +1,68 @@
+//! # sse-runtime
+//!
+//! Serve Server-Sent Events from plain generator functions: write a function that
+//! `yield`s items, and get a typed, spec-correct `text/event-stream` endpoint with
+//! keep-alive, prompt cleanup when the client goes away, and graceful shutdown.
+//!
+//! This crate holds everything at run time — [events](ServerSentEvent), the
+//! [encoder](encode), [streaming responses](Sse), the router, [extractors](extract), the
+//! [server](App::serve) and a [test client](testing) — and re-exports the route attributes,
+//! so it is the only dependency an app needs.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use sse_runtime::{App, Sse, ServerSentEvent};
+//!
+//! async fn ticks() -> Sse {
+//!     Sse::new(async_stream::stream! {
+//!         for i in 0.. {
+//!             yield ServerSentEvent::new().data(serde_json::json!({ "tick": i })).id(i.to_string());
+//!             tokio::time::sleep(Duration::from_secs(1)).await;
+//!         }
+//!     })
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), sse_runtime::Error> {
+//!     App::new().get("/ticks", ticks).serve("127.0.0.1:8000").await
+//! }
+//! ```
+//!
+//! Data flows one way: request → router → extractors → handler stream → encoder → body.
+#![warn(missing_docs)]
+
+mod app;
+mod body;
+pub mod encode;
+mod error;
+mod event;
+pub mod extract;
+mod handler;
+mod ndjson;
+pub mod parse;
+mod response;
+mod router;
+mod server;
+mod sse;
+mod state;
+mod stream;
+pub mod testing;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use app::{App, AppService, IntoAppService, IntoRoute, RouteDef};
+pub use body::{Body, BoxError};
+pub use error::HttpError;
+pub use event::{EventError, IntoEvent, ServerSentEvent};
+pub use extract::{Json, LastEventId, Path, Query, State};
+pub use handler::{BoxFuture, Endpoint, Handler};
+pub use ndjson::{JsonLines, JSON_LINES_CONTENT_TYPE};
+pub use response::{Html, IntoResponse, Request, Response};
+pub use router::BuildError;
+pub use server::{shutdown_signal, Error};
+pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
+pub use state::{AppState, DEFAULT_BODY_LIMIT};
+pub use stream::KeepAlive;
+
+pub use http::{HeaderMap, Method, StatusCode};

@@ -1,0 +1,104 @@
+//! [`JsonLines`]: an `application/x-ndjson` response, one compact JSON document per line.
+
+use std::fmt::Display;
+
+use bytes::{BufMut, BytesMut};
+use futures_core::Stream;
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use serde::Serialize;
+
+use crate::body::Body;
+use crate::response::{IntoResponse, Response};
+use crate::stream::{Format, Source, StreamBody, StreamFailure};
+
+/// `content-type` of a JSON Lines stream.
+pub const JSON_LINES_CONTENT_TYPE: &str = "application/x-ndjson";
+
+/// A JSON Lines (newline-delimited JSON) response: each item is written as one line of
+/// compact JSON as soon as it is produced. LLM APIs and log shippers read this format.
+///
+/// ```
+/// use sse_runtime::{App, JsonLines, testing::TestClient};
+///
+/// async fn rows() -> JsonLines {
+///     JsonLines::new(async_stream::stream! {
+///         for i in 0..2 {
+///             yield serde_json::json!({ "row": i });
+///         }
+///     })
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let app = App::new().get("/rows", rows).build().unwrap();
+/// let response = TestClient::new(app).get("/rows").send().await;
+/// assert_eq!(response.header("content-type"), Some("application/x-ndjson"));
+/// assert_eq!(response.text().await, "{\"row\":0}\n{\"row\":1}\n");
+/// # });
+/// ```
+#[must_use = "a JsonLines does nothing until it is returned from a handler"]
+pub struct JsonLines {
+    body: StreamBody,
+}
+
+fn write_line<T: Serialize>(item: &T, buf: &mut BytesMut) -> Result<(), StreamFailure> {
+    let start = buf.len();
+    if let Err(err) = serde_json::to_writer(buf.writer(), item) {
+        buf.truncate(start);
+        return Err(StreamFailure::internal(format!(
+            "item failed to serialize as JSON: {err}"
+        )));
+    }
+    buf.put_u8(b'\n');
+    Ok(())
+}
+
+impl JsonLines {
+    /// Streams every item as one JSON line.
+    pub fn new<S>(stream: S) -> Self
+    where
+        S: Stream + Send + 'static,
+        S::Item: Serialize,
+    {
+        let source = Source::new(stream, |item: S::Item, buf: &mut BytesMut| {
+            write_line(&item, buf)
+        });
+        Self {
+            body: StreamBody::new(Format::JsonLines, source, None),
+        }
+    }
+
+    /// Streams `Result`s: `Ok` items as lines; the first `Err` ends the stream with a line
+    /// `{"error": {"status": <code>, "detail": "<message>"}}` (or an HTTP error if nothing
+    /// was sent yet, as [`Sse::try_new`](crate::Sse::try_new) does).
+    pub fn try_new<S, T, E>(stream: S) -> Self
+    where
+        S: Stream<Item = Result<T, E>> + Send + 'static,
+        T: Serialize,
+        E: Display + 'static,
+    {
+        let source = Source::new(stream, |item: Result<T, E>, buf: &mut BytesMut| match item {
+            Ok(item) => write_line(&item, buf),
+            Err(err) => Err(StreamFailure::from_error(err)),
+        });
+        Self {
+            body: StreamBody::new(Format::JsonLines, source, None),
+        }
+    }
+}
+
+impl std::fmt::Debug for JsonLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonLines").finish_non_exhaustive()
+    }
+}
+
+impl IntoResponse for JsonLines {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(Body::from_stream(self.body));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_LINES_CONTENT_TYPE));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        response
+    }
+}

@@ -1,0 +1,185 @@
+//! The router: `matchit` patterns (`{param}`, `{*rest}`) per HTTP method.
+
+use std::fmt;
+
+use http::Method;
+
+use crate::extract::PathParams;
+use crate::handler::Endpoint;
+
+/// Why an app could not be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildError {
+    message: String,
+}
+
+impl BuildError {
+    pub(crate) fn new(message: String) -> Self {
+        Self { message }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Routes by path, then by method.
+#[derive(Default)]
+pub(crate) struct Router {
+    paths: matchit::Router<usize>,
+    routes: Vec<PathRoutes>,
+}
+
+struct PathRoutes {
+    pattern: String,
+    methods: Vec<(Method, Endpoint)>,
+}
+
+/// The result of a lookup.
+pub(crate) enum Match<'a> {
+    /// A route: its endpoint and the decoded path parameters.
+    Found(&'a Endpoint, PathParams),
+    /// The path exists with other methods; the value is the `Allow` header.
+    MethodNotAllowed(String),
+    /// No route has this path.
+    NotFound,
+    /// A path parameter is not valid percent-encoded UTF-8.
+    BadPath(String),
+}
+
+impl Router {
+    /// Adds a route; conflicts and invalid patterns are errors, never panics.
+    pub(crate) fn insert(
+        &mut self,
+        method: Method,
+        pattern: &str,
+        endpoint: Endpoint,
+    ) -> Result<(), BuildError> {
+        if !pattern.starts_with('/') {
+            return Err(BuildError::new(format!(
+                "invalid route `{method} {pattern}`: a path must start with `/`"
+            )));
+        }
+        if let Some(index) = self.routes.iter().position(|r| r.pattern == pattern) {
+            let routes = &mut self.routes[index];
+            if routes.methods.iter().any(|(m, _)| *m == method) {
+                return Err(BuildError::new(format!(
+                    "route `{method} {pattern}` is registered twice"
+                )));
+            }
+            routes.methods.push((method, endpoint));
+            return Ok(());
+        }
+        let index = self.routes.len();
+        self.paths.insert(pattern, index).map_err(|err| {
+            BuildError::new(format!("invalid route `{method} {pattern}`: {err}"))
+        })?;
+        self.routes.push(PathRoutes {
+            pattern: pattern.to_owned(),
+            methods: vec![(method, endpoint)],
+        });
+        Ok(())
+    }
+
+    /// Finds the endpoint for `method` and `path`. `HEAD` falls back to `GET`.
+    pub(crate) fn find(&self, method: &Method, path: &str) -> Match<'_> {
+        let Ok(matched) = self.paths.at(path) else {
+            return Match::NotFound;
+        };
+        let routes = &self.routes[*matched.value];
+        let endpoint = routes
+            .methods
+            .iter()
+            .find(|(m, _)| m == method)
+            .or_else(|| {
+                (method == Method::HEAD)
+                    .then(|| routes.methods.iter().find(|(m, _)| m == Method::GET))
+                    .flatten()
+            });
+        let Some((_, endpoint)) = endpoint else {
+            return Match::MethodNotAllowed(allow_header(&routes.methods));
+        };
+        let mut params = Vec::with_capacity(matched.params.len());
+        for (name, raw) in matched.params.iter() {
+            match percent_encoding::percent_decode_str(raw).decode_utf8() {
+                Ok(value) => params.push((name.to_owned(), value.into_owned())),
+                Err(_) => {
+                    return Match::BadPath(format!(
+                        "path parameter `{name}` is not valid UTF-8 once percent-decoded"
+                    ))
+                }
+            }
+        }
+        Match::Found(endpoint, PathParams(params))
+    }
+
+    /// Every `(method, pattern)`, in registration order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Method, &str)> {
+        self.routes
+            .iter()
+            .flat_map(|r| r.methods.iter().map(|(m, _)| (m, r.pattern.as_str())))
+    }
+}
+
+fn allow_header(methods: &[(Method, Endpoint)]) -> String {
+    let mut names: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
+    if names.contains(&"GET") && !names.contains(&"HEAD") {
+        names.push("HEAD");
+    }
+    names.sort_unstable();
+    names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint() -> Endpoint {
+        Endpoint::new(|| async { "ok" })
+    }
+
+    #[test]
+    fn conflicts_and_bad_patterns_are_errors() {
+        let mut router = Router::default();
+        router.insert(Method::GET, "/a/{id}", endpoint()).unwrap();
+        assert!(router.insert(Method::GET, "/a/{id}", endpoint()).is_err());
+        assert!(router.insert(Method::GET, "/a/{other}", endpoint()).is_err());
+        assert!(router.insert(Method::GET, "/b/{unclosed", endpoint()).is_err());
+        assert!(router.insert(Method::GET, "no-slash", endpoint()).is_err());
+        router.insert(Method::POST, "/a/{id}", endpoint()).unwrap();
+    }
+
+    #[test]
+    fn method_not_allowed_lists_methods() {
+        let mut router = Router::default();
+        router.insert(Method::POST, "/x", endpoint()).unwrap();
+        router.insert(Method::GET, "/x", endpoint()).unwrap();
+        match router.find(&Method::DELETE, "/x") {
+            Match::MethodNotAllowed(allow) => assert_eq!(allow, "GET, HEAD, POST"),
+            _ => panic!("expected 405"),
+        }
+        assert!(matches!(router.find(&Method::HEAD, "/x"), Match::Found(..)));
+        assert!(matches!(router.find(&Method::GET, "/y"), Match::NotFound));
+    }
+
+    #[test]
+    fn params_are_percent_decoded() {
+        let mut router = Router::default();
+        router.insert(Method::GET, "/s/{name}/{*rest}", endpoint()).unwrap();
+        match router.find(&Method::GET, "/s/a%20b/c/d") {
+            Match::Found(_, params) => {
+                let got: Vec<_> = params.iter().collect();
+                assert_eq!(got, [("name", "a b"), ("rest", "c/d")]);
+            }
+            _ => panic!("expected a match"),
+        }
+        assert!(matches!(
+            router.find(&Method::GET, "/s/%FF/x"),
+            Match::BadPath(_)
+        ));
+    }
+}

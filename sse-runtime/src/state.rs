@@ -1,0 +1,72 @@
+//! [`AppState`]: the values an app shares with every handler, looked up by type.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Shared application state: one value per type, registered with
+/// [`App::state`](crate::App::state) and read by the [`State`](crate::State) extractor.
+///
+/// Cloning is cheap (one reference count).
+///
+/// ```
+/// use sse_runtime::AppState;
+///
+/// let state = AppState::default().with(42u32);
+/// assert_eq!(state.get::<u32>(), Some(&42));
+/// assert_eq!(state.get::<String>(), None);
+/// ```
+#[derive(Clone, Default)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone, Default)]
+struct Inner {
+    values: HashMap<TypeId, (Arc<dyn Any + Send + Sync>, &'static str)>,
+    body_limit: Option<usize>,
+}
+
+/// The default limit of a request body read by [`Json`](crate::Json): 2 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+impl AppState {
+    /// Adds (or replaces) the value of type `T`.
+    pub fn with<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.inner)
+            .values
+            .insert(TypeId::of::<T>(), (Arc::new(value), std::any::type_name::<T>()));
+        self
+    }
+
+    /// The value of type `T`, if registered.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner
+            .values
+            .get(&TypeId::of::<T>())
+            .and_then(|(value, _)| value.downcast_ref())
+    }
+
+    /// The names of the registered types.
+    pub fn type_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.inner.values.values().map(|(_, name)| *name)
+    }
+
+    /// The request body limit for extractors that read the body.
+    pub fn body_limit(&self) -> usize {
+        self.inner.body_limit.unwrap_or(DEFAULT_BODY_LIMIT)
+    }
+
+    pub(crate) fn set_body_limit(&mut self, limit: usize) {
+        Arc::make_mut(&mut self.inner).body_limit = Some(limit);
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("types", &self.type_names().collect::<Vec<_>>())
+            .field("body_limit", &self.body_limit())
+            .finish()
+    }
+}
