@@ -244,17 +244,11 @@ impl EventParser {
                 }
                 None => self.current.data = Some(value.to_owned()),
             },
-            "id" => {
-                if !value.contains('\0') {
-                    self.current.id = Some(value.to_owned());
-                }
-            }
-            "retry" => {
-                if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-                    // Out-of-range values are ignored, as a non-number would be.
-                    if let Ok(ms) = value.parse() {
-                        self.current.retry = Some(ms);
-                    }
+            "id" if !value.contains('\0') => self.current.id = Some(value.to_owned()),
+            // Digits only; an out-of-range value is ignored, as a non-number would be.
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                if let Ok(ms) = value.parse() {
+                    self.current.retry = Some(ms);
                 }
             }
             _ => {}
@@ -281,7 +275,8 @@ mod tests {
 
     #[test]
     fn split_anywhere_gives_the_same_result() {
-        let input: &[u8] = b"\xEF\xBB\xBFevent: x\r\ndata: \xE7\xB3\xBB\r\n: c\r\rid: 1\n\ndata:z\r\n\r\n";
+        let input: &[u8] =
+            b"\xEF\xBB\xBFevent: x\r\ndata: \xE7\xB3\xBB\r\n: c\r\rid: 1\n\ndata:z\r\n\r\n";
         let whole = events(input);
         assert_eq!(whole.len(), 2);
         for cut in 0..input.len() {
