@@ -16,6 +16,7 @@ use crate::body::Body;
 use crate::error::HttpError;
 use crate::event::ServerSentEvent;
 use crate::handler::{Endpoint, Handler};
+use crate::limits::Limits;
 use crate::response::{json_response, IntoResponse, Request, Response};
 use crate::router::{BuildError, Match, Router};
 use crate::state::AppState;
@@ -110,6 +111,7 @@ struct Settings {
     first_event_window: Duration,
     shutdown_grace: Duration,
     farewell: Option<Bytes>,
+    limits: Limits,
 }
 
 impl Default for App {
@@ -129,6 +131,7 @@ impl App {
                 first_event_window: Duration::from_millis(50),
                 shutdown_grace: Duration::from_secs(5),
                 farewell: None,
+                limits: Limits::default(),
             },
         }
     }
@@ -174,6 +177,12 @@ impl App {
     /// (default: `: ping` after 15 s of silence).
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
         self.settings.keep_alive = keep_alive;
+        self
+    }
+
+    /// Connection limits and timeouts (see [`Limits`] for the defaults).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.settings.limits = limits;
         self
     }
 
@@ -298,6 +307,10 @@ impl AppService {
         self.inner.shutdown.is_cancelled()
     }
 
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.inner.settings.limits
+    }
+
     pub(crate) fn shutdown_grace(&self) -> Duration {
         self.inner.settings.shutdown_grace
     }
@@ -354,6 +367,7 @@ impl AppService {
                 keep_alive: inner.settings.keep_alive.clone(),
                 shutdown: inner.shutdown.clone(),
                 farewell: inner.settings.farewell.clone(),
+                route: format!("{method} {path}").into(),
             });
             let primed = AssertUnwindSafe(stream.prime(inner.settings.first_event_window))
                 .catch_unwind()

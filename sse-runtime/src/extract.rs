@@ -301,7 +301,8 @@ impl<T: DeserializeOwned + Send> FromRequest for Json<T> {
             .and_then(|v| v.split(';').next())
             .map(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             })
             .unwrap_or(false);
         if !is_json {
@@ -486,10 +487,7 @@ where
                 UNPROCESSABLE,
                 "header_parsing",
                 &["header", LAST_EVENT_ID],
-                format!(
-                    "Last-Event-ID should be a valid {}",
-                    short_type_name::<T>()
-                ),
+                format!("Last-Event-ID should be a valid {}", short_type_name::<T>()),
             )
             .with_input(input)
         };
@@ -524,7 +522,10 @@ impl<T: Clone + Send + Sync + 'static> FromRequestParts for State<T> {
             Some(value) => Ok(State(value.clone())),
             None => {
                 let name = std::any::type_name::<T>();
-                tracing::error!(state = name, "State<{name}> requested but never registered with App::state");
+                tracing::error!(
+                    state = name,
+                    "State<{name}> requested but never registered with App::state"
+                );
                 Err(Rejection::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "missing_state",

@@ -33,11 +33,13 @@
 
 mod app;
 mod body;
+mod conn;
 pub mod encode;
 mod error;
 mod event;
 pub mod extract;
 mod handler;
+mod limits;
 mod ndjson;
 pub mod parse;
 mod response;
@@ -57,6 +59,7 @@ pub use error::HttpError;
 pub use event::{EventError, IntoEvent, ServerSentEvent};
 pub use extract::{Json, LastEventId, Path, Query, State};
 pub use handler::{BoxFuture, Endpoint, Handler};
+pub use limits::Limits;
 pub use ndjson::{JsonLines, JSON_LINES_CONTENT_TYPE};
 pub use response::{Html, IntoResponse, Request, Response};
 pub use router::BuildError;

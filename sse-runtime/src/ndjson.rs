@@ -76,10 +76,13 @@ impl JsonLines {
         T: Serialize,
         E: Display + 'static,
     {
-        let source = Source::new(stream, |item: Result<T, E>, buf: &mut BytesMut| match item {
-            Ok(item) => write_line(&item, buf),
-            Err(err) => Err(StreamFailure::from_error(err)),
-        });
+        let source = Source::new(
+            stream,
+            |item: Result<T, E>, buf: &mut BytesMut| match item {
+                Ok(item) => write_line(&item, buf),
+                Err(err) => Err(StreamFailure::from_error(err)),
+            },
+        );
         Self {
             body: StreamBody::new(Format::JsonLines, source, None),
         }
@@ -96,7 +99,10 @@ impl IntoResponse for JsonLines {
     fn into_response(self) -> Response {
         let mut response = Response::new(Body::from_stream(self.body));
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_LINES_CONTENT_TYPE));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(JSON_LINES_CONTENT_TYPE),
+        );
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
         response

@@ -141,9 +141,8 @@ pub(crate) fn json_response(status: StatusCode, value: &impl serde::Serialize) -
         }
         Err(err) => {
             tracing::error!(error = %err, "response failed to serialize as JSON");
-            let mut response = Response::new(
-                r#"{"detail":"response failed to serialize as JSON"}"#.into(),
-            );
+            let mut response =
+                Response::new(r#"{"detail":"response failed to serialize as JSON"}"#.into());
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             response
                 .headers_mut()

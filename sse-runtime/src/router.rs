@@ -75,9 +75,9 @@ impl Router {
             return Ok(());
         }
         let index = self.routes.len();
-        self.paths.insert(pattern, index).map_err(|err| {
-            BuildError::new(format!("invalid route `{method} {pattern}`: {err}"))
-        })?;
+        self.paths
+            .insert(pattern, index)
+            .map_err(|err| BuildError::new(format!("invalid route `{method} {pattern}`: {err}")))?;
         self.routes.push(PathRoutes {
             pattern: pattern.to_owned(),
             methods: vec![(method, endpoint)],
@@ -147,8 +147,12 @@ mod tests {
         let mut router = Router::default();
         router.insert(Method::GET, "/a/{id}", endpoint()).unwrap();
         assert!(router.insert(Method::GET, "/a/{id}", endpoint()).is_err());
-        assert!(router.insert(Method::GET, "/a/{other}", endpoint()).is_err());
-        assert!(router.insert(Method::GET, "/b/{unclosed", endpoint()).is_err());
+        assert!(router
+            .insert(Method::GET, "/a/{other}", endpoint())
+            .is_err());
+        assert!(router
+            .insert(Method::GET, "/b/{unclosed", endpoint())
+            .is_err());
         assert!(router.insert(Method::GET, "no-slash", endpoint()).is_err());
         router.insert(Method::POST, "/a/{id}", endpoint()).unwrap();
     }
@@ -169,7 +173,9 @@ mod tests {
     #[test]
     fn params_are_percent_decoded() {
         let mut router = Router::default();
-        router.insert(Method::GET, "/s/{name}/{*rest}", endpoint()).unwrap();
+        router
+            .insert(Method::GET, "/s/{name}/{*rest}", endpoint())
+            .unwrap();
         match router.find(&Method::GET, "/s/a%20b/c/d") {
             Match::Found(_, params) => {
                 let got: Vec<_> = params.iter().collect();

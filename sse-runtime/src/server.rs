@@ -5,15 +5,21 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::app::AppService;
 use crate::body::Body;
+use crate::conn::{self, SendTimeout};
+use crate::limits::Limits;
 
 /// Why serving failed.
 #[derive(Debug)]
@@ -93,9 +99,11 @@ pub(crate) async fn serve(
     listener: TcpListener,
     signal: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let limits = service.limits().clone();
+    let builder = connection_builder(&limits);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving HTTP/1.1 and HTTP/2");
     }
@@ -115,7 +123,12 @@ pub(crate) async fn serve(
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    tracing::warn!(%peer, max = limits.max_connections, "connection limit reached, answering 503");
+                    connections.spawn(refuse(stream));
+                    continue;
+                };
+                conn::configure(&stream, &limits);
                 let service = service.clone();
                 let hyper_service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                     let service = service.clone();
@@ -125,10 +138,14 @@ pub(crate) async fn serve(
                     }
                 });
                 let conn = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), hyper_service)
+                    .serve_connection_with_upgrades(
+                        TokioIo::new(SendTimeout::new(stream, limits.send_timeout)),
+                        hyper_service,
+                    )
                     .into_owned();
                 let conn = graceful.watch(conn);
                 connections.spawn(async move {
+                    let _slot = slot;
                     if let Err(err) = conn.await {
                         tracing::debug!(%peer, error = %err, "connection ended with an error");
                     }
@@ -157,4 +174,37 @@ pub(crate) async fn serve(
     }
     connections.shutdown().await;
     Ok(())
+}
+
+/// hyper-util's auto builder (HTTP/1.1 and h2c on one port) with `limits` applied.
+fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.h2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(Some(20))
+        .max_local_error_reset_streams(Some(1024));
+    builder
+}
+
+/// Answers a connection over the limit with 503 and closes it, without reading it.
+async fn refuse(mut stream: TcpStream) {
+    const BODY: &str = r#"{"detail":"Service Unavailable: too many connections"}"#;
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
 }

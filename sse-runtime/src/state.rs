@@ -33,9 +33,10 @@ pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 impl AppState {
     /// Adds (or replaces) the value of type `T`.
     pub fn with<T: Send + Sync + 'static>(mut self, value: T) -> Self {
-        Arc::make_mut(&mut self.inner)
-            .values
-            .insert(TypeId::of::<T>(), (Arc::new(value), std::any::type_name::<T>()));
+        Arc::make_mut(&mut self.inner).values.insert(
+            TypeId::of::<T>(),
+            (Arc::new(value), std::any::type_name::<T>()),
+        );
         self
     }
 

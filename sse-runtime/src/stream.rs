@@ -7,7 +7,9 @@
 use std::any::Any;
 use std::fmt::Display;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -193,6 +195,8 @@ pub(crate) struct StreamContext {
     pub(crate) keep_alive: KeepAlive,
     pub(crate) shutdown: CancellationToken,
     pub(crate) farewell: Option<Bytes>,
+    /// `METHOD /path` of the request, for logs.
+    pub(crate) route: Arc<str>,
 }
 
 /// The body of a streaming response.
@@ -206,6 +210,8 @@ pub(crate) struct StreamBody {
     last_write: Instant,
     shutdown: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     farewell: Option<Bytes>,
+    /// `METHOD /path` of the request, for logs.
+    route: Arc<str>,
     done: bool,
 }
 
@@ -224,6 +230,7 @@ impl StreamBody {
             last_write: Instant::now(),
             shutdown: None,
             farewell: None,
+            route: Arc::from(""),
             done: false,
         }
     }
@@ -249,6 +256,7 @@ impl StreamBody {
         if self.format == Format::EventStream {
             self.farewell.clone_from(&ctx.farewell);
         }
+        self.route = Arc::clone(&ctx.route);
     }
 
     pub(crate) fn is_done(&self) -> bool {
@@ -283,7 +291,11 @@ impl StreamBody {
     }
 
     fn take_frame(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        if self.keep_alive.as_ref().is_some_and(|k| k.interval.is_some()) {
+        if self
+            .keep_alive
+            .as_ref()
+            .is_some_and(|k| k.interval.is_some())
+        {
             self.last_write = Instant::now();
         }
         Poll::Ready(Some(Ok(Frame::data(self.buf.split().freeze()))))
@@ -320,10 +332,25 @@ impl StreamBody {
         let mut ended = this.source.is_none();
         if let Some(source) = this.source.as_mut() {
             while this.buf.len() < COALESCE_LIMIT {
-                match source.as_mut().poll_item(cx, &mut this.buf) {
+                let buf = &mut this.buf;
+                let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    source.as_mut().poll_item(cx, buf)
+                }));
+                let polled = polled.unwrap_or_else(|panic| {
+                    tracing::error!(
+                        route = %this.route,
+                        panic = crate::app::panic_message(&*panic),
+                        "stream panicked; ending it"
+                    );
+                    Poll::Ready(Some(Err(StreamFailure::internal(
+                        "Internal Server Error".to_owned(),
+                    ))))
+                });
+                match polled {
                     Poll::Ready(Some(Ok(()))) => {}
                     Poll::Ready(Some(Err(failure))) => {
                         tracing::error!(
+                            route = %this.route,
                             status = failure.status.as_u16(),
                             error = %failure.message,
                             "stream ended by an error item"

@@ -198,10 +198,7 @@ pub struct RequestBuilder {
 impl RequestBuilder {
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        match (
-            HeaderName::try_from(name),
-            HeaderValue::try_from(value),
-        ) {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             (Ok(name), Ok(value)) => {
                 self.headers.append(name, value);
             }
@@ -285,7 +282,10 @@ async fn send_remote(
 ) -> TestResponse {
     let stream = match tokio::net::TcpStream::connect(remote.addr).await {
         Ok(stream) => stream,
-        Err(err) => panic!("cannot connect to the test server at {}: {err}", remote.addr),
+        Err(err) => panic!(
+            "cannot connect to the test server at {}: {err}",
+            remote.addr
+        ),
     };
     let io = TokioIo::new(stream);
     let mut req = http::Request::new(http_body_util::Full::new(body));

@@ -186,7 +186,8 @@ async fn keep_alive_default_is_15_seconds_and_can_be_disabled_per_response() {
         Sse::new(futures_util::stream::pending::<ServerSentEvent>())
     }
     async fn silent() -> Sse {
-        Sse::new(futures_util::stream::pending::<ServerSentEvent>()).keep_alive(KeepAlive::disabled())
+        Sse::new(futures_util::stream::pending::<ServerSentEvent>())
+            .keep_alive(KeepAlive::disabled())
     }
     let client = TestClient::new(App::new().get("/quiet", quiet).get("/silent", silent));
     let start = tokio::time::Instant::now();
@@ -299,7 +300,10 @@ fn conflicting_and_invalid_routes_fail_at_build_not_at_serve() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("/a/{name}"), "{err}");
-    let err = App::new().get("/a/{open", || async { "" }).build().unwrap_err();
+    let err = App::new()
+        .get("/a/{open", || async { "" })
+        .build()
+        .unwrap_err();
     assert!(err.to_string().contains("invalid route"), "{err}");
     let err = App::new()
         .get("/dup", || async { "" })
@@ -338,7 +342,9 @@ fn extractor_app() -> App {
         .get("/items/{kind}/{id}", item)
         .post("/echo", echo)
         .get("/resume", resume)
-        .get("/needs-state", |State(n): State<u8>| async move { n.to_string() })
+        .get("/needs-state", |State(n): State<u8>| async move {
+            n.to_string()
+        })
         .body_limit(64)
 }
 
@@ -393,7 +399,10 @@ async fn failed_extractions_are_4xx_with_a_json_body_naming_the_parameter() {
 
     let (status, body) = detail(client.get("/items/book/1?q=x&limit=lots").send().await).await;
     assert_eq!(status, 422);
-    assert_eq!(body["detail"][0]["loc"], serde_json::json!(["query", "limit"]));
+    assert_eq!(
+        body["detail"][0]["loc"],
+        serde_json::json!(["query", "limit"])
+    );
 
     let (status, body) = detail(
         client
@@ -416,7 +425,10 @@ async fn failed_extractions_are_4xx_with_a_json_body_naming_the_parameter() {
     )
     .await;
     assert_eq!(status, 422);
-    assert_eq!(body["detail"][0]["loc"], serde_json::json!(["body", "count"]));
+    assert_eq!(
+        body["detail"][0]["loc"],
+        serde_json::json!(["body", "count"])
+    );
 
     let (status, _) = detail(client.post("/echo").body("{}").send().await).await;
     assert_eq!(status, 415);
@@ -465,18 +477,24 @@ async fn default_json_body_limit_is_2_mib() {
 #[tokio::test]
 async fn error_item_before_the_first_event_is_an_http_error() {
     async fn rejects() -> Sse {
-        Sse::try_new(futures_util::stream::iter([Err::<u32, _>(HttpError::not_found(
-            "no such symbol",
-        ))]))
+        Sse::try_new(futures_util::stream::iter([Err::<u32, _>(
+            HttpError::not_found("no such symbol"),
+        )]))
     }
     async fn fails() -> Sse {
         Sse::try_new(futures_util::stream::iter([Err::<u32, _>("database down")]))
     }
     let client = TestClient::new(App::new().get("/rejects", rejects).get("/fails", fails));
     let (status, body) = detail(client.get("/rejects").send().await).await;
-    assert_eq!((status, body), (404, serde_json::json!({"detail": "no such symbol"})));
+    assert_eq!(
+        (status, body),
+        (404, serde_json::json!({"detail": "no such symbol"}))
+    );
     let (status, body) = detail(client.get("/fails").send().await).await;
-    assert_eq!((status, body), (500, serde_json::json!({"detail": "database down"})));
+    assert_eq!(
+        (status, body),
+        (500, serde_json::json!({"detail": "database down"}))
+    );
 }
 
 #[tokio::test]
@@ -553,13 +571,19 @@ async fn plain_routes_return_json_text_status_and_responses() {
     assert_eq!(response.header("content-type"), Some("application/json"));
     assert_eq!(response.text().await, r#"{"ok":true}"#);
     let response = client.get("/text").send().await;
-    assert_eq!(response.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     assert_eq!(response.text().await, "text");
     assert_eq!(client.get("/static").send().await.text().await, "static");
     assert_eq!(client.get("/status").send().await.status(), 204);
     assert_eq!(client.get("/created").send().await.status(), 201);
     let (status, body) = detail(client.get("/error").send().await).await;
-    assert_eq!((status, body), (401, serde_json::json!({"detail": "token required"})));
+    assert_eq!(
+        (status, body),
+        (401, serde_json::json!({"detail": "token required"}))
+    );
 }
 
 #[tokio::test]
@@ -572,7 +596,10 @@ async fn json_lines_stream_one_document_per_line() {
         .get("/rows")
         .send()
         .await;
-    assert_eq!(response.header("content-type"), Some("application/x-ndjson"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/x-ndjson")
+    );
     assert_eq!(response.text().await, "{\"i\":0}\n{\"i\":1}\n{\"i\":2}\n");
 }
 
@@ -582,12 +609,17 @@ async fn a_panicking_handler_gets_500_and_the_server_keeps_serving() {
         panic!("handler bug")
     }
     let client = TestClient::spawn(
-        App::new().get("/boom", boom).get("/fine", || async { "fine" }),
+        App::new()
+            .get("/boom", boom)
+            .get("/fine", || async { "fine" }),
         Protocol::Http1,
     )
     .await;
     let (status, body) = detail(client.get("/boom").send().await).await;
-    assert_eq!((status, body), (500, serde_json::json!({"detail": "Internal Server Error"})));
+    assert_eq!(
+        (status, body),
+        (500, serde_json::json!({"detail": "Internal Server Error"}))
+    );
     assert_eq!(client.get("/fine").send().await.text().await, "fine");
 }
 
@@ -599,7 +631,11 @@ async fn graceful_shutdown_ends_open_streams_runs_cleanup_and_returns() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = stream_app(&cleanups)
         .shutdown_grace(Duration::from_secs(2))
-        .farewell(ServerSentEvent::new().event("bye").raw_data("server restarting"))
+        .farewell(
+            ServerSentEvent::new()
+                .event("bye")
+                .raw_data("server restarting"),
+        )
         .unwrap();
     let server = tokio::spawn(app.serve_with_shutdown(listener, async {
         let _ = stop_rx.await;
@@ -627,7 +663,10 @@ async fn graceful_shutdown_ends_open_streams_runs_cleanup_and_returns() {
         let mut all = Vec::new();
         let _ = tokio::time::timeout(Duration::from_secs(2), socket.read_to_end(&mut all)).await;
         let text = String::from_utf8_lossy(&all);
-        assert!(text.contains("event: bye\ndata: server restarting\n\n"), "{text}");
+        assert!(
+            text.contains("event: bye\ndata: server restarting\n\n"),
+            "{text}"
+        );
         // The chunked body was terminated properly.
         assert!(text.ends_with("0\r\n\r\n"), "{text:?}");
     }

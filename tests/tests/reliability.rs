@@ -1,0 +1,196 @@
+//! Limits and misbehaving clients, over real sockets: a client that stops reading, too
+//! many connections, slowloris, oversize headers, panicking streams.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use sse_runtime::testing::{Protocol, TestClient};
+use sse_runtime::{App, Limits, ServerSentEvent, Sse, State};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Clone, Default)]
+struct Cleanups(Arc<AtomicUsize>);
+
+struct Guard(Cleanups);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0 .0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Cleanups {
+    async fn wait_for(&self, n: usize, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.0.load(Ordering::SeqCst) < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "cleanup did not run within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Endless 64 KiB events, as fast as the socket takes them.
+async fn firehose(State(cleanups): State<Cleanups>) -> Sse {
+    Sse::new(async_stream::stream! {
+        let _guard = Guard(cleanups);
+        let payload = "x".repeat(64 * 1024);
+        loop {
+            yield ServerSentEvent::new().raw_data(payload.clone());
+        }
+    })
+}
+
+/// Endless slow events.
+async fn ticker(State(cleanups): State<Cleanups>) -> Sse {
+    Sse::new(async_stream::stream! {
+        let _guard = Guard(cleanups);
+        for i in 0u64.. {
+            yield ServerSentEvent::new().data(i);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
+async fn spawn(limits: Limits, cleanups: &Cleanups) -> TestClient {
+    let app = App::new()
+        .get("/firehose", firehose)
+        .get("/ticker", ticker)
+        .get("/health", || async { "ok" })
+        .state(cleanups.clone())
+        .limits(limits);
+    TestClient::spawn(app, Protocol::Http1).await
+}
+
+async fn raw_get(client: &TestClient, path: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(client.addr().unwrap()).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: test\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
+    let cleanups = Cleanups::default();
+    let limits = Limits {
+        send_timeout: Some(Duration::from_millis(300)),
+        ..Limits::default()
+    };
+    let client = spawn(limits, &cleanups).await;
+    // Connect, ask for the firehose, never read: the buffers fill, writes block.
+    let stalled = raw_get(&client, "/firehose").await;
+    cleanups.wait_for(1, Duration::from_secs(10)).await;
+    // The server is still fine for everyone else.
+    assert_eq!(client.get("/health").send().await.text().await, "ok");
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_get_503_and_the_others_keep_streaming() {
+    let cleanups = Cleanups::default();
+    let limits = Limits {
+        max_connections: 2,
+        ..Limits::default()
+    };
+    let client = spawn(limits, &cleanups).await;
+    let first = client.get("/ticker").send().await.events();
+    let second = client.get("/ticker").send().await.events();
+    let mut third = raw_get(&client, "/health").await;
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(3), third.read_to_string(&mut answer))
+        .await
+        .expect("refused promptly")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("too many connections"), "{answer}");
+    // The two admitted streams still deliver.
+    for mut events in [first, second] {
+        assert!(events.next().await.is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_slowloris_client_is_cut_off_after_the_header_read_timeout() {
+    let cleanups = Cleanups::default();
+    let limits = Limits {
+        header_read_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let client = spawn(limits, &cleanups).await;
+    let mut slow = TcpStream::connect(client.addr().unwrap()).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(3), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "connection still open after 3 s");
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected answer: {text}"
+    );
+}
+
+#[tokio::test]
+async fn oversize_headers_are_refused_and_the_server_keeps_serving() {
+    let cleanups = Cleanups::default();
+    let client = spawn(Limits::default(), &cleanups).await;
+    let mut big = TcpStream::connect(client.addr().unwrap()).await.unwrap();
+    let header = "a".repeat(128 * 1024);
+    let _ = big
+        .write_all(format!("GET /health HTTP/1.1\r\nhost: x\r\nx-big: {header}\r\n\r\n").as_bytes())
+        .await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(3), big.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.starts_with("HTTP/1.1 431"),
+        "oversize header answer: {text:?}"
+    );
+    assert_eq!(client.get("/health").send().await.text().await, "ok");
+}
+
+#[tokio::test]
+async fn a_stream_that_panics_after_its_first_event_ends_with_an_error_event() {
+    async fn flaky() -> Sse {
+        Sse::new(async_stream::stream! {
+            yield ServerSentEvent::new().raw_data("before");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if true {
+                panic!("generator bug");
+            }
+            yield ServerSentEvent::new().raw_data("never");
+        })
+    }
+    let client = TestClient::spawn(
+        App::new()
+            .get("/flaky", flaky)
+            .get("/health", || async { "ok" }),
+        Protocol::Http2,
+    )
+    .await;
+    let events: Vec<_> = tokio::time::timeout(
+        Duration::from_secs(5),
+        client
+            .get("/flaky")
+            .send()
+            .await
+            .events()
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .expect("stream ended");
+    let names: Vec<_> = events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(names, ["message", "error"]);
+    assert_eq!(events[0].data, "before");
+    assert_eq!(client.get("/health").send().await.text().await, "ok");
+}
