@@ -13,6 +13,7 @@ use http::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
 
 use crate::body::Body;
+use crate::cors::Cors;
 use crate::error::HttpError;
 use crate::event::ServerSentEvent;
 use crate::handler::{Endpoint, Handler};
@@ -112,6 +113,7 @@ struct Settings {
     shutdown_grace: Duration,
     farewell: Option<Bytes>,
     limits: Limits,
+    cors: Option<Cors>,
 }
 
 impl Default for App {
@@ -132,6 +134,7 @@ impl App {
                 shutdown_grace: Duration::from_secs(5),
                 farewell: None,
                 limits: Limits::default(),
+                cors: None,
             },
         }
     }
@@ -177,6 +180,13 @@ impl App {
     /// (default: `: ping` after 15 s of silence).
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
         self.settings.keep_alive = keep_alive;
+        self
+    }
+
+    /// Cross-origin access (none by default): preflights are answered before routing, and
+    /// responses to allowed origins carry the CORS headers.
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.settings.cors = Some(cors);
         self
     }
 
@@ -315,9 +325,22 @@ impl AppService {
         self.inner.settings.shutdown_grace
     }
 
-    /// Answers one request: route, extract, run the handler, bind streaming bodies to the
-    /// app's settings. Never panics: a handler that panics gets a 500.
-    pub async fn handle(&self, mut req: Request) -> Response {
+    /// Answers one request: CORS, route, extract, run the handler, bind streaming bodies
+    /// to the app's settings. Never panics: a handler that panics gets a 500.
+    pub async fn handle(&self, req: Request) -> Response {
+        let Some(cors) = &self.inner.settings.cors else {
+            return self.dispatch(req).await;
+        };
+        if let Some(preflight) = cors.preflight(req.method(), req.headers()) {
+            return preflight;
+        }
+        let origin = req.headers().get(http::header::ORIGIN).cloned();
+        let mut response = self.dispatch(req).await;
+        cors.decorate(origin.as_ref(), &mut response);
+        response
+    }
+
+    async fn dispatch(&self, mut req: Request) -> Response {
         let inner = &self.inner;
         let method = req.method().clone();
         let endpoint = match inner.router.find(&method, req.uri().path()) {

@@ -34,6 +34,7 @@
 mod app;
 mod body;
 mod conn;
+mod cors;
 pub mod encode;
 mod error;
 mod event;
@@ -55,6 +56,7 @@ pub mod __private;
 
 pub use app::{App, AppService, IntoAppService, IntoRoute, RouteDef};
 pub use body::{Body, BoxError};
+pub use cors::Cors;
 pub use error::HttpError;
 pub use event::{EventError, IntoEvent, ServerSentEvent};
 pub use extract::{Json, LastEventId, Path, Query, State};
@@ -68,4 +70,10 @@ pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
 pub use state::{AppState, DEFAULT_BODY_LIMIT};
 pub use stream::KeepAlive;
 
-pub use http::{HeaderMap, Method, StatusCode};
+pub use http::{self, HeaderMap, Method, StatusCode};
+
+/// The trait of the `impl Stream<Item = T>` a streaming route returns
+/// (`futures_core::Stream`, the one every async ecosystem crate shares).
+pub use futures_core::Stream;
+// TEMP(lead): disabled until sse-macros/src/lib.rs defines the attributes; macro owner: re-enable this line.
+// pub use sse_macros::{delete, get, patch, post, put, route};

@@ -1,5 +1,8 @@
 //! Shared helpers for the examples and the workspace tests.
 
+pub mod auth;
+pub mod scenarios;
+
 /// The address an example binds: `$ADDR`, or `127.0.0.1:8000`.
 /// `ADDR=127.0.0.1:0` picks a free port.
 pub fn addr_from_env() -> String {
