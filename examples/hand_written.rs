@@ -10,11 +10,21 @@ use std::time::Duration;
 
 use sse_runtime::{shutdown_signal, App, Json, LastEventId, ServerSentEvent, Sse};
 
+/// Logs when a stream ends, however it ends (client gone, server shutdown).
+struct Cleanup;
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        tracing::info!("counter stream cleaned up");
+    }
+}
+
 /// Counts once a second, numbering events so a reconnecting client resumes after the
 /// last one it saw.
 async fn counter(last: LastEventId<u64>) -> Sse {
     let start = last.0.map_or(0, |id| id + 1);
     Sse::new(async_stream::stream! {
+        let _cleanup = Cleanup;
         for i in start.. {
             yield ServerSentEvent::new()
                 .event("tick")

@@ -42,6 +42,8 @@ pub struct RouteDef {
     method: Method,
     path: String,
     endpoint: Endpoint,
+    #[cfg(feature = "openapi")]
+    pub(crate) doc: Option<Box<crate::openapi::RouteDoc>>,
 }
 
 impl RouteDef {
@@ -51,6 +53,8 @@ impl RouteDef {
             method,
             path: path.into(),
             endpoint: Endpoint::new(handler),
+            #[cfg(feature = "openapi")]
+            doc: None,
         }
     }
 
@@ -101,9 +105,11 @@ impl IntoRoute for RouteDef {
 /// ```
 #[must_use = "an App does nothing until it is served"]
 pub struct App {
-    routes: Vec<RouteDef>,
+    pub(crate) routes: Vec<RouteDef>,
     state: AppState,
     settings: Settings,
+    #[cfg(feature = "openapi")]
+    pub(crate) openapi: Option<crate::openapi::OpenApiConfig>,
 }
 
 #[derive(Clone, Debug)]
@@ -136,6 +142,8 @@ impl App {
                 limits: Limits::default(),
                 cors: None,
             },
+            #[cfg(feature = "openapi")]
+            openapi: None,
         }
     }
 
@@ -231,15 +239,21 @@ impl App {
     /// patterns are reported here.
     pub fn build(self) -> Result<AppService, BuildError> {
         let mut router = Router::default();
+        #[cfg(feature = "openapi")]
+        let openapi = crate::openapi::AppDocs::new(&self.routes, self.openapi.as_ref());
         for route in self.routes {
             router.insert(route.method, &route.path, route.endpoint)?;
         }
+        #[cfg(feature = "openapi")]
+        openapi.register(&mut router)?;
         Ok(AppService {
             inner: Arc::new(Inner {
                 router,
                 state: self.state,
                 shutdown: CancellationToken::new(),
                 settings: self.settings,
+                #[cfg(feature = "openapi")]
+                openapi,
             }),
         })
     }
@@ -273,6 +287,21 @@ impl App {
         crate::server::serve(service, listener, signal).await?;
         Ok(())
     }
+
+    /// Like [`serve_with_shutdown`](Self::serve_with_shutdown), over TLS: HTTPS with
+    /// HTTP/2 and HTTP/1.1 negotiated by ALPN, so browsers multiplex every
+    /// `EventSource` of a page over one connection.
+    #[cfg(feature = "tls")]
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: crate::TlsConfig,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), crate::Error> {
+        let service = self.build()?;
+        crate::server::serve_tls(service, listener, &tls, signal).await?;
+        Ok(())
+    }
 }
 
 /// A built app: cheap to clone, called once per request.
@@ -286,6 +315,8 @@ struct Inner {
     state: AppState,
     shutdown: CancellationToken,
     settings: Settings,
+    #[cfg(feature = "openapi")]
+    openapi: Arc<crate::openapi::AppDocs>,
 }
 
 impl std::fmt::Debug for AppService {
@@ -305,6 +336,13 @@ impl AppService {
             .iter()
             .map(|(m, p)| (m.clone(), p.to_owned()))
             .collect()
+    }
+
+    /// The app's OpenAPI document (generated on first use, then kept), as served at
+    /// `/openapi.json` when [`App::openapi_config`] is set; see [`crate::openapi`].
+    #[cfg(feature = "openapi")]
+    pub fn openapi(&self) -> serde_json::Value {
+        self.inner.openapi.document().as_ref().clone()
     }
 
     /// Tells every open stream to end; what the server does first on shutdown.

@@ -45,6 +45,11 @@ impl<IO> SendTimeout<IO> {
         }
     }
 
+    /// The wrapped stream.
+    pub(crate) fn get_ref(&self) -> &IO {
+        &self.io
+    }
+
     /// Maps a write's result: progress clears the stall timer, a block starts or checks it.
     fn check<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match poll {

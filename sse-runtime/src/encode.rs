@@ -89,13 +89,20 @@ pub fn write_json_data<T: Serialize + ?Sized>(
     let start = buf.len();
     buf.put_slice(b"data: ");
     let json_start = buf.len();
-    if let Err(err) = serde_json::to_writer(buf.writer(), value) {
+    let mut raw_line_break = false;
+    let mut serializer = serde_json::Serializer::with_formatter(
+        BufWriter(buf),
+        DataFormatter {
+            raw_line_break: &mut raw_line_break,
+        },
+    );
+    if let Err(err) = value.serialize(&mut serializer) {
         buf.truncate(start);
         return Err(EventError::Json(err.to_string()));
     }
-    // Compact JSON only holds a raw line break when a `RawValue` carries one; split it
-    // like any other data so the event stays well-formed.
-    if memchr::memchr2(b'\r', b'\n', &buf[json_start..]).is_some() {
+    // Compact JSON only holds a raw line break when a `RawValue` (or a number written
+    // as text) carries one; split it like any other data so the event stays well-formed.
+    if raw_line_break {
         let json = buf.split_off(json_start);
         buf.truncate(start);
         write_lines(buf, b"data:", &json);
@@ -104,6 +111,68 @@ pub fn write_json_data<T: Serialize + ?Sized>(
     }
     buf.put_u8(b'\n');
     Ok(())
+}
+
+/// `io::Write` straight into the buffer: every write is one `extend_from_slice`, with none
+/// of the generic adapter's partial-write bookkeeping.
+struct BufWriter<'a>(&'a mut BytesMut);
+
+impl std::io::Write for BufWriter<'_> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        // Most of serde_json's writes are one byte (`{`, `"`, `:`, `,`, `}`): a store, not
+        // a call to `memcpy`.
+        if let [byte] = bytes {
+            self.0.put_u8(*byte);
+        } else {
+            self.0.extend_from_slice(bytes);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// serde_json's compact format, noting whether text it writes unescaped (a `RawValue`'s
+/// fragment, a number's digits) holds a line break: the only way compact JSON can hold
+/// one, so the common case needs no scan of the output.
+struct DataFormatter<'a> {
+    raw_line_break: &'a mut bool,
+}
+
+impl DataFormatter<'_> {
+    fn check(&mut self, text: &str) {
+        if memchr::memchr2(b'\r', b'\n', text.as_bytes()).is_some() {
+            *self.raw_line_break = true;
+        }
+    }
+}
+
+impl serde_json::ser::Formatter for DataFormatter<'_> {
+    fn write_raw_fragment<W>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()>
+    where
+        W: ?Sized + std::io::Write,
+    {
+        self.check(fragment);
+        writer.write_all(fragment.as_bytes())
+    }
+
+    fn write_number_str<W>(&mut self, writer: &mut W, value: &str) -> std::io::Result<()>
+    where
+        W: ?Sized + std::io::Write,
+    {
+        self.check(value);
+        writer.write_all(value.as_bytes())
+    }
 }
 
 /// Appends a comment-only event (`: text` lines and a blank line).

@@ -347,14 +347,21 @@ impl<T: Serialize> IntoResponse for Json<T> {
 
 async fn read_body(req: Request, state: &AppState) -> Result<Bytes, Rejection> {
     let limit = state.body_limit();
-    match Limited::new(req.into_body(), limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(Rejection::new(
+    let too_large = || {
+        Rejection::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             &["body"],
             format!("Request body is larger than the limit of {limit} bytes"),
-        )),
+        )
+    };
+    // A declared length over the limit is refused before reading a byte of it.
+    if http_body::Body::size_hint(req.body()).lower() > limit as u64 {
+        return Err(too_large());
+    }
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Err(err) => Err(Rejection::new(
             StatusCode::BAD_REQUEST,
             "body_read",

@@ -33,6 +33,7 @@
 
 mod app;
 mod body;
+pub mod broadcast;
 mod conn;
 mod cors;
 pub mod encode;
@@ -50,9 +51,16 @@ mod sse;
 mod state;
 mod stream;
 pub mod testing;
+#[cfg(feature = "tls")]
+mod tls;
 
 #[doc(hidden)]
+#[path = "openapi/macro_support.rs"]
+pub mod __openapi;
+#[doc(hidden)]
 pub mod __private;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 
 pub use app::{App, AppService, IntoAppService, IntoRoute, RouteDef};
 pub use body::{Body, BoxError};
@@ -69,11 +77,24 @@ pub use server::{shutdown_signal, Error};
 pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
 pub use state::{AppState, DEFAULT_BODY_LIMIT};
 pub use stream::KeepAlive;
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsError};
 
 pub use http::{self, HeaderMap, Method, StatusCode};
 
+/// The JSON Schema crate the OpenAPI document is generated with (feature `openapi`):
+/// derive `JsonSchema` for the types of documented routes
+/// (`use sse_runtime::schemars::JsonSchema;`, and
+/// `#[schemars(crate = "sse_runtime::schemars")]` on the type when your crate does not
+/// depend on `schemars` itself).
+#[cfg(feature = "openapi")]
+pub use schemars;
+
+/// The generator a streaming route's body ends in, on stable Rust: `stream! { ... yield
+/// item; ... }`, or `try_stream!` for `Result` items with `?` (re-exported from
+/// `async-stream`; see the route attributes for the rules).
+pub use async_stream::{stream, try_stream};
 /// The trait of the `impl Stream<Item = T>` a streaming route returns
 /// (`futures_core::Stream`, the one every async ecosystem crate shares).
 pub use futures_core::Stream;
-// TEMP(lead): disabled until sse-macros/src/lib.rs defines the attributes; macro owner: re-enable this line.
-// pub use sse_macros::{delete, get, patch, post, put, route};
+pub use sse_macros::{delete, get, patch, post, put, route};

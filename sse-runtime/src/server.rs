@@ -1,16 +1,19 @@
 //! The server: accepts TCP connections and serves HTTP/1.1 and HTTP/2 (h2c with prior
-//! knowledge) on the same port with hyper-util's auto builder, with graceful shutdown.
+//! knowledge) on the same port, told apart by peeking at a connection's first bytes, with
+//! graceful shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use std::sync::Arc;
 
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -64,32 +67,51 @@ impl From<std::io::Error> for Error {
 /// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM: pass it to
 /// [`App::serve_with_shutdown`](crate::App::serve_with_shutdown).
 ///
-/// If a signal handler cannot be installed, that signal is ignored (and logged) rather
+/// The signal handlers are installed when this function is called, not when the future
+/// is first polled, so a signal that arrives right after start-up (say, right after an
+/// app printed its address) already shuts down gracefully. Call it inside the Tokio
+/// runtime. If a handler cannot be installed, that signal is ignored (and logged) rather
 /// than shutting the server down at once.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let install = |kind: SignalKind, name: &'static str| {
+            signal(kind)
+                .map_err(|err| tracing::warn!(error = %err, "cannot listen for {name}"))
+                .ok()
+        };
+        let mut interrupt = install(SignalKind::interrupt(), "Ctrl-C");
+        let mut terminate = install(SignalKind::terminate(), "SIGTERM");
+        async move {
+            tokio::select! {
+                () = recv(interrupt.as_mut()) => tracing::info!("Ctrl-C received, shutting down"),
+                () = recv(terminate.as_mut()) => tracing::info!("SIGTERM received, shutting down"),
             }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    {
+        async {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => tracing::info!("Ctrl-C received, shutting down"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+}
+
+/// Waits for `signal`, or forever when it could not be installed.
+#[cfg(unix)]
+async fn recv(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }
 
@@ -99,13 +121,40 @@ pub(crate) async fn serve(
     listener: TcpListener,
     signal: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    serve_with(service, listener, None, signal).await
+}
+
+/// Serves HTTPS: every connection's TLS handshake (bounded by the header read timeout)
+/// negotiates `h2` or `http/1.1` by ALPN.
+#[cfg(feature = "tls")]
+pub(crate) async fn serve_tls(
+    service: AppService,
+    listener: TcpListener,
+    tls: &crate::tls::TlsConfig,
+    signal: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    serve_with(service, listener, Some(Arc::new(tls.acceptor())), signal).await
+}
+
+#[cfg(feature = "tls")]
+type Acceptor = tokio_rustls::TlsAcceptor;
+#[cfg(not(feature = "tls"))]
+type Acceptor = std::convert::Infallible;
+
+async fn serve_with(
+    service: AppService,
+    listener: TcpListener,
+    tls: Option<Arc<Acceptor>>,
+    signal: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let limits = service.limits().clone();
-    let builder = connection_builder(&limits);
+    let builders = Arc::new(Builders::new(&limits));
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "serving HTTP/1.1 and HTTP/2");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(%addr, scheme, "serving HTTP/1.1 and HTTP/2");
     }
     tokio::pin!(signal);
 
@@ -129,24 +178,39 @@ pub(crate) async fn serve(
                     continue;
                 };
                 conn::configure(&stream, &limits);
+                let io = SendTimeout::new(stream, limits.send_timeout);
                 let service = service.clone();
-                let hyper_service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                    let service = service.clone();
-                    async move {
-                        let req = req.map(Body::new);
-                        Ok::<_, Infallible>(service.handle(req).await)
-                    }
-                });
-                let conn = builder
-                    .serve_connection_with_upgrades(
-                        TokioIo::new(SendTimeout::new(stream, limits.send_timeout)),
-                        hyper_service,
-                    )
-                    .into_owned();
-                let conn = graceful.watch(conn);
+                let builders = Arc::clone(&builders);
+                let watcher = graceful.watcher();
+                let tls = tls.clone();
+                let handshake_timeout = limits.header_read_timeout;
                 connections.spawn(async move {
                     let _slot = slot;
-                    if let Err(err) = conn.await {
+                    let result = match tls {
+                        None => {
+                            serve_plain(&builders, io, service, watcher, handshake_timeout).await
+                        }
+                        #[cfg(feature = "tls")]
+                        Some(acceptor) => {
+                            match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
+                                Ok(Ok(io)) => serve_connection(&builders.auto, io, service, watcher).await,
+                                Ok(Err(err)) => {
+                                    tracing::debug!(%peer, error = %err, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    return;
+                                }
+                            }
+                        }
+                        #[cfg(not(feature = "tls"))]
+                        Some(never) => {
+                            let _ = handshake_timeout;
+                            match *never {}
+                        }
+                    };
+                    if let Err(err) = result {
                         tracing::debug!(%peer, error = %err, "connection ended with an error");
                     }
                 });
@@ -174,6 +238,135 @@ pub(crate) async fn serve(
     }
     connections.shutdown().await;
     Ok(())
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves one (TLS) connection with the auto builder (HTTP/1.1 or HTTP/2, read from the
+/// first bytes) until it ends, or until graceful shutdown closes it.
+#[cfg(feature = "tls")]
+async fn serve_connection<IO>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: IO,
+    service: AppService,
+    watcher: Watcher,
+) -> Result<(), BoxError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service(service));
+    watcher.watch(conn.into_owned()).await
+}
+
+/// Serves one plain-TCP connection until it ends, or until graceful shutdown closes it.
+/// A client that sends nothing within `sniff_timeout` (the header read timeout) is
+/// disconnected.
+async fn serve_plain(
+    builders: &Builders,
+    io: SendTimeout<TcpStream>,
+    service: AppService,
+    watcher: Watcher,
+    sniff_timeout: Duration,
+) -> Result<(), BoxError> {
+    let protocol = match tokio::time::timeout(sniff_timeout, sniff(io.get_ref())).await {
+        Ok(protocol) => protocol?,
+        Err(_) => return Ok(()),
+    };
+    let service = hyper_service(service);
+    let io = TokioIo::new(io);
+    // Only HTTP/1.1 is served inline: the others are boxed, so that every connection's
+    // task is sized for HTTP/1.1's state, not for the larger HTTP/2 one.
+    match protocol {
+        Protocol::Http1 => {
+            let conn = builders.http1.serve_connection(io, service);
+            Ok(watcher.watch(conn).await?)
+        }
+        Protocol::Http2 => {
+            let conn = builders.http2.serve_connection(io, service);
+            Ok(Box::pin(watcher.watch(conn)).await?)
+        }
+        Protocol::Unsure => {
+            let conn = builders.auto.serve_connection_with_upgrades(io, service);
+            Box::pin(watcher.watch(conn.into_owned())).await
+        }
+    }
+}
+
+/// The HTTP/2 connection preface (RFC 9113, section 3.4).
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+enum Protocol {
+    Http1,
+    Http2,
+    /// The bytes so far are a prefix of the HTTP/2 preface (or the client closed).
+    Unsure,
+}
+
+/// Tells HTTP/1.1 from HTTP/2 with prior knowledge by peeking at the first bytes, which
+/// stay in the socket: hyper then reads the request itself into its usual 8 KiB buffer.
+/// (The auto builder reads them out and replays them, which makes hyper grow that buffer
+/// to 16 KiB on every connection: about 8 KiB more resident memory per open stream.)
+async fn sniff(stream: &TcpStream) -> std::io::Result<Protocol> {
+    let mut first = [0u8; H2_PREFACE.len()];
+    let n = stream.peek(&mut first).await?;
+    Ok(if first[..n] != H2_PREFACE[..n] {
+        Protocol::Http1
+    } else if n == H2_PREFACE.len() {
+        Protocol::Http2
+    } else {
+        Protocol::Unsure
+    })
+}
+
+/// The app as a hyper service.
+fn hyper_service(
+    service: AppService,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = crate::Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<crate::Response, Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let service = service.clone();
+        // hyper keeps the allocation of a connection's in-flight request future for as
+        // long as the connection lives: boxing ours leaves only a pointer there, and frees
+        // the ~2 KiB state machine once the response is produced.
+        let response: Pin<Box<dyn Future<Output = crate::Response> + Send>> =
+            Box::pin(async move { service.handle(req.map(Body::new)).await });
+        async move { Ok::<_, Infallible>(response.await) }
+    })
+}
+
+/// hyper's connection builders, with `limits` applied.
+struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+    /// For TLS connections, and plain ones whose first bytes do not tell yet.
+    auto: auto::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    fn new(limits: &Limits) -> Self {
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .max_buf_size(limits.max_header_bytes.max(8192))
+            .max_headers(limits.max_headers);
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(limits.h2_max_concurrent_streams)
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+            .max_pending_accept_reset_streams(Some(20))
+            .max_local_error_reset_streams(Some(1024));
+        Self {
+            http1,
+            http2,
+            auto: connection_builder(limits),
+        }
+    }
 }
 
 /// hyper-util's auto builder (HTTP/1.1 and h2c on one port) with `limits` applied.

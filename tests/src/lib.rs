@@ -3,6 +3,14 @@
 pub mod auth;
 pub mod scenarios;
 
+/// The guide, `docs/guide.md`, included so that `cargo test` compiles and runs its Rust
+/// snippets (and the README's, in [`guide::readme`]).
+#[doc = include_str!("../../docs/guide.md")]
+pub mod guide {
+    #[doc = include_str!("../../README.md")]
+    pub mod readme {}
+}
+
 /// The address an example binds: `$ADDR`, or `127.0.0.1:8000`.
 /// `ADDR=127.0.0.1:0` picks a free port.
 pub fn addr_from_env() -> String {

@@ -1,0 +1,494 @@
+//! # Side-by-side SSE benchmark: ours, axum, raw hyper and FastAPI (issue #7)
+//!
+//! ```text
+//! cargo bench -p sse-runtime --bench load              # full run, ~6 minutes
+//! cargo bench -p sse-runtime --bench load -- --quick   # smoke test, < 1 minute
+//! ```
+//!
+//! This binary is the load generator. It starts every server under test as a separate
+//! process — the Rust ones by running itself again as `load serve NAME PORT`, FastAPI
+//! with uvicorn from a venv it creates under `target/` — each on 127.0.0.1, and talks to
+//! them through its own hyper client connections. Servers are pinned to CPU 0 and the
+//! load generator to CPU 1 (`--no-pin` turns this off), so every server gets the same
+//! single core and never competes with its client.
+//!
+//! For every scenario, each server is measured in alternation (`--rounds`, default 3),
+//! a fresh process for every measurement, and the table reports the median.
+//!
+//! Options (after `--`): `--quick` (or `BENCH_QUICK=1`), `--rounds N`,
+//! `--servers ours,axum,raw-hyper,fastapi`,
+//! `--scenarios throughput,streams,ttfe,short,fanout`,
+//! `--no-fastapi`, `--no-pin`, `--out FILE` (default `target/tmp/bench-load.md`),
+//! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
+//! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
+
+mod client;
+mod procs;
+mod scenarios;
+mod servers;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use procs::{Launch, Pinning, ServerProc};
+use scenarios::{Config, Metric, Scenario};
+
+struct Options {
+    quick: bool,
+    rounds: usize,
+    servers: Option<Vec<String>>,
+    scenarios: Option<Vec<String>>,
+    fastapi: bool,
+    pin: bool,
+    out: std::path::PathBuf,
+    /// Measure a server started by hand (e.g. under a profiler) instead of starting any.
+    attach: Option<std::net::SocketAddr>,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut options = Options {
+            quick: std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0"),
+            rounds: 0,
+            servers: None,
+            scenarios: None,
+            fastapi: true,
+            pin: true,
+            out: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-load.md"),
+            attach: None,
+        };
+        let mut args = args.iter();
+        let list = |v: Option<&String>| -> Result<Vec<String>, String> {
+            let v = v.ok_or("missing value")?;
+            Ok(v.split(',').map(|s| s.trim().to_lowercase()).collect())
+        };
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                // `cargo bench` passes `--bench` to every bench binary.
+                "--bench" => {}
+                "--quick" => options.quick = true,
+                "--rounds" => {
+                    options.rounds = args
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .filter(|&n| n > 0)
+                        .ok_or("--rounds needs a positive number")?;
+                }
+                "--servers" => options.servers = Some(list(args.next())?),
+                "--scenarios" => options.scenarios = Some(list(args.next())?),
+                "--no-fastapi" => options.fastapi = false,
+                "--no-pin" => options.pin = false,
+                "--out" => options.out = args.next().ok_or("--out needs a file")?.into(),
+                "--attach" => {
+                    options.attach = Some(
+                        args.next()
+                            .and_then(|a| a.parse().ok())
+                            .ok_or("--attach needs HOST:PORT")?,
+                    );
+                }
+                other => return Err(format!("unknown option {other:?}")),
+            }
+        }
+        if options.rounds == 0 {
+            options.rounds = if options.quick { 1 } else { 3 };
+        }
+        Ok(options)
+    }
+
+    fn wants_server(&self, key: &str) -> bool {
+        self.servers
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|s| s == key))
+    }
+
+    fn wants_scenario(&self, key: &str) -> bool {
+        self.scenarios
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|s| s == key))
+    }
+}
+
+struct Server {
+    name: &'static str,
+    /// `None`: attached to a running server.
+    launch: Option<Launch>,
+}
+
+impl Server {
+    fn start(&self, options: &Options, pinning: Pinning) -> Result<ServerProc, String> {
+        match (&self.launch, options.attach) {
+            (Some(launch), _) => ServerProc::start(launch, pinning),
+            (None, Some(addr)) => ServerProc::attach(addr),
+            (None, None) => Err("nothing to start".to_owned()),
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        let (Some(name), Some(port)) = (args.get(1), args.get(2).and_then(|p| p.parse().ok()))
+        else {
+            eprintln!("usage: load serve NAME PORT");
+            std::process::exit(2);
+        };
+        if let Err(err) = servers::run(name, port) {
+            eprintln!("server {name}: {err}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let options = match Options::parse(&args) {
+        Ok(options) => options,
+        Err(err) => {
+            eprintln!("load: {err}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(err) = drive(&options) {
+        eprintln!("load: {err}");
+        std::process::exit(1);
+    }
+}
+
+fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let config = if options.quick {
+        Config::quick()
+    } else {
+        Config::full()
+    };
+
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let fd_limit = procs::raise_fd_limit();
+    let pinning = Pinning::choose(options.pin && options.attach.is_none());
+    if let Some(cpu) = pinning.client_cpu {
+        procs::pin_current_thread(cpu)?;
+    }
+
+    let mut servers = Vec::new();
+    if options.attach.is_some() {
+        servers.push(Server {
+            name: "attached",
+            launch: None,
+        });
+    }
+    for name in servers::RUST_SERVERS {
+        if options.attach.is_some() {
+            break;
+        }
+        if options.wants_server(&name.replace(' ', "-")) {
+            servers.push(Server {
+                name,
+                launch: Some(Launch::Rust(name)),
+            });
+        }
+    }
+    if options.fastapi && options.attach.is_none() && options.wants_server("fastapi") {
+        if let Some(python) = procs::prepare_fastapi() {
+            servers.push(Server {
+                name: "FastAPI",
+                launch: Some(Launch::FastApi { python }),
+            });
+        }
+    }
+
+    let mut scenario_list = Vec::new();
+    if options.wants_scenario("throughput") {
+        scenario_list.push(Scenario::Throughput);
+    }
+    if options.wants_scenario("streams") {
+        if fd_limit < 10_500 {
+            eprintln!("NOTICE: open-files limit is {fd_limit}: streams above it will fail");
+        }
+        scenario_list.extend(config.stream_counts.iter().map(|&n| Scenario::Streams(n)));
+    }
+    if options.wants_scenario("ttfe") {
+        scenario_list.push(Scenario::Ttfe);
+    }
+    if options.wants_scenario("short") {
+        scenario_list.push(Scenario::Short);
+    }
+    if options.wants_scenario("fanout") {
+        scenario_list.extend(config.fanout_counts.iter().map(|&n| Scenario::Fanout(n)));
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+
+    // Every server must send the same stream before anything is measured.
+    for server in &servers {
+        let proc = server.start(options, pinning)?;
+        let first = local
+            .block_on(&runtime, scenarios::sanity_check(proc.addr))
+            .map_err(|e| format!("{}: sanity check failed: {e}", server.name))?;
+        eprintln!("{:>9}: {first}", server.name);
+        proc.stop();
+    }
+
+    let mut results: BTreeMap<(Metric, usize), Vec<f64>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for scenario in &scenario_list {
+        for round in 1..=options.rounds {
+            for (index, server) in servers.iter().enumerate() {
+                if let Some(why) = scenario.skips(server.name, &config) {
+                    if round == 1 {
+                        eprintln!("[{}] {why}", scenario.name());
+                    }
+                    continue;
+                }
+                let proc = server.start(options, pinning)?;
+                let measured = local.block_on(&runtime, scenario.run(&proc, &config));
+                proc.stop();
+                match measured {
+                    Ok(figures) => {
+                        let shown: Vec<String> = figures
+                            .iter()
+                            .map(|(m, v)| format!("{} = {}", m.label(), m.format(*v)))
+                            .collect();
+                        eprintln!(
+                            "[{}] round {round}/{} {}: {}",
+                            scenario.name(),
+                            options.rounds,
+                            server.name,
+                            shown.join(", ")
+                        );
+                        for (metric, value) in figures {
+                            results.entry((metric, index)).or_default().push(value);
+                        }
+                    }
+                    Err(err) => {
+                        eprintln!(
+                            "[{}] round {round} {}: FAILED: {err}",
+                            scenario.name(),
+                            server.name
+                        );
+                        failures.push(format!("{} / {}: {err}", scenario.name(), server.name));
+                    }
+                }
+            }
+        }
+    }
+
+    let run = Run {
+        options,
+        config: &config,
+        servers: &servers,
+        pinning,
+        cores,
+        started,
+    };
+    let report = report(&run, &results, &failures);
+    print!("{report}");
+    if let Some(dir) = options.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&options.out, &report)?;
+    eprintln!("written to {}", options.out.display());
+    Ok(())
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 0 {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
+}
+
+/// What the report says about the run itself.
+struct Run<'a> {
+    options: &'a Options,
+    config: &'a Config,
+    servers: &'a [Server],
+    pinning: Pinning,
+    cores: usize,
+    started: Instant,
+}
+
+fn report(
+    run: &Run<'_>,
+    results: &BTreeMap<(Metric, usize), Vec<f64>>,
+    failures: &[String],
+) -> String {
+    let Run {
+        options,
+        config,
+        servers,
+        pinning,
+        cores,
+        started,
+    } = *run;
+    let medians: BTreeMap<(Metric, usize), f64> =
+        results.iter().map(|(k, v)| (*k, median(v))).collect();
+    let index_of = |name: &str| servers.iter().position(|s| s.name == name);
+    let ours = index_of("ours");
+    let compare = ["axum", "raw hyper", "FastAPI"]
+        .into_iter()
+        .filter_map(|name| index_of(name).map(|i| (name, i)))
+        .collect::<Vec<_>>();
+    let mut metrics: Vec<Metric> = medians.keys().map(|(m, _)| *m).collect();
+    metrics.dedup();
+
+    let mut out = String::new();
+    let _ = writeln!(out, "\n## Results\n");
+    let _ = write!(out, "| scenario | better |");
+    for server in servers {
+        let _ = write!(out, " {} |", server.name);
+    }
+    if ours.is_some() {
+        for (name, _) in &compare {
+            let _ = write!(out, " ours / {name} |");
+        }
+    }
+    let _ = writeln!(out);
+    let columns = 2 + servers.len() + if ours.is_some() { compare.len() } else { 0 };
+    let _ = writeln!(out, "|{}", "---|".repeat(columns));
+    for metric in &metrics {
+        let arrow = if metric.higher_is_better() {
+            "↑"
+        } else {
+            "↓"
+        };
+        let _ = write!(out, "| {} | {arrow} |", metric.label());
+        for index in 0..servers.len() {
+            match medians.get(&(*metric, index)) {
+                Some(v) => {
+                    let _ = write!(out, " {} |", metric.format(*v));
+                }
+                None => out.push_str(" — |"),
+            }
+        }
+        if let Some(ours) = ours {
+            for (_, other) in &compare {
+                match (
+                    medians.get(&(*metric, ours)),
+                    medians.get(&(*metric, *other)),
+                ) {
+                    (Some(a), Some(b)) if *b > 0.0 => {
+                        let _ = write!(out, " {:.2}× |", a / b);
+                    }
+                    _ => out.push_str(" — |"),
+                }
+            }
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "\nMedian of {} round(s), servers alternating, a fresh server process per measurement. \
+         Ratios are ours divided by the other: above 1 is better for ↑ rows, below 1 for ↓ rows. \
+         A server that cannot send {} events within {:?} (FastAPI) is measured on what it sent \
+         in that time; likewise one that cannot serve {} first events within {:?}.",
+        options.rounds,
+        scenarios::thousands(config.throughput_events as usize),
+        config.throughput_cap,
+        scenarios::thousands(config.ttfe_connections),
+        config.ttfe_cap,
+    );
+
+    let _ = writeln!(out, "\n## Targets\n");
+    let get = |metric: Metric, name: &str| {
+        index_of(name).and_then(|i| medians.get(&(metric, i)).copied())
+    };
+    let mut target = |text: &str, value: Option<(f64, bool)>| {
+        let verdict = match value {
+            Some((v, true)) => format!("met ({v:.2})"),
+            Some((v, false)) => format!("NOT met ({v:.2})"),
+            None => "not measured".to_owned(),
+        };
+        let _ = writeln!(out, "- {text}: {verdict}");
+    };
+    let ratio = |metric: Metric, other: &str| Some(get(metric, "ours")? / get(metric, other)?);
+    target(
+        "throughput ≥ 1.2× axum",
+        ratio(Metric::Throughput, "axum").map(|r| (r, r >= 1.2)),
+    );
+    target(
+        "throughput ≥ 20× FastAPI",
+        ratio(Metric::Throughput, "FastAPI").map(|r| (r, r >= 20.0)),
+    );
+    target(
+        "throughput ≥ 0.8× raw hyper",
+        ratio(Metric::Throughput, "raw hyper").map(|r| (r, r >= 0.8)),
+    );
+    let big = config.stream_counts.iter().copied().max().unwrap_or(0);
+    let rss = Metric::RssPerStream(big);
+    target(
+        &format!(
+            "≤ 8 KiB server RSS per idle stream at {} (KiB)",
+            scenarios::thousands(big)
+        ),
+        get(rss, "ours").map(|v| (v, v <= 8.0)),
+    );
+    target(
+        "idle-stream RSS no worse than axum (ours / axum)",
+        ratio(rss, "axum").map(|r| (r, r <= 1.0)),
+    );
+    target(
+        "time to first event p50 within 1.1× raw hyper",
+        ratio(Metric::TtfeP50, "raw hyper").map(|r| (r, r <= 1.1)),
+    );
+    let fan = config.fanout_counts.iter().copied().max().unwrap_or(0);
+    target(
+        &format!(
+            "fan-out to {} subscribers p99 ≤ 50 ms (ms)",
+            scenarios::thousands(fan)
+        ),
+        get(Metric::FanoutP99(fan), "ours").map(|v| (v, v <= 50.0)),
+    );
+
+    let _ = writeln!(out, "\n## Run\n");
+    let _ = writeln!(
+        out,
+        "- command: `cargo bench -p sse-runtime --bench load{}`",
+        if options.quick { " -- --quick" } else { "" }
+    );
+    let _ = writeln!(out, "- machine: {}", machine(cores));
+    let _ = writeln!(
+        out,
+        "- pinning: {}",
+        match (pinning.server_cpu, pinning.client_cpu) {
+            (Some(s), Some(c)) => format!("server on CPU {s}, load generator on CPU {c}"),
+            _ => "none".to_owned(),
+        }
+    );
+    let _ = writeln!(out, "- sizes: {config:?}");
+    let _ = writeln!(out, "- wall time: {:.0} s", started.elapsed().as_secs_f64());
+    for failure in failures {
+        let _ = writeln!(out, "- FAILED: {failure}");
+    }
+    out
+}
+
+fn machine(cores: usize) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or_else(String::new, |kib| {
+            format!(", {} GiB", (kib + (1 << 19)) >> 20)
+        });
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| format!(", Linux {}", s.trim()))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores{memory}{kernel}")
+}

@@ -1,0 +1,452 @@
+//! The scenarios. Each one runs against one freshly started server process and returns
+//! its figures; the driver alternates servers and repeats rounds.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use http_body_util::BodyExt;
+
+use crate::client::{self, BoxError};
+use crate::procs::ServerProc;
+
+/// What is measured, one row of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    Throughput,
+    OpenTime(usize),
+    RssPerStream(usize),
+    TtfeP50,
+    TtfeP99,
+    ShortConnections,
+    FanoutP50(usize),
+    FanoutP99(usize),
+    FanoutMax(usize),
+}
+
+impl Metric {
+    pub fn label(self) -> String {
+        match self {
+            Metric::Throughput => "throughput, 1 stream (events/s)".to_owned(),
+            Metric::OpenTime(n) => format!("open {} idle streams (ms)", thousands(n)),
+            Metric::RssPerStream(n) => {
+                format!("server RSS per idle stream at {} (KiB)", thousands(n))
+            }
+            Metric::TtfeP50 => "time to first event p50 (µs)".to_owned(),
+            Metric::TtfeP99 => "time to first event p99 (µs)".to_owned(),
+            Metric::ShortConnections => "short streams, 10 events, 64 conc. (conn/s)".to_owned(),
+            Metric::FanoutP50(n) => format!("fan-out to {}: delivery p50 (ms)", thousands(n)),
+            Metric::FanoutP99(n) => format!("fan-out to {}: delivery p99 (ms)", thousands(n)),
+            Metric::FanoutMax(n) => format!("fan-out to {}: delivery max (ms)", thousands(n)),
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Metric::Throughput | Metric::ShortConnections)
+    }
+
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Metric::RssPerStream(_)
+            | Metric::FanoutP50(_)
+            | Metric::FanoutP99(_)
+            | Metric::FanoutMax(_) => format!("{value:.1}"),
+            Metric::Throughput | Metric::ShortConnections => thousands(value.round() as usize),
+            _ => thousands(value.round() as usize),
+        }
+    }
+}
+
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Sizes of the scenarios (full run, or `--quick`).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub throughput_events: u64,
+    /// A server that has not sent `throughput_events` by then is measured on what it sent.
+    pub throughput_cap: Duration,
+    pub stream_counts: Vec<usize>,
+    /// Streams being opened at once (connect to first event) in the open-streams scenario.
+    pub open_concurrency: usize,
+    pub ttfe_connections: usize,
+    pub ttfe_warmup: usize,
+    /// A server that has not served `ttfe_connections` by then is measured on those it did.
+    pub ttfe_cap: Duration,
+    pub short_concurrency: usize,
+    pub short_warmup: Duration,
+    pub short_window: Duration,
+    pub fanout_counts: Vec<usize>,
+    /// Events published in the fan-out scenario, one every `fanout_every`.
+    pub fanout_events: u64,
+    pub fanout_every: Duration,
+    /// FastAPI is left out of fan-outs larger than this (it would take minutes).
+    pub fanout_fastapi_max: usize,
+}
+
+impl Config {
+    pub fn full() -> Self {
+        Self {
+            throughput_events: 1_000_000,
+            throughput_cap: Duration::from_secs(15),
+            stream_counts: vec![1_000, 10_000],
+            open_concurrency: 256,
+            ttfe_connections: 10_000,
+            ttfe_warmup: 200,
+            ttfe_cap: Duration::from_secs(15),
+            short_concurrency: 64,
+            short_warmup: Duration::from_millis(500),
+            short_window: Duration::from_secs(3),
+            fanout_counts: vec![1_000, 10_000],
+            fanout_events: 20,
+            fanout_every: Duration::from_millis(50),
+            fanout_fastapi_max: 1_000,
+        }
+    }
+
+    pub fn quick() -> Self {
+        Self {
+            throughput_events: 100_000,
+            throughput_cap: Duration::from_secs(3),
+            stream_counts: vec![1_000],
+            ttfe_connections: 1_000,
+            ttfe_warmup: 50,
+            ttfe_cap: Duration::from_secs(3),
+            short_warmup: Duration::from_millis(200),
+            short_window: Duration::from_secs(1),
+            fanout_counts: vec![1_000],
+            fanout_events: 10,
+            ..Self::full()
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    Throughput,
+    Streams(usize),
+    Ttfe,
+    Short,
+    Fanout(usize),
+}
+
+impl Scenario {
+    pub fn name(self) -> String {
+        match self {
+            Scenario::Throughput => "throughput".to_owned(),
+            Scenario::Streams(n) => format!("{} idle streams", thousands(n)),
+            Scenario::Ttfe => "time to first event".to_owned(),
+            Scenario::Short => "short streams".to_owned(),
+            Scenario::Fanout(n) => format!("fan-out to {}", thousands(n)),
+        }
+    }
+
+    /// Why `server` sits this scenario out, if it does.
+    pub fn skips(self, server: &str, config: &Config) -> Option<String> {
+        match self {
+            Scenario::Fanout(n) if server == "FastAPI" && n > config.fanout_fastapi_max => {
+                Some(format!(
+                    "FastAPI sits out fan-outs above {}",
+                    thousands(config.fanout_fastapi_max)
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    pub async fn run(
+        self,
+        server: &ServerProc,
+        config: &Config,
+    ) -> Result<Vec<(Metric, f64)>, BoxError> {
+        match self {
+            Scenario::Throughput => throughput(server.addr, config).await,
+            Scenario::Streams(n) => idle_streams(server, n, config).await,
+            Scenario::Ttfe => time_to_first_event(server.addr, config).await,
+            Scenario::Short => short_streams(server.addr, config).await,
+            Scenario::Fanout(n) => fan_out(server.addr, n, config).await,
+        }
+    }
+}
+
+/// Throughput: one connection, `GET /events`, read until `throughput_events` events were
+/// counted (or the cap elapsed). Events/s = events counted / time from connect to the
+/// last one. The client only scans for line ends (memchr), far faster than any server.
+async fn throughput(addr: SocketAddr, config: &Config) -> Result<Vec<(Metric, f64)>, BoxError> {
+    let want = config.throughput_events;
+    let cap = config.throughput_cap;
+    let start = Instant::now();
+    let events = client::with_stream(addr, "/events", |mut stream| async move {
+        let read = stream.read_events(want);
+        match tokio::time::timeout(cap, read).await {
+            Ok(Ok(true)) | Err(_) => Ok(stream.counter.events()),
+            Ok(Ok(false)) => Err(BoxError::from("/events ended")),
+            Ok(Err(err)) => Err(err),
+        }
+    })
+    .await?;
+    let rate = events as f64 / start.elapsed().as_secs_f64();
+    Ok(vec![(Metric::Throughput, rate)])
+}
+
+/// Open streams: after one warm-up stream, `GET /idle` (one event, then only keep-alive)
+/// on `n` connections, `open_concurrency` of them being opened at a time, each counted
+/// open at its first event. Figures: the time until all `n` are open, and the growth of
+/// the server's resident memory (VmRSS) from before the first to 300 ms after the last,
+/// divided by `n`. The client holds each connection without polling it.
+async fn idle_streams(
+    server: &ServerProc,
+    n: usize,
+    config: &Config,
+) -> Result<Vec<(Metric, f64)>, BoxError> {
+    let addr = server.addr;
+    drop(client::open_and_hold(addr, "/idle").await?);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = server.rss_kib();
+
+    let start = Instant::now();
+    let permits = Rc::new(tokio::sync::Semaphore::new(config.open_concurrency));
+    let mut opening = Vec::with_capacity(n);
+    for _ in 0..n {
+        let permits = Rc::clone(&permits);
+        opening.push(tokio::task::spawn_local(async move {
+            let _permit = permits.acquire().await;
+            client::open_and_hold(addr, "/idle").await
+        }));
+    }
+    let mut held = Vec::with_capacity(n);
+    let mut failed = 0usize;
+    let mut first_error = None;
+    for task in opening {
+        match task.await? {
+            Ok(stream) => held.push(stream),
+            Err(err) => {
+                failed += 1;
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    let open_ms = start.elapsed().as_secs_f64() * 1e3;
+    if let Some(err) = first_error {
+        return Err(format!("{failed} of {n} streams failed to open: {err}").into());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = server.rss_kib();
+    drop(held);
+    let mut figures = vec![(Metric::OpenTime(n), open_ms)];
+    if let (Some(before), Some(after)) = (before, after) {
+        let per_stream = after.saturating_sub(before) as f64 / n as f64;
+        figures.push((Metric::RssPerStream(n), per_stream));
+    }
+    Ok(figures)
+}
+
+/// Time to first event: `ttfe_connections` connections one after the other (after a
+/// warm-up), each timed from before `connect` to the end of the first event of
+/// `GET /idle`, then closed (or as many as fit in `ttfe_cap`).
+async fn time_to_first_event(
+    addr: SocketAddr,
+    config: &Config,
+) -> Result<Vec<(Metric, f64)>, BoxError> {
+    let mut samples = Vec::with_capacity(config.ttfe_connections);
+    let mut deadline = None;
+    for i in 0..config.ttfe_warmup + config.ttfe_connections {
+        if i == config.ttfe_warmup {
+            deadline = Some(Instant::now() + config.ttfe_cap);
+        }
+        if deadline.is_some_and(|d| Instant::now() > d) {
+            break;
+        }
+        let start = Instant::now();
+        client::with_stream(addr, "/idle", |mut stream| async move {
+            if stream.read_events(1).await? {
+                Ok(())
+            } else {
+                Err(BoxError::from("/idle ended before its first event"))
+            }
+        })
+        .await?;
+        if i >= config.ttfe_warmup {
+            samples.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(vec![
+        (Metric::TtfeP50, percentile(&samples, 0.50)),
+        (Metric::TtfeP99, percentile(&samples, 0.99)),
+    ])
+}
+
+/// Short streams: `short_concurrency` clients, each in a loop: new connection,
+/// `GET /short`, read to the end (checking 10 events), close. Connections/s = streams
+/// completed inside the window that follows the warm-up, divided by the window.
+async fn short_streams(addr: SocketAddr, config: &Config) -> Result<Vec<(Metric, f64)>, BoxError> {
+    let start = Instant::now();
+    let counted_from = start + config.short_warmup;
+    let end = counted_from + config.short_window;
+    let completed = Rc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..config.short_concurrency {
+        let completed = Rc::clone(&completed);
+        workers.push(tokio::task::spawn_local(async move {
+            while Instant::now() < end {
+                let events = client::with_stream(addr, "/short", |mut stream| async move {
+                    stream.read_to_end().await?;
+                    Ok(stream.counter.events())
+                })
+                .await?;
+                if events != 10 {
+                    return Err(BoxError::from(format!(
+                        "/short sent {events} events, not 10"
+                    )));
+                }
+                let done = Instant::now();
+                if done >= counted_from && done < end {
+                    completed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok::<(), BoxError>(())
+        }));
+    }
+    for worker in workers {
+        worker.await??;
+    }
+    let rate = completed.load(Ordering::Relaxed) as f64 / config.short_window.as_secs_f64();
+    Ok(vec![(Metric::ShortConnections, rate)])
+}
+
+/// Fan-out: `n` subscribers open `GET /fanout` (`open_concurrency` at a time, each
+/// counted open at its response head) and read on; 500 ms after the last is open, one
+/// `GET /publish` makes the server publish `fanout_events` events, one every
+/// `fanout_every`, each stamped with its publication time. Every subscriber notes, for
+/// every event, its arrival time minus that stamp (same machine, same clock); the figures
+/// are the percentiles over all n × events deliveries. Deliveries still missing 15 s after
+/// the last publication fail the run.
+async fn fan_out(
+    addr: SocketAddr,
+    n: usize,
+    config: &Config,
+) -> Result<Vec<(Metric, f64)>, BoxError> {
+    let events = config.fanout_events;
+    let opened = Rc::new(AtomicU64::new(0));
+    let failed: Rc<std::cell::RefCell<Option<BoxError>>> = Rc::default();
+    let permits = Rc::new(tokio::sync::Semaphore::new(config.open_concurrency));
+    let publish_span = config.fanout_every * u32::try_from(events).unwrap_or(u32::MAX);
+    let mut subscribers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (opened, failed, permits) =
+            (Rc::clone(&opened), Rc::clone(&failed), Rc::clone(&permits));
+        subscribers.push(tokio::task::spawn_local(async move {
+            let permit = permits.acquire().await;
+            let (mut conn, mut stream) = match client::open_head(addr, "/fanout").await {
+                Ok(open) => open,
+                Err(err) => {
+                    failed.borrow_mut().get_or_insert(err);
+                    return Vec::new();
+                }
+            };
+            drop(permit);
+            opened.fetch_add(1, Ordering::Relaxed);
+            let mut latencies = client::Latencies::default();
+            let read = async {
+                while (latencies.millis.len() as u64) < events {
+                    match stream.body.frame().await {
+                        Some(Ok(frame)) => {
+                            if let Ok(data) = frame.into_data() {
+                                latencies.feed(&data);
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+            };
+            // Bounded: opening everything, publishing, and 15 s to spare.
+            let limit = Duration::from_secs(60) + publish_span;
+            tokio::select! {
+                _ = tokio::time::timeout(limit, read) => {}
+                _ = &mut conn => {}
+            }
+            latencies.millis
+        }));
+    }
+    while opened.load(Ordering::Relaxed) < n as u64 {
+        if let Some(err) = failed.borrow_mut().take() {
+            return Err(format!("a subscriber failed to open: {err}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let every = config.fanout_every.as_millis();
+    client::get_text(addr, &format!("/publish?n={events}&every_ms={every}")).await?;
+    let mut all = Vec::with_capacity(n * events as usize);
+    let deadline = Instant::now() + publish_span + Duration::from_secs(15);
+    for subscriber in subscribers {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, subscriber).await {
+            Ok(latencies) => all.extend(latencies?),
+            Err(_) => break,
+        }
+    }
+    let expected = n * events as usize;
+    if all.len() < expected {
+        return Err(format!("{} of {expected} deliveries missing", expected - all.len()).into());
+    }
+    all.sort_by(f64::total_cmp);
+    Ok(vec![
+        (Metric::FanoutP50(n), percentile(&all, 0.50)),
+        (Metric::FanoutP99(n), percentile(&all, 0.99)),
+        (
+            Metric::FanoutMax(n),
+            all.last().copied().unwrap_or(f64::NAN),
+        ),
+    ])
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// Checks that a server sends what the others send: `/events`, `/idle` and `/short`
+/// streams of `{"message":"Event N","timestamp":<float>}` events. Returns the first
+/// event of `/events`, for the log.
+pub async fn sanity_check(addr: SocketAddr) -> Result<String, BoxError> {
+    let first = client::with_stream(addr, "/events", |mut stream| async move {
+        stream.read_events(3).await?;
+        Ok(stream.counter.first_event().map(<[u8]>::to_vec))
+    })
+    .await?
+    .ok_or("no first event")?;
+    let text = String::from_utf8(first)?;
+    let json = text
+        .strip_prefix("data: ")
+        .and_then(|t| t.strip_suffix("\n\n"))
+        .ok_or_else(|| format!("unexpected first event {text:?}"))?;
+    let value: serde_json::Value = serde_json::from_str(json)?;
+    if value["message"] != "Event 0" || !value["timestamp"].is_f64() {
+        return Err(format!("unexpected first event {text:?}").into());
+    }
+    let short = client::with_stream(addr, "/short", |mut stream| async move {
+        stream.read_to_end().await?;
+        Ok(stream.counter.events())
+    })
+    .await?;
+    if short != 10 {
+        return Err(format!("/short sent {short} events").into());
+    }
+    drop(client::open_and_hold(addr, "/idle").await?);
+    Ok(text.trim_end().to_owned())
+}

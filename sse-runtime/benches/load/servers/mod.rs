@@ -1,0 +1,72 @@
+//! The Rust servers under test. Each runs in its own process (`load serve NAME PORT`),
+//! on a default multi-threaded Tokio runtime (one worker per CPU the process may use:
+//! the driver pins every server to one core), and serves the same three routes:
+//!
+//! - `GET /events`: an endless stream of `{"message":"Event N","timestamp":<float>}`, as
+//!   fast as the server produces it (throughput);
+//! - `GET /idle`: one such event, then nothing but keep-alive (open streams, time to
+//!   first event);
+//! - `GET /short`: ten events, then the end of the response (short streams);
+//! - `GET /fanout`: a subscription to one broadcast topic, and
+//!   `GET /publish?n=N&every_ms=M`, which starts publishing N events to it, one every M
+//!   ms, each stamped with the time it was published (fan-out).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+mod axum_sse;
+mod ours;
+mod raw_hyper;
+
+/// The event every server sends.
+#[derive(Clone, Serialize)]
+pub struct Event {
+    pub message: String,
+    pub timestamp: f64,
+}
+
+impl Event {
+    pub fn new(i: u64) -> Self {
+        Self {
+            message: format!("Event {i}"),
+            timestamp: now(),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, as Python's `time.time()`.
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The query of `GET /publish`.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+pub struct Publish {
+    pub n: u64,
+    pub every_ms: u64,
+}
+
+/// The topic of the fan-out scenario.
+pub const TOPIC: &str = "bench";
+
+/// The Rust servers, by the name the driver and the table use.
+pub const RUST_SERVERS: [&str; 3] = ["ours", "axum", "raw hyper"];
+
+/// Serves `name` on 127.0.0.1:`port` until SIGTERM / Ctrl-C.
+pub fn run(name: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        match name {
+            "ours" => ours::serve(listener).await,
+            "axum" => axum_sse::serve(listener).await,
+            "raw-hyper" | "raw hyper" => raw_hyper::serve(listener).await,
+            other => Err(format!("unknown server {other:?}").into()),
+        }
+    })
+}

@@ -1,0 +1,70 @@
+//! Ours: `sse-runtime` routes written the way its users write them — a route attribute
+//! with `sse`, and `yield` in the body's generator (`stream! { ... }`, the form stable
+//! rustc accepts; see `sse-macros`).
+
+use std::time::Duration;
+
+use sse_runtime::broadcast::{Broadcast, Message, Resume};
+use sse_runtime::{get, shutdown_signal, stream, App, Query, State, Stream};
+
+use super::{Event, Publish, TOPIC};
+
+/// Endless, as fast as the server produces it.
+#[get("/events", sse)]
+async fn events() -> impl Stream<Item = Event> {
+    stream! {
+        for i in 0u64.. {
+            yield Event::new(i);
+        }
+    }
+}
+
+/// One event, then only keep-alive.
+#[get("/idle", sse)]
+async fn idle() -> impl Stream<Item = Event> {
+    stream! {
+        yield Event::new(0);
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Ten events, then the end of the response.
+#[get("/short", sse)]
+async fn short() -> impl Stream<Item = Event> {
+    stream! {
+        for i in 0u64..10 {
+            yield Event::new(i);
+        }
+    }
+}
+
+/// A subscription to the broadcast hub's topic.
+#[get("/fanout", sse)]
+async fn fanout(State(hub): State<Broadcast<Event>>) -> impl Stream<Item = Message<Event>> {
+    hub.subscribe(TOPIC, Resume::live())
+}
+
+/// Starts publishing `n` events, one every `every_ms`.
+#[get("/publish")]
+async fn publish(State(hub): State<Broadcast<Event>>, Query(p): Query<Publish>) -> &'static str {
+    tokio::spawn(async move {
+        for i in 0..p.n {
+            let _ = hub.publish(TOPIC, Event::new(i)).await;
+            tokio::time::sleep(Duration::from_millis(p.every_ms)).await;
+        }
+    });
+    "ok"
+}
+
+pub async fn serve(listener: tokio::net::TcpListener) -> Result<(), Box<dyn std::error::Error>> {
+    App::new()
+        .route(events)
+        .route(idle)
+        .route(short)
+        .route(fanout)
+        .route(publish)
+        .state(Broadcast::<Event>::new())
+        .serve_with_shutdown(listener, shutdown_signal())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! The showcase: every scenario in one app, plus `GET /`, one HTML page (plain JS, no
+//! build step) that opens an `EventSource` per GET demo and shows the events live, and
+//! reads the POST chat stream with `fetch` and a stream reader.
+
+use sse_runtime::{get, App, Html};
+
+use super::{chat, logs, notifications, quickstart, resume, safe_stream, stocks, typed_events};
+
+/// The page served at `/` (`examples/showcase/index.html`).
+pub const INDEX_HTML: &str = include_str!("../../../examples/showcase/index.html");
+
+/// `GET /`: the showcase page.
+#[get("/")]
+pub async fn index() -> Html<&'static str> {
+    Html(INDEX_HTML)
+}
+
+/// Adds every scenario's routes and the page to `app`.
+pub fn routes(app: App) -> App {
+    let app = app.route(index);
+    let app = quickstart::routes(app);
+    let app = typed_events::routes(app);
+    let app = notifications::routes(app);
+    let app = logs::routes(app);
+    let app = chat::routes(app);
+    let app = stocks::routes(app);
+    let app = resume::routes(app);
+    safe_stream::routes(app)
+}
+
+/// The showcase app.
+pub fn app() -> App {
+    routes(App::new())
+}

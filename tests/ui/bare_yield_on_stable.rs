@@ -1,0 +1,16 @@
+// Stable rustc rejects the `yield` keyword while parsing the function, before any
+// attribute runs ("yield syntax is experimental"). That error is rustc's own and the
+// only one: the attribute's expansion adds nothing to it. On stable, write the body as
+// `stream! { ... }` (see `ui/yield_wrong_type.rs` and `tests/macros.rs`).
+use sse_runtime::{get, App, Stream};
+
+#[get("/ticks", sse)]
+async fn ticks() -> impl Stream<Item = u32> {
+    for n in 0..3 {
+        yield n;
+    }
+}
+
+fn main() {
+    let _ = App::new().route(ticks);
+}
