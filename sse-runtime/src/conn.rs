@@ -13,10 +13,19 @@ use tokio::time::Sleep;
 
 use crate::limits::Limits;
 
-/// Applies the per-socket options of `limits`: no Nagle delay (events go out at once)
-/// and TCP keepalive probes, so a vanished peer is noticed even when nothing is sent.
+/// Applies the per-socket options of `limits`: no Nagle delay (events go out at once);
+/// TCP keepalive probes, so a vanished peer is noticed while nothing is in flight; and,
+/// on Linux, `TCP_USER_TIMEOUT` = the send timeout, so a peer that vanished while data
+/// (an event or a keep-alive comment) is unacknowledged is dropped within that bound
+/// instead of after the kernel's ~15 minutes of retransmissions.
 pub(crate) fn configure(stream: &TcpStream, limits: &Limits) {
     let _ = stream.set_nodelay(true);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(timeout) = limits.send_timeout {
+        if let Err(err) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(timeout)) {
+            tracing::debug!(error = %err, "cannot set TCP_USER_TIMEOUT");
+        }
+    }
     if let Some(idle) = limits.tcp_keepalive {
         let keepalive = socket2::TcpKeepalive::new()
             .with_time(idle)
