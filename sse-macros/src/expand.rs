@@ -245,6 +245,11 @@ fn openapi_doc(route: &Route, args: &Args, docs: &[&Attribute]) -> TokenStream {
                 "SseItem"
             };
             probes.push(probe(kind, ty));
+            // An `Err` before the first item is an HTTP error response (`HttpError`: its
+            // status and `{"detail": ...}`).
+            if let Some(err) = item.result.as_ref().and_then(|result| result.err.as_ref()) {
+                probes.push(probe("Response", err));
+            }
         }
         (_, Kind::Plain) => match &func.sig.output {
             ReturnType::Type(_, ty) if !route::contains_impl_trait(ty) => {
@@ -265,6 +270,8 @@ fn openapi_doc(route: &Route, args: &Args, docs: &[&Attribute]) -> TokenStream {
     }
     quote! {
         |__doc| {
+            // Which probe traits are used depends on the types (and on the feature).
+            #[allow(unused_imports)]
             use ::sse_runtime::__openapi::{Described as _, Lenient as _, Undescribed as _};
             let __doc = __doc.operation_id(#operation_id)#doc_comment;
             #(#probes)*
@@ -726,6 +733,58 @@ mod tests {
         );
         // Not async: no `.await` on the call.
         assert!(out.contains("let __stream = t :: call () ;"), "{out}");
+    }
+
+    #[test]
+    fn routes_document_themselves_through_probes() {
+        let out = get(
+            r#""/t/{id}", sse"#,
+            "/// Ticks.\n///\n/// Forever.\nasync fn t(Path(id): Path<u32>, State(s): State<S>) \
+             -> impl Stream<Item = Result<Tick, HttpError>> { stream! { yield Ok(Tick(id)); } }",
+        );
+        assert!(
+            out.contains(":: sse_runtime :: __openapi :: document"),
+            "{out}"
+        );
+        assert!(
+            out.contains(". operation_id (\"t\") . doc_comment (\" Ticks.\\n\\n Forever.\")"),
+            "{out}"
+        );
+        let probes = [
+            "Arg :: < Path < u32 > >",
+            "Arg :: < State < S > >",
+            "SseItem :: < Tick >",
+            "Response :: < HttpError >",
+        ];
+        let mut at = 0;
+        for probe in probes {
+            let found = out[at..]
+                .find(probe)
+                .unwrap_or_else(|| panic!("{probe}: {out}"));
+            at += found;
+        }
+
+        let plain = get(
+            r#""/p""#,
+            "async fn p() -> Result<Json<Item>, HttpError> { todo!() }",
+        );
+        assert!(plain.contains("Response :: < Json < Item > >"), "{plain}");
+        assert!(plain.contains("Response :: < HttpError >"), "{plain}");
+        assert!(!plain.contains("doc_comment"), "{plain}");
+        let ndjson = get(
+            r#""/n", ndjson"#,
+            "fn n() -> impl Stream<Item = Line> { s() }",
+        );
+        assert!(ndjson.contains("JsonLine :: < Line >"), "{ndjson}");
+        let opaque = get(r#""/o""#, "async fn o() -> impl IntoResponse { 1 }");
+        assert!(!opaque.contains("Response ::"), "{opaque}");
+    }
+
+    #[test]
+    fn invalid_routes_emit_no_documentation() {
+        let out = get(r#""/t", sse"#, "async fn t() -> u8 { 1 }");
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(!out.contains("__openapi"), "{out}");
     }
 
     #[test]

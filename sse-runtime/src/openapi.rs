@@ -79,18 +79,12 @@
 //!
 //! # Route attributes
 //!
-//! The code a route attribute generates documents its route with one call (see
-//! [`RouteDoc`] for each method):
-//!
-//! ```text
-//! RouteDef::new(method, path, handler).with_doc(|d| d
-//!     .operation_id("fn_name")
-//!     .doc_comment("first line\n\nmore")        // the doc comment, if any
-//!     .args::<(Path<u32>, Query<Q>)>()           // the argument types, in order
-//!     .sse::<Item>()                             // `sse` routes: the item (Ok) type
-//!     // or .json_lines::<Item>() / .response::<ReturnType>()
-//! )
-//! ```
+//! The code a route attribute generates documents its route with the [`RouteDoc`]
+//! methods `operation_id("fn_name")`, `doc_comment("...")` and, per argument, item and
+//! return type, what that type describes — fully when it implements [`DescribeArg`],
+//! [`DescribeEvent`], `JsonSchema` or [`DescribeResponse`], as "any JSON" or not at all
+//! otherwise, never a compile error (autoref specialization at the route's concrete
+//! types; see `docs/openapi.md` and `sse-runtime/src/openapi/macro_support.rs`).
 //!
 //! # Serving
 //!

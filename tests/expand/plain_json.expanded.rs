@@ -23,10 +23,28 @@ impl health {
 }
 impl ::sse_runtime::IntoRoute for health {
     fn into_route(self) -> ::sse_runtime::RouteDef {
-        ::sse_runtime::RouteDef::new(
-            ::sse_runtime::__private::Method::GET,
-            "/health",
-            self,
+        ::sse_runtime::__openapi::document(
+            ::sse_runtime::RouteDef::new(
+                ::sse_runtime::__private::Method::GET,
+                "/health",
+                self,
+            ),
+            |__doc| {
+                #[allow(unused_imports)]
+                use ::sse_runtime::__openapi::{
+                    Described as _, Lenient as _, Undescribed as _,
+                };
+                let __doc = __doc
+                    .operation_id("health")
+                    .doc_comment(
+                        " A plain route: the attribute also serves ordinary JSON endpoints.",
+                    );
+                let __doc = (&&&::sse_runtime::__openapi::Response::<
+                    Json<&'static str>,
+                >::NEW)
+                    .describe(__doc);
+                __doc
+            },
         )
     }
 }

@@ -209,10 +209,28 @@ impl numbers {
 }
 impl ::sse_runtime::IntoRoute for numbers {
     fn into_route(self) -> ::sse_runtime::RouteDef {
-        ::sse_runtime::RouteDef::new(
-            ::sse_runtime::__private::Method::GET,
-            "/numbers",
-            self,
+        ::sse_runtime::__openapi::document(
+            ::sse_runtime::RouteDef::new(
+                ::sse_runtime::__private::Method::GET,
+                "/numbers",
+                self,
+            ),
+            |__doc| {
+                #[allow(unused_imports)]
+                use ::sse_runtime::__openapi::{
+                    Described as _, Lenient as _, Undescribed as _,
+                };
+                let __doc = __doc
+                    .operation_id("numbers")
+                    .doc_comment(
+                        " No generator: the function returns a stream value, sent as JSON Lines.",
+                    );
+                let __doc = (&&&::sse_runtime::__openapi::Arg::<Query<Limit>>::NEW)
+                    .describe(__doc);
+                let __doc = (&&&::sse_runtime::__openapi::JsonLine::<u32>::NEW)
+                    .describe(__doc);
+                __doc
+            },
         )
     }
 }

@@ -586,6 +586,9 @@ mod showcase_example {
             (Method::GET, "/items/stream".to_owned()),
             (Method::GET, "/safe-stream".to_owned()),
             (Method::POST, "/safe-stream/stop".to_owned()),
+            // The OpenAPI document and the docs page (`OpenApiConfig` in `showcase::app`).
+            (Method::GET, "/openapi.json".to_owned()),
+            (Method::GET, "/docs".to_owned()),
         ];
         expected.sort();
         assert_eq!(routes, expected);

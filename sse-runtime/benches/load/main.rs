@@ -1,7 +1,7 @@
 //! # Side-by-side SSE benchmark: ours, axum, raw hyper and FastAPI (issue #7)
 //!
 //! ```text
-//! cargo bench -p sse-runtime --bench load              # full run, ~6 minutes
+//! cargo bench -p sse-runtime --bench load              # full run, 5-7 minutes
 //! cargo bench -p sse-runtime --bench load -- --quick   # smoke test, < 1 minute
 //! ```
 //!
@@ -441,7 +441,7 @@ fn report(
             "fan-out to {} subscribers p99 ≤ 50 ms (ms)",
             scenarios::thousands(fan)
         ),
-        get(Metric::FanoutP99(fan), "ours").map(|v| (v, v <= 50.0)),
+        get(Metric::Fanout(fan, scenarios::Stat::P99), "ours").map(|v| (v, v <= 50.0)),
     );
 
     let _ = writeln!(out, "\n## Run\n");

@@ -306,4 +306,98 @@ mod tests {
         }
         assert!(app.build().is_ok());
     }
+
+    /// Neither `JsonSchema` nor `DescribeArg` (with the feature on or off).
+    #[derive(serde::Deserialize, serde::Serialize)]
+    struct Plain {
+        n: u32,
+    }
+
+    /// A custom extractor without a `DescribeArg` impl.
+    struct Custom;
+
+    impl crate::extract::FromRequestParts for Custom {
+        type Rejection = crate::HttpError;
+        async fn from_request_parts(
+            _: &mut http::request::Parts,
+            _: &crate::AppState,
+        ) -> Result<Self, Self::Rejection> {
+            Ok(Self)
+        }
+    }
+
+    /// Exactly the shape of the code a route attribute generates, at types without any
+    /// description: it compiles, and documents them as "any JSON" (or not at all).
+    #[test]
+    #[allow(clippy::needless_borrow)] // the `&&&` selects the impl
+    fn types_without_schemas_are_documented_leniently() {
+        // As in generated code: with the feature off, only `Described` is used.
+        use super::{Arg, JsonLine, Response, SseItem};
+        #[allow(unused_imports)]
+        use super::{Described as _, Lenient as _, Undescribed as _};
+
+        async fn lenient(_: Custom, _: Query<Plain>, _: Json<Plain>) -> Sse {
+            Sse::new(futures_util::stream::empty::<ServerSentEvent>())
+        }
+        let document = |path: &'static str, result: u8| {
+            super::document(RouteDef::new(Method::POST, path, lenient), move |__doc| {
+                let __doc = __doc.operation_id(path).doc_comment(" Lenient.");
+                let __doc = (&&&Arg::<Custom>::NEW).describe(__doc);
+                let __doc = (&&&Arg::<Path<Plain>>::NEW).describe(__doc);
+                let __doc = (&&&Arg::<Query<Plain>>::NEW).describe(__doc);
+                let __doc = (&&&Arg::<LastEventId<Plain>>::NEW).describe(__doc);
+                let __doc = (&&&Arg::<Json<Plain>>::NEW).describe(__doc);
+                match result {
+                    0 => {
+                        let __doc = (&&&SseItem::<Plain>::NEW).describe(__doc);
+                        (&&&Response::<crate::HttpError>::NEW).describe(__doc)
+                    }
+                    1 => (&&&JsonLine::<Plain>::NEW).describe(__doc),
+                    _ => (&&&Response::<Json<Plain>>::NEW).describe(__doc),
+                }
+            })
+        };
+        let app = App::new()
+            .route(document("/sse/{n}", 0))
+            .route(document("/lines", 1))
+            .route(document("/json", 2));
+        #[cfg(feature = "openapi")]
+        {
+            use serde_json::json;
+            let doc = app.openapi();
+            let op = &doc["paths"]["/sse/{n}"]["post"];
+            assert_eq!(op["summary"], "Lenient.");
+            let params: Vec<(&str, &str)> = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+                .collect();
+            assert_eq!(
+                params,
+                [
+                    ("n", "path"),
+                    ("params", "query"),
+                    ("Last-Event-ID", "header")
+                ]
+            );
+            assert_eq!(
+                op["requestBody"]["content"]["application/json"]["schema"],
+                json!(true)
+            );
+            let sse = &op["responses"]["200"]["content"]["text/event-stream"]["itemSchema"];
+            assert_eq!(sse["properties"]["data"]["contentSchema"], json!(true));
+            assert_eq!(
+                op["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/HTTPError"
+            );
+            let ok = |path: &str| doc["paths"][path]["post"]["responses"]["200"]["content"].clone();
+            assert_eq!(
+                ok("/lines")["application/x-ndjson"]["itemSchema"],
+                json!(true)
+            );
+            assert_eq!(ok("/json")["application/json"]["schema"], json!(true));
+        }
+        assert!(app.build().is_ok());
+    }
 }

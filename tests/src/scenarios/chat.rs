@@ -92,7 +92,8 @@ impl ChatModel for ScriptedModel {
 }
 
 /// The query string of `POST /chat/stream`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, sse_runtime::schemars::JsonSchema)]
+#[schemars(crate = "sse_runtime::schemars")]
 pub struct ChatQuery {
     /// The user's question.
     pub query: String,

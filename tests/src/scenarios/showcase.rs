@@ -2,6 +2,7 @@
 //! build step) that opens an `EventSource` per GET demo and shows the events live, and
 //! reads the POST chat stream with `fetch` and a stream reader.
 
+use sse_runtime::openapi::OpenApiConfig;
 use sse_runtime::{get, App, Html};
 
 use super::{chat, logs, notifications, quickstart, resume, safe_stream, stocks, typed_events};
@@ -28,7 +29,11 @@ pub fn routes(app: App) -> App {
     safe_stream::routes(app)
 }
 
-/// The showcase app.
+/// The showcase app, with its OpenAPI document at `/openapi.json` and the docs page at
+/// `/docs`.
 pub fn app() -> App {
-    routes(App::new())
+    routes(App::new()).openapi_config(OpenApiConfig::new(
+        "sse-runtime showcase",
+        env!("CARGO_PKG_VERSION"),
+    ))
 }

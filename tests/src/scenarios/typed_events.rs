@@ -9,7 +9,8 @@ use sse_runtime::{get, stream, App, Stream};
 use super::unix_timestamp;
 
 /// One event's data: `{"message": "...", "timestamp": <unix seconds>}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sse_runtime::schemars::JsonSchema)]
+#[schemars(crate = "sse_runtime::schemars")]
 pub struct EventData {
     /// The text.
     pub message: String,
