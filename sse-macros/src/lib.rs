@@ -79,7 +79,9 @@
 //!   when the request arrives, before the response starts.
 //! - **Why the `stream!` block**: stable rustc rejects the `yield` keyword ("yield syntax
 //!   is experimental") while *parsing* a function, before any attribute runs, even one
-//!   that removes it; only a macro's tokens escape that check. On a toolchain whose parser
+//!   that removes it; only a macro's tokens escape that check. So either end the body in
+//!   `stream! { ... }`, or put the route inside [`routes! { ... }`](routes!), which parses
+//!   the functions itself and lets their bodies `yield` directly. On a toolchain whose parser
 //!   accepts `yield` (nightly, with the feature its error names), the block may be left out:
 //!   a body with bare `yield`s is wrapped into the generator by the attribute, with the
 //!   same checks, and becomes a `try_stream!` when its items are `Result`s and it uses `?`.
@@ -118,6 +120,7 @@ mod errors;
 mod expand;
 mod path;
 mod route;
+mod routes;
 mod yield_scan;
 
 use proc_macro::TokenStream;
@@ -294,4 +297,56 @@ pub fn delete(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand("route", None, attr.into(), item.into()).into()
+}
+
+/// Route functions with bare `yield`, on stable Rust.
+///
+/// Stable rustc rejects the `yield` keyword while it parses a function, before a route
+/// attribute can rewrite it ("yield syntax is experimental"); a function-like macro's
+/// tokens escape that check. Wrap route functions in `routes! { ... }` and their bodies
+/// may `yield` directly, without a `stream! { ... }` block:
+///
+/// ```
+/// use serde::Serialize;
+/// use sse_runtime::{routes, App, Path, Stream, testing::TestClient};
+///
+/// #[derive(Serialize)]
+/// struct Tick { n: u32 }
+///
+/// routes! {
+///     /// Counts to `to`.
+///     #[get("/count/{to}", sse)]
+///     async fn count(Path(to): Path<u32>) -> impl Stream<Item = Tick> {
+///         for n in 1..=to {
+///             yield Tick { n };
+///         }
+///     }
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let client = TestClient::new(App::new().route(count));
+/// let body = client.get("/count/2").send().await.text().await;
+/// assert_eq!(body, "data: {\"n\":1}\n\ndata: {\"n\":2}\n\n");
+/// # });
+/// ```
+///
+/// Inside the block:
+///
+/// - a function with one route attribute (`#[get]`, `#[post]`, `#[put]`, `#[patch]`,
+///   `#[delete]`, `#[route]`, also path-qualified as `#[sse_runtime::get]`) expands exactly
+///   as the attribute does outside it, with the same options and the same compile-time
+///   checks: each `yield` is checked against the declared `Item` type (an error points at
+///   the yielded value), a body whose items are `Result`s and that uses `?` becomes a
+///   `try_stream!`, and `yield` inside a closure, an `async` block or a nested `fn` is an
+///   error saying why. The attributes need not be imported;
+/// - any other item (structs, helper functions, `use`s, impls) is passed through
+///   unchanged; `yield` in a function without a route attribute is an error;
+/// - the `stream! { ... }` form works too, so routes can move into the block as they are.
+///
+/// `routes!` does not collect or register anything (unlike Rocket's `routes![a, b]`):
+/// register each route with [`App::route`](https://docs.rs/sse-runtime/latest/sse_runtime/struct.App.html#method.route)
+/// as usual.
+#[proc_macro]
+pub fn routes(input: TokenStream) -> TokenStream {
+    routes::expand(input.into()).into()
 }

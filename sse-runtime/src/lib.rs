@@ -97,4 +97,4 @@ pub use async_stream::{stream, try_stream};
 /// The trait of the `impl Stream<Item = T>` a streaming route returns
 /// (`futures_core::Stream`, the one every async ecosystem crate shares).
 pub use futures_core::Stream;
-pub use sse_macros::{delete, get, patch, post, put, route};
+pub use sse_macros::{delete, get, patch, post, put, route, routes};

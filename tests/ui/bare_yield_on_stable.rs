@@ -1,7 +1,8 @@
 // Stable rustc rejects the `yield` keyword while parsing the function, before any
 // attribute runs ("yield syntax is experimental"). That error is rustc's own and the
-// only one: the attribute's expansion adds nothing to it. On stable, write the body as
-// `stream! { ... }` (see `ui/yield_wrong_type.rs` and `tests/macros.rs`).
+// only one: the attribute's expansion adds nothing to it. On stable, put the route inside
+// `routes! { ... }` (see `ui/routes_yield_wrong_type.rs` and `tests/routes_macro.rs`), or
+// write the body as `stream! { ... }` (see `ui/yield_wrong_type.rs` and `tests/macros.rs`).
 use sse_runtime::{get, App, Stream};
 
 #[get("/ticks", sse)]

@@ -3,13 +3,17 @@
 //!
 //! Prices are simulated: a random walk that stays within 100..=200 and moves at most 5
 //! per tick. A real feed would replace [`PriceFeed`] and keep the route as it is.
+//!
+//! The route is written inside [`sse_runtime::routes!`], so its body `yield`s directly
+//! (stable Rust allows bare `yield` only inside a macro's tokens); because its items are
+//! `Result`s and it uses `?`, the body becomes a `try_stream!` generator.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sse_runtime::{get, try_stream, App, HttpError, Path, ServerSentEvent, Stream};
+use sse_runtime::{App, HttpError, Path, ServerSentEvent, Stream};
 
 /// The time between two updates.
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -94,15 +98,15 @@ fn random_seed(symbol: &str) -> u64 {
     RandomState::new().hash_one(symbol)
 }
 
-/// `GET /stocks/{symbol}/stream`: a `price_update` event every [`INTERVAL`], forever.
-///
-/// A symbol that is not 1 to 10 letters, digits, `.` or `-` is refused before the stream
-/// starts: `400 Bad Request` with `{"detail": "..."}`.
-#[get("/stocks/{symbol}/stream", sse)]
-pub async fn stock_stream(
-    Path(symbol): Path<String>,
-) -> impl Stream<Item = Result<ServerSentEvent, HttpError>> {
-    try_stream! {
+sse_runtime::routes! {
+    /// `GET /stocks/{symbol}/stream`: a `price_update` event every [`INTERVAL`], forever.
+    ///
+    /// A symbol that is not 1 to 10 letters, digits, `.` or `-` is refused before the stream
+    /// starts: `400 Bad Request` with `{"detail": "..."}`.
+    #[get("/stocks/{symbol}/stream", sse)]
+    pub async fn stock_stream(
+        Path(symbol): Path<String>,
+    ) -> impl Stream<Item = Result<ServerSentEvent, HttpError>> {
         if !is_valid_symbol(&symbol) {
             Err(HttpError::bad_request(
                 "symbol must be 1 to 10 letters, digits, '.' or '-'",
