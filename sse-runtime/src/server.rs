@@ -12,6 +12,7 @@ use std::sync::Arc;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+#[cfg(feature = "tls")]
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::AsyncWriteExt;
@@ -259,8 +260,9 @@ where
 }
 
 /// Serves one plain-TCP connection until it ends, or until graceful shutdown closes it.
-/// A client that sends nothing within `sniff_timeout` (the header read timeout) is
-/// disconnected.
+/// A client that has not sent enough to tell its protocol within `sniff_timeout` (the
+/// header read timeout) is disconnected: one that sends nothing, and one that stops
+/// inside the HTTP/2 preface.
 async fn serve_plain(
     builders: &Builders,
     io: SendTimeout<TcpStream>,
@@ -269,13 +271,22 @@ async fn serve_plain(
     sniff_timeout: Duration,
 ) -> Result<(), BoxError> {
     let protocol = match tokio::time::timeout(sniff_timeout, sniff(io.get_ref())).await {
-        Ok(protocol) => protocol?,
-        Err(_) => return Ok(()),
+        Ok(Ok(Some(protocol))) => protocol,
+        // Closed before sending anything.
+        Ok(Ok(None)) => return Ok(()),
+        Ok(Err(err)) => return Err(err.into()),
+        Err(_) => {
+            tracing::debug!(
+                timeout = ?sniff_timeout,
+                "client sent no request within the header read timeout"
+            );
+            return Ok(());
+        }
     };
     let service = hyper_service(service);
     let io = TokioIo::new(io);
-    // Only HTTP/1.1 is served inline: the others are boxed, so that every connection's
-    // task is sized for HTTP/1.1's state, not for the larger HTTP/2 one.
+    // Only HTTP/1.1 is served inline: HTTP/2 is boxed, so that every connection's task is
+    // sized for HTTP/1.1's state, not for the larger HTTP/2 one.
     match protocol {
         Protocol::Http1 => {
             let conn = builders.http1.serve_connection(io, service);
@@ -284,10 +295,6 @@ async fn serve_plain(
         Protocol::Http2 => {
             let conn = builders.http2.serve_connection(io, service);
             Ok(Box::pin(watcher.watch(conn)).await?)
-        }
-        Protocol::Unsure => {
-            let conn = builders.auto.serve_connection_with_upgrades(io, service);
-            Box::pin(watcher.watch(conn.into_owned())).await
         }
     }
 }
@@ -298,24 +305,36 @@ const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 enum Protocol {
     Http1,
     Http2,
-    /// The bytes so far are a prefix of the HTTP/2 preface (or the client closed).
-    Unsure,
 }
 
 /// Tells HTTP/1.1 from HTTP/2 with prior knowledge by peeking at the first bytes, which
 /// stay in the socket: hyper then reads the request itself into its usual 8 KiB buffer.
-/// (The auto builder reads them out and replays them, which makes hyper grow that buffer
-/// to 16 KiB on every connection: about 8 KiB more resident memory per open stream.)
-async fn sniff(stream: &TcpStream) -> std::io::Result<Protocol> {
+/// (hyper-util's auto builder reads them out and replays them, which makes hyper grow
+/// that buffer to 16 KiB on every connection, about 8 KiB more resident memory per open
+/// stream; and it waits for the rest of a partial preface without any timeout.)
+///
+/// `None`: the client closed without sending anything. While the bytes so far are a
+/// proper prefix of the preface (a client that splits it, rare; or one that stalls), it
+/// peeks again after a growing pause (1 ms up to 100 ms: a peek returns at once while
+/// any byte is there, so waiting for readiness would spin). The caller bounds the whole
+/// wait with the header read timeout.
+async fn sniff(stream: &TcpStream) -> std::io::Result<Option<Protocol>> {
     let mut first = [0u8; H2_PREFACE.len()];
-    let n = stream.peek(&mut first).await?;
-    Ok(if first[..n] != H2_PREFACE[..n] {
-        Protocol::Http1
-    } else if n == H2_PREFACE.len() {
-        Protocol::Http2
-    } else {
-        Protocol::Unsure
-    })
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let n = stream.peek(&mut first).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if first[..n] != H2_PREFACE[..n] {
+            return Ok(Some(Protocol::Http1));
+        }
+        if n == H2_PREFACE.len() {
+            return Ok(Some(Protocol::Http2));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
 }
 
 /// The app as a hyper service.
@@ -342,7 +361,8 @@ fn hyper_service(
 struct Builders {
     http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
-    /// For TLS connections, and plain ones whose first bytes do not tell yet.
+    /// For TLS connections (the protocol is whatever ALPN chose).
+    #[cfg(feature = "tls")]
     auto: auto::Builder<TokioExecutor>,
 }
 
@@ -364,12 +384,14 @@ impl Builders {
         Self {
             http1,
             http2,
+            #[cfg(feature = "tls")]
             auto: connection_builder(limits),
         }
     }
 }
 
-/// hyper-util's auto builder (HTTP/1.1 and h2c on one port) with `limits` applied.
+/// hyper-util's auto builder (HTTP/1.1 or HTTP/2 over TLS) with `limits` applied.
+#[cfg(feature = "tls")]
 fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

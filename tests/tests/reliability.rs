@@ -1,5 +1,6 @@
 //! Limits and misbehaving clients, over real sockets: a client that stops reading, too
-//! many connections, slowloris, oversize headers, panicking streams.
+//! many connections, a client that sends nothing, slowloris, oversize headers, panicking
+//! streams.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -138,6 +139,99 @@ async fn a_slowloris_client_is_cut_off_after_the_header_read_timeout() {
         text.is_empty() || text.starts_with("HTTP/1.1 408"),
         "unexpected answer: {text}"
     );
+}
+
+/// Reads until the server closes `socket`; how long that took, and what it sent.
+async fn time_until_closed(mut socket: TcpStream, within: Duration) -> (Duration, Vec<u8>) {
+    let start = tokio::time::Instant::now();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(within, async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "connection still open after {within:?}");
+    (start.elapsed(), answer)
+}
+
+#[tokio::test]
+async fn a_silent_client_is_disconnected_after_the_header_read_timeout() {
+    // The server peeks at a plain connection's first bytes to tell HTTP/1.1 from h2c:
+    // a client that connects and sends nothing must not hold that peek (and its
+    // connection slot) forever.
+    let cleanups = Cleanups::default();
+    let timeout = Duration::from_millis(300);
+    let limits = Limits {
+        header_read_timeout: timeout,
+        ..Limits::default()
+    };
+    let client = spawn(limits, &cleanups).await;
+    let mut streaming = client.get("/ticker").send().await.events();
+    assert!(streaming.next().await.is_some());
+
+    let silent = TcpStream::connect(client.addr().unwrap()).await.unwrap();
+    let (after, answer) = time_until_closed(silent, Duration::from_secs(5)).await;
+    assert!(answer.is_empty(), "unexpected answer: {answer:?}");
+    assert!(
+        after >= timeout - Duration::from_millis(50),
+        "closed after {after:?}, before the header read timeout"
+    );
+    assert!(
+        after < Duration::from_secs(3),
+        "closed only after {after:?}"
+    );
+
+    // The server keeps serving: a new request, and the stream that was open all along.
+    assert_eq!(client.get("/health").send().await.text().await, "ok");
+    assert!(streaming.next().await.is_some());
+}
+
+#[tokio::test]
+async fn a_client_that_stops_inside_the_http2_preface_is_disconnected() {
+    // Bytes that could still become the h2c preface (or, for a lone `P`, an HTTP/1.1
+    // `POST`/`PUT`/`PATCH`) do not tell the protocol yet: a client stalling there must be
+    // cut off by the header read timeout as well.
+    let cleanups = Cleanups::default();
+    let timeout = Duration::from_millis(300);
+    let limits = Limits {
+        header_read_timeout: timeout,
+        ..Limits::default()
+    };
+    let client = spawn(limits, &cleanups).await;
+    for prefix in [
+        &b"P"[..],
+        b"PRI * HTTP/2.0\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n",
+    ] {
+        let mut stalled = TcpStream::connect(client.addr().unwrap()).await.unwrap();
+        stalled.write_all(prefix).await.unwrap();
+        let (after, _) = time_until_closed(stalled, Duration::from_secs(5)).await;
+        assert!(
+            after < Duration::from_secs(3),
+            "{prefix:?}: closed only after {after:?}"
+        );
+    }
+    // A preface sent in pieces still gets HTTP/2, and the server keeps serving.
+    let mut split = TcpStream::connect(client.addr().unwrap()).await.unwrap();
+    split.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    split.write_all(b"\r\nSM\r\n\r\n").await.unwrap();
+    split.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap(); // empty SETTINGS
+    let mut frame = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(3), split.read_exact(&mut frame))
+        .await
+        .expect("the server answers a split preface")
+        .unwrap();
+    assert_eq!(
+        frame[3], 4,
+        "the server's first frame is SETTINGS: {frame:?}"
+    );
+    assert_eq!(client.get("/health").send().await.text().await, "ok");
 }
 
 #[tokio::test]

@@ -1,0 +1,601 @@
+//! # Soak: many streams held for a long time (reliability, not a comparison)
+//!
+//! ```text
+//! cargo bench -p sse-runtime --bench load -- soak                          # 10,000 streams, 10 minutes
+//! SOAK_SECS=30 SOAK_STREAMS=1000 cargo bench -p sse-runtime --bench load -- soak   # smoke run
+//! ```
+//!
+//! Only our server, in its own process (`load serve soak PORT`, pinned to CPU 0 like the
+//! servers of the comparison; the load generator on CPU 1; `--no-pin` turns this off),
+//! serving one route written as users write them: `#[get("/soak", sse)]` whose
+//! `stream! { }` yields one small JSON event, `{"n":N,"t":<unix time>}`, per second.
+//!
+//! The load generator opens `SOAK_STREAMS` streams (default 10,000; 256 being opened at
+//! a time, each counted open at its first event), holds them all for `SOAK_SECS`
+//! (default 600) while reading every event, and samples the server's resident memory
+//! (`VmRSS`) every `SOAK_SAMPLE_SECS` (default 60; a sixth of the run for short runs).
+//! It reports RSS over time, events expected (one per second per stream, from its first
+//! event to the end) against events received, sequence gaps, streams that ended or
+//! failed, the delivery lag (arrival minus the event's `t`) and the server's CPU time.
+//! The report is printed and written to `target/tmp/bench-soak.md` (`--out FILE`). The
+//! exit status is 1 if any stream failed, ended early or skipped an event.
+//!
+//! The comparison (`cargo bench -p sse-runtime --bench load` without `soak`) never runs
+//! this scenario.
+
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use sse_runtime::{get, shutdown_signal, stream, App, Stream};
+
+use crate::client;
+use crate::procs::{self, Launch, Pinning, ServerProc};
+use crate::servers::now;
+
+/// The event: its number in the stream and when the server produced it.
+#[derive(Serialize, Deserialize)]
+struct Tick {
+    n: u64,
+    t: f64,
+}
+
+/// One event per second, forever.
+#[get("/soak", sse)]
+async fn soak() -> impl Stream<Item = Tick> {
+    stream! {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        for n in 0u64.. {
+            every.tick().await;
+            yield Tick { n, t: now() };
+        }
+    }
+}
+
+/// The soak server (`load serve soak PORT`), on 127.0.0.1 until SIGTERM / Ctrl-C.
+pub fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        App::new()
+            .route(soak)
+            .serve_with_shutdown(listener, shutdown_signal())
+            .await?;
+        Ok(())
+    })
+}
+
+struct Settings {
+    streams: usize,
+    hold: Duration,
+    sample_every: Duration,
+    open_concurrency: usize,
+    pin: bool,
+    out: std::path::PathBuf,
+}
+
+fn env_number(name: &str) -> Result<Option<u64>, String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .map(Some)
+            .ok_or(format!("{name} must be a positive number, not {v:?}")),
+        _ => Ok(None),
+    }
+}
+
+impl Settings {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let secs = env_number("SOAK_SECS")?.unwrap_or(600);
+        let streams = env_number("SOAK_STREAMS")?.unwrap_or(10_000);
+        let sample = env_number("SOAK_SAMPLE_SECS")?.unwrap_or(if secs >= 360 {
+            60
+        } else {
+            secs.div_ceil(6)
+        });
+        let mut settings = Settings {
+            streams: usize::try_from(streams).map_err(|e| e.to_string())?,
+            hold: Duration::from_secs(secs),
+            sample_every: Duration::from_secs(sample),
+            open_concurrency: 256,
+            pin: true,
+            out: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-soak.md"),
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "soak" | "--bench" => {}
+                "--no-pin" => settings.pin = false,
+                "--out" => settings.out = args.next().ok_or("--out needs a file")?.into(),
+                other => return Err(format!("soak: unknown option {other:?}")),
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// What every stream adds to, as the events arrive.
+#[derive(Default)]
+struct Totals {
+    events: Cell<u64>,
+    open: Cell<usize>,
+    /// Events whose `n` was not the previous one's plus one.
+    gaps: Cell<u64>,
+    /// Events whose data was not a `Tick`.
+    garbled: Cell<u64>,
+    /// Delivery lag in ms, one bucket per ms up to 60 s (the last one: more).
+    lag_ms: RefCell<Vec<u64>>,
+}
+
+impl Totals {
+    fn note_lag(&self, ms: f64) {
+        let mut lags = self.lag_ms.borrow_mut();
+        if lags.is_empty() {
+            lags.resize(60_001, 0);
+        }
+        let bucket = (ms.max(0.0) as usize).min(lags.len() - 1);
+        lags[bucket] += 1;
+    }
+
+    /// The `q` quantile of the lags, in ms (bucket upper bound).
+    fn lag_quantile(&self, q: f64) -> Option<usize> {
+        let lags = self.lag_ms.borrow();
+        let total: u64 = lags.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((total as f64 * q).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        lags.iter().enumerate().find_map(|(ms, &n)| {
+            seen += n;
+            (seen >= rank).then_some(ms + 1)
+        })
+    }
+}
+
+/// One stream, as the client saw it.
+struct Held {
+    received: u64,
+    expected: u64,
+}
+
+/// Parses the complete events of a stream's bytes.
+#[derive(Default)]
+struct Reader {
+    pending: Vec<u8>,
+    next: Option<u64>,
+    received: u64,
+}
+
+impl Reader {
+    fn feed(&mut self, bytes: &[u8], totals: &Totals) {
+        self.pending.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(end) = memchr::memmem::find(&self.pending[start..], b"\n\n") {
+            let block = &self.pending[start..start + end];
+            start += end + 2;
+            let Some(data) = block
+                .split(|&b| b == b'\n')
+                .find_map(|line| line.strip_prefix(b"data: "))
+            else {
+                continue; // a comment (keep-alive)
+            };
+            self.received += 1;
+            totals.events.set(totals.events.get() + 1);
+            match serde_json::from_slice::<Tick>(data) {
+                Ok(tick) => {
+                    if self.next.is_some_and(|next| next != tick.n) {
+                        totals.gaps.set(totals.gaps.get() + 1);
+                    }
+                    self.next = Some(tick.n + 1);
+                    totals.note_lag((now() - tick.t) * 1e3);
+                }
+                Err(_) => totals.garbled.set(totals.garbled.get() + 1),
+            }
+        }
+        self.pending.drain(..start);
+    }
+}
+
+/// Why a stream did not count.
+enum Failure {
+    Open(String),
+    Held(String),
+}
+
+/// Opens one stream and reads it until the end (sent on `end` once every stream is
+/// open); then holds the connection, unread, until `release`, so that the last memory
+/// sample still sees every stream open.
+async fn hold(
+    addr: std::net::SocketAddr,
+    totals: Rc<Totals>,
+    permits: Rc<tokio::sync::Semaphore>,
+    mut end: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
+    mut release: tokio::sync::watch::Receiver<bool>,
+) -> Result<Held, Failure> {
+    let permit = permits.acquire().await;
+    let (mut conn, mut opened) = client::open_head(addr, "/soak")
+        .await
+        .map_err(|err| Failure::Open(err.to_string()))?;
+    let mut reader = Reader::default();
+    // Open at the first event.
+    let first = loop {
+        tokio::select! {
+            frame = opened.body.frame() => match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        reader.feed(&data, &totals);
+                    }
+                    if reader.received > 0 {
+                        break Instant::now();
+                    }
+                }
+                Some(Err(err)) => return Err(Failure::Open(err.to_string())),
+                None => return Err(Failure::Open("the stream ended before its first event".into())),
+            },
+            ended = &mut conn => {
+                return Err(Failure::Open(format!("the connection closed before the first event: {ended:?}")));
+            }
+        }
+    };
+    drop(permit);
+    totals.open.set(totals.open.get() + 1);
+    let until = async {
+        let at = end
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|at| *at)
+            .unwrap_or_else(tokio::time::Instant::now);
+        tokio::time::sleep_until(at).await;
+        at
+    };
+    tokio::pin!(until);
+    let outcome = loop {
+        tokio::select! {
+            biased;
+            at = &mut until => break Ok(at),
+            frame = opened.body.frame() => match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        reader.feed(&data, &totals);
+                    }
+                }
+                Some(Err(err)) => break Err(err.to_string()),
+                None => break Err("the stream ended".to_owned()),
+            },
+            ended = &mut conn => break Err(format!("the connection closed: {ended:?}")),
+        }
+    };
+    totals.open.set(totals.open.get() - 1);
+    let at = outcome.map_err(Failure::Held)?;
+    let _ = release.wait_for(|released| *released).await;
+    drop(conn);
+    let held_for = at.into_std().saturating_duration_since(first);
+    Ok(Held {
+        received: reader.received,
+        expected: held_for.as_secs() + 1,
+    })
+}
+
+/// One row of the memory table.
+struct Sample {
+    label: String,
+    rss_kib: Option<u64>,
+    open: usize,
+    events: u64,
+}
+
+/// `load soak ...`: runs the soak, prints and writes the report; the exit status.
+pub fn main(args: &[String]) -> i32 {
+    let settings = match Settings::parse(args) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("load: {err}");
+            return 2;
+        }
+    };
+    match run(&settings) {
+        Ok(clean) => i32::from(!clean),
+        Err(err) => {
+            eprintln!("load soak: {err}");
+            1
+        }
+    }
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "—".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
+fn server_cpu_secs() -> Option<f64> {
+    // SAFETY: getrusage fills a local struct.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) != 0 {
+            return None;
+        }
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(secs(usage.ru_utime) + secs(usage.ru_stime))
+}
+
+/// Runs the soak; `Ok(true)` if every stream delivered every event.
+fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let date = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let fd_limit = procs::raise_fd_limit();
+    if fd_limit < settings.streams as u64 + 100 {
+        eprintln!(
+            "NOTICE: open-files limit is {fd_limit}: {} streams will not all open",
+            settings.streams
+        );
+    }
+    let pinning = Pinning::choose(settings.pin);
+    if let Some(cpu) = pinning.client_cpu {
+        procs::pin_current_thread(cpu)?;
+    }
+    let cpu_before = server_cpu_secs();
+    let server = ServerProc::start(&Launch::Rust("soak"), pinning)?;
+    let addr = server.addr;
+    eprintln!(
+        "soak: {} streams for {} s against {addr}, RSS sampled every {} s",
+        settings.streams,
+        settings.hold.as_secs(),
+        settings.sample_every.as_secs()
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    let totals = Rc::new(Totals::default());
+    let mut samples = Vec::new();
+    let mut open_errors = Vec::new();
+    let mut hold_errors = Vec::new();
+    let mut held = Vec::new();
+    let mut open_secs = 0.0;
+
+    local.block_on(&runtime, async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        samples.push(Sample {
+            label: "before any stream".to_owned(),
+            rss_kib: server.rss_kib(),
+            open: 0,
+            events: 0,
+        });
+        // Every stream's task holds it until the end, which is fixed once all are open.
+        let (release_tx, release) = tokio::sync::watch::channel(false);
+        let (end_tx, end) = tokio::sync::watch::channel(None);
+        let permits = Rc::new(tokio::sync::Semaphore::new(settings.open_concurrency));
+        let opening = Instant::now();
+        let tasks: Vec<_> = (0..settings.streams)
+            .map(|_| {
+                tokio::task::spawn_local(hold(
+                    addr,
+                    Rc::clone(&totals),
+                    Rc::clone(&permits),
+                    end.clone(),
+                    release.clone(),
+                ))
+            })
+            .collect();
+        // Wait until every stream is open or failed.
+        let failed_early = loop {
+            let finished = tasks.iter().filter(|t| t.is_finished()).count();
+            if totals.open.get() + finished >= settings.streams {
+                break finished;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        open_secs = opening.elapsed().as_secs_f64();
+        let hold_start = tokio::time::Instant::now();
+        let hold_end = hold_start + settings.hold;
+        let _ = end_tx.send(Some(hold_end));
+        eprintln!(
+            "soak: {} streams open in {open_secs:.1} s ({failed_early} failed); holding",
+            totals.open.get()
+        );
+        samples.push(Sample {
+            label: "all open (0 s)".to_owned(),
+            rss_kib: server.rss_kib(),
+            open: totals.open.get(),
+            events: totals.events.get(),
+        });
+        let mut next = hold_start + settings.sample_every;
+        while next < hold_end {
+            tokio::time::sleep_until(next).await;
+            let at = (next - hold_start).as_secs();
+            let sample = Sample {
+                label: if at % 60 == 0 {
+                    format!("{} min", at / 60)
+                } else {
+                    format!("{at} s")
+                },
+                rss_kib: server.rss_kib(),
+                open: totals.open.get(),
+                events: totals.events.get(),
+            };
+            eprintln!(
+                "soak: {:>7}: RSS {} MiB, {} streams open, {} events, {} gaps",
+                sample.label,
+                mib(sample.rss_kib),
+                sample.open,
+                sample.events,
+                totals.gaps.get()
+            );
+            samples.push(sample);
+            next += settings.sample_every;
+        }
+        // The end: every stream stops reading but stays connected for this sample.
+        tokio::time::sleep_until(hold_end + Duration::from_millis(500)).await;
+        let still_open = tasks.iter().filter(|t| !t.is_finished()).count();
+        samples.push(Sample {
+            label: format!("end ({} s)", settings.hold.as_secs()),
+            rss_kib: server.rss_kib(),
+            open: still_open,
+            events: totals.events.get(),
+        });
+        let _ = release_tx.send(true);
+        for task in tasks {
+            match task.await {
+                Ok(Ok(stream)) => held.push(stream),
+                Ok(Err(Failure::Open(err))) => open_errors.push(err),
+                Ok(Err(Failure::Held(err))) => hold_errors.push(err),
+                Err(err) => hold_errors.push(err.to_string()),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        samples.push(Sample {
+            label: "2 s after closing all".to_owned(),
+            rss_kib: server.rss_kib(),
+            open: 0,
+            events: totals.events.get(),
+        });
+    });
+    server.stop();
+    let cpu = server_cpu_secs()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+
+    let received: u64 = held.iter().map(|h| h.received).sum();
+    let expected: u64 = held.iter().map(|h| h.expected).sum();
+    let behind = held.iter().filter(|h| h.received + 1 < h.expected).count();
+    let clean = open_errors.is_empty()
+        && hold_errors.is_empty()
+        && totals.gaps.get() == 0
+        && totals.garbled.get() == 0
+        && behind == 0;
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n## Soak: {} streams for {} s\n",
+        procs_thousands(settings.streams),
+        settings.hold.as_secs()
+    );
+    let _ = writeln!(
+        out,
+        "| time | server RSS (MiB) | streams open | events received so far |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|");
+    for sample in &samples {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            sample.label,
+            mib(sample.rss_kib),
+            procs_thousands(sample.open),
+            procs_thousands(sample.events as usize)
+        );
+    }
+    let rss_at = |label: &str| {
+        samples
+            .iter()
+            .find(|s| s.label.starts_with(label))
+            .and_then(|s| s.rss_kib)
+    };
+    let _ = writeln!(out);
+    if let (Some(start), Some(end)) = (rss_at("all open"), rss_at("end")) {
+        let _ = writeln!(
+            out,
+            "- RSS from all open to the end: {:+.1} MiB ({:+.2} %)",
+            (end as f64 - start as f64) / 1024.0,
+            (end as f64 - start as f64) * 100.0 / start.max(1) as f64
+        );
+    }
+    if let (Some(before), Some(start)) = (rss_at("before"), rss_at("all open")) {
+        let _ = writeln!(
+            out,
+            "- RSS per open stream: {:.1} KiB",
+            start.saturating_sub(before) as f64 / settings.streams.max(1) as f64
+        );
+    }
+    let _ = writeln!(
+        out,
+        "- events: {} expected (one per second per stream, from its first event to the end), {} received ({:+})",
+        procs_thousands(expected as usize),
+        procs_thousands(received as usize),
+        received as i64 - expected as i64
+    );
+    let _ = writeln!(
+        out,
+        "- errors: {} streams failed to open, {} ended or failed while held, {} sequence gaps, {} unreadable events, {} streams more than one event behind",
+        open_errors.len(),
+        hold_errors.len(),
+        totals.gaps.get(),
+        totals.garbled.get(),
+        behind
+    );
+    for (what, errors) in [("open", &open_errors), ("held", &hold_errors)] {
+        if let Some(first) = errors.first() {
+            let _ = writeln!(out, "- first {what} error: {first}");
+        }
+    }
+    if let (Some(p50), Some(p99), Some(max)) = (
+        totals.lag_quantile(0.5),
+        totals.lag_quantile(0.99),
+        totals.lag_quantile(1.0),
+    ) {
+        let _ = writeln!(
+            out,
+            "- delivery lag (arrival at the client minus the event's `t`): p50 ≤ {p50} ms, p99 ≤ {p99} ms, max ≤ {max} ms"
+        );
+    }
+    let _ = writeln!(out, "- streams opened in {open_secs:.1} s, 256 at a time");
+    if let Some(cpu) = cpu {
+        let _ = writeln!(
+            out,
+            "- server CPU time over the whole run (open, hold, close): {cpu:.1} s, {:.1} % of one core",
+            cpu * 100.0 / started.elapsed().as_secs_f64()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "- command: `SOAK_SECS={} SOAK_STREAMS={} cargo bench -p sse-runtime --bench load -- soak`",
+        settings.hold.as_secs(),
+        settings.streams
+    );
+    let _ = writeln!(out, "- date: {date}");
+    let _ = writeln!(
+        out,
+        "- machine: {}; shared with other work while it ran",
+        crate::machine(cores)
+    );
+    let _ = writeln!(
+        out,
+        "- pinning: {}",
+        match (pinning.server_cpu, pinning.client_cpu) {
+            (Some(s), Some(c)) => format!("server on CPU {s}, load generator on CPU {c}"),
+            _ => "none".to_owned(),
+        }
+    );
+    let _ = writeln!(out, "- wall time: {:.0} s", started.elapsed().as_secs_f64());
+    let _ = writeln!(out, "- verdict: {}", if clean { "clean" } else { "ERRORS" });
+    print!("{out}");
+    if let Some(dir) = settings.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&settings.out, &out)?;
+    eprintln!("written to {}", settings.out.display());
+    Ok(clean)
+}
+
+fn procs_thousands(n: usize) -> String {
+    crate::scenarios::thousands(n)
+}

@@ -1,0 +1,459 @@
+//! A peer that vanishes without a FIN or RST, over a real link: the client (`curl`) runs
+//! in a network namespace joined to the test process by a veth pair; once it is
+//! streaming, its end of the link goes down, so nothing it would send (no FIN, no RST, no
+//! ACK) ever reaches the server. The server, bound to the host end, must notice on its
+//! own — keep-alive comments or events that stay unacknowledged past `TCP_USER_TIMEOUT`
+//! (= `Limits::send_timeout`), or TCP keepalive probes while nothing at all is sent —
+//! drop the connection, run the stream's cleanup, and keep serving.
+//!
+//! Needs root and `ip netns` (iproute2) and `curl`. Without them the tests print a notice
+//! and pass, unless `CI` is set: then they fail.
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sse_runtime::{App, KeepAlive, Limits, ServerSentEvent, Sse, State};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+/// How long a write may stay unacknowledged: the send timeout, which is also
+/// `TCP_USER_TIMEOUT` on Linux.
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+/// Keep-alive comments after this much silence.
+const KEEP_ALIVE: Duration = Duration::from_millis(500);
+/// TCP keepalive: idle time before the first probe (probes every second after it).
+const TCP_KEEPALIVE: Duration = Duration::from_secs(1);
+/// Sooner than this, the server can only have learnt of the disconnection from a FIN or
+/// an RST: the link would not be a blackhole.
+const TOO_SOON: Duration = Duration::from_millis(500);
+
+#[derive(Clone, Default)]
+struct Cleanups(Arc<AtomicUsize>);
+
+struct Guard(Cleanups);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0 .0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Cleanups {
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `n` cleanups ran; how long that took, or `None` after `within`.
+    async fn wait_for(&self, n: usize, within: Duration) -> Option<Duration> {
+        let start = Instant::now();
+        while self.count() < n {
+            if start.elapsed() > within {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Some(start.elapsed())
+    }
+}
+
+/// An event every 200 ms, forever.
+async fn ticking(State(cleanups): State<Cleanups>) -> Sse {
+    Sse::new(async_stream::stream! {
+        let _guard = Guard(cleanups);
+        for i in 0u64.. {
+            yield ServerSentEvent::new().data(i).id(i.to_string());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+}
+
+/// Three events, then nothing: only keep-alive comments (if any) go out.
+async fn quiet(State(cleanups): State<Cleanups>) -> Sse {
+    Sse::new(async_stream::stream! {
+        let _guard = Guard(cleanups);
+        for i in 0u64..3 {
+            yield ServerSentEvent::new().data(i).id(i.to_string());
+        }
+        std::future::pending::<()>().await;
+    })
+}
+
+/// A network namespace with a veth pair to the test process's namespace, on a private
+/// /30: the host end has `.1`, the namespace end `.2`. Torn down when dropped (also when
+/// a test panics), with every client started in it.
+struct Lab {
+    ns: String,
+    host_if: String,
+    peer_if: String,
+    host_ip: Ipv4Addr,
+    peer_ip: Ipv4Addr,
+    clients: Vec<Child>,
+}
+
+/// Runs `ip ARGS`, failing with its stderr.
+fn ip(args: &[&str]) -> Result<(), String> {
+    let output = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| format!("cannot run `ip`: {err}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`ip {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|uids| uids.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
+
+fn has(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// A third octet for this process's /30s that no address of this host uses yet.
+fn free_subnet() -> u8 {
+    let used = Command::new("ip")
+        .args(["-4", "-o", "addr"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let start = std::process::id() % 250;
+    (0..250)
+        .map(|i| ((start + i) % 250 + 1) as u8)
+        .find(|x| !used.contains(&format!("10.231.{x}.")))
+        .unwrap_or(1)
+}
+
+impl Lab {
+    /// The lab of test `case` (0, 1, 2, ...: unique within this file), or `None` after
+    /// a notice where namespaces cannot be made. Under CI that is a failure instead.
+    fn create(case: u8) -> Option<Self> {
+        let missing = if !is_root() {
+            Some("not root".to_owned())
+        } else if !has("ip") {
+            Some("no `ip` (iproute2)".to_owned())
+        } else if !has("curl") {
+            Some("no `curl`".to_owned())
+        } else {
+            None
+        };
+        let lab = match missing {
+            None => Self::try_create(case),
+            Some(why) => Err(why),
+        };
+        match lab {
+            Ok(lab) => Some(lab),
+            Err(why) => {
+                let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0");
+                assert!(
+                    !ci,
+                    "CI is set, but the vanished-peer test cannot make a network namespace: {why}"
+                );
+                // Straight to stderr: the test harness would swallow `eprintln!` of a
+                // passing test.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "NOTICE: vanished-peer test skipped: {why}"
+                );
+                None
+            }
+        }
+    }
+
+    fn try_create(case: u8) -> Result<Self, String> {
+        let pid = std::process::id();
+        let subnet = free_subnet();
+        let base = case * 4;
+        let mut lab = Lab {
+            ns: format!("sse-vanish-{pid}-{case}"),
+            host_if: format!("vh{pid}x{case}"),
+            peer_if: format!("vp{pid}x{case}"),
+            host_ip: Ipv4Addr::new(10, 231, subnet, base + 1),
+            peer_ip: Ipv4Addr::new(10, 231, subnet, base + 2),
+            clients: Vec::new(),
+        };
+        if let Err(err) = ip(&["netns", "add", &lab.ns]) {
+            lab.ns.clear(); // nothing to tear down
+            return Err(err);
+        }
+        ip(&[
+            "link",
+            "add",
+            &lab.host_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &lab.peer_if,
+            "netns",
+            &lab.ns,
+        ])?;
+        ip(&[
+            "addr",
+            "add",
+            &format!("{}/30", lab.host_ip),
+            "dev",
+            &lab.host_if,
+        ])?;
+        ip(&["link", "set", &lab.host_if, "up"])?;
+        lab.in_ns(&[
+            "addr",
+            "add",
+            &format!("{}/30", lab.peer_ip),
+            "dev",
+            &lab.peer_if,
+        ])?;
+        lab.in_ns(&["link", "set", "lo", "up"])?;
+        lab.in_ns(&["link", "set", &lab.peer_if, "up"])?;
+        Ok(lab)
+    }
+
+    /// `ip ARGS` inside the namespace.
+    fn in_ns(&self, args: &[&str]) -> Result<(), String> {
+        let mut all = vec!["netns", "exec", &self.ns, "ip"];
+        all.extend_from_slice(args);
+        ip(&all)
+    }
+
+    /// Takes the namespace's end of the link down: whatever the client sends from now on
+    /// (FIN, RST, ACK) is lost, and so is whatever the server sends it.
+    fn blackhole(&self) {
+        self.in_ns(&["link", "set", &self.peer_if, "down"])
+            .expect("link down");
+    }
+
+    /// Ends the clients started so far (the vanished ones stay gone: the server's RST
+    /// would only confuse them), then brings the namespace's end of the link back up.
+    fn restore(&mut self) {
+        for client in &mut self.clients {
+            let _ = client.kill();
+            let _ = client.wait();
+        }
+        self.clients.clear();
+        self.in_ns(&["link", "set", &self.peer_if, "up"])
+            .expect("link up");
+    }
+
+    /// `curl -N http://HOST:PORT/PATH` inside the namespace; its output, line by line.
+    fn curl(&mut self, port: u16, path: &str) -> UnboundedReceiver<String> {
+        let url = format!("http://{}:{port}{path}", self.host_ip);
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.ns, "curl", "-sSN", "--http1.1"])
+            .args(["-H", "accept: text/event-stream", &url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start curl in the namespace");
+        let stdout = child.stdout.take().expect("curl's stdout");
+        self.clients.push(child);
+        let (lines, received) = unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        received
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for client in &mut self.clients {
+            let _ = client.kill();
+            let _ = client.wait();
+        }
+        if !self.ns.is_empty() {
+            // Deleting the namespace deletes its end of the pair, and so the pair.
+            let _ = ip(&["netns", "del", &self.ns]);
+            let _ = ip(&["link", "del", &self.host_if]);
+        }
+    }
+}
+
+/// Reads lines until `n` events (`data:` lines) and, if `comments`, as many keep-alive
+/// comments arrived.
+async fn expect_lines(lines: &mut UnboundedReceiver<String>, events: usize, comments: usize) {
+    let (mut seen_events, mut seen_comments) = (0, 0);
+    let read = async {
+        while seen_events < events || seen_comments < comments {
+            let line = lines.recv().await.expect("curl ended early");
+            if line.starts_with("data:") {
+                seen_events += 1;
+            } else if line.starts_with(':') {
+                seen_comments += 1;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("the client did not receive the expected lines within 10 s");
+}
+
+/// `GET /health` over a fresh connection to `addr`.
+async fn health(addr: SocketAddr) -> String {
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    socket
+        .write_all(b"GET /health HTTP/1.1\r\nhost: lab\r\nconnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_string(&mut answer))
+        .await
+        .expect("answer within 5 s")
+        .expect("read");
+    answer
+}
+
+/// One case: a client streams `path` from the namespace; once it has `events` events and
+/// `comments` keep-alive comments (the stream idle but for them), and `idle` more passed,
+/// its link is blackholed.
+/// The stream's cleanup must run after more than `TOO_SOON` and within `bound`; the
+/// server must then serve a client on the host, and a new one in the namespace once the
+/// link is back.
+async fn vanish(
+    case: u8,
+    keep_alive: KeepAlive,
+    path: &str,
+    (events, comments): (usize, usize),
+    idle: Duration,
+    bound: Duration,
+) {
+    let Some(mut lab) = Lab::create(case) else {
+        return;
+    };
+    let cleanups = Cleanups::default();
+    let app = App::new()
+        .get("/ticking", ticking)
+        .get("/quiet", quiet)
+        .get("/health", || async { "ok" })
+        .state(cleanups.clone())
+        .keep_alive(keep_alive)
+        .limits(Limits {
+            send_timeout: Some(SEND_TIMEOUT),
+            tcp_keepalive: Some(TCP_KEEPALIVE),
+            ..Limits::default()
+        });
+    let listener = tokio::net::TcpListener::bind((lab.host_ip, 0))
+        .await
+        .expect("bind the host end of the veth");
+    let addr = listener.local_addr().expect("local address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve_with_shutdown(listener, async {
+        let _ = stopped.await;
+    }));
+
+    let mut lines = lab.curl(addr.port(), path);
+    expect_lines(&mut lines, events, comments).await;
+    tokio::time::sleep(idle).await;
+    assert_eq!(
+        cleanups.count(),
+        0,
+        "the stream ended before the link went down"
+    );
+
+    lab.blackhole();
+    let after = cleanups
+        .wait_for(1, bound + Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| {
+            panic!("{path}: no cleanup within {bound:?} + 5 s of the link going down")
+        });
+    eprintln!(
+        "{path}: vanished peer dropped, stream cleaned up {after:?} after the link went down"
+    );
+    assert!(
+        after >= TOO_SOON,
+        "{path}: cleanup after {after:?}: a FIN or RST must have reached the server"
+    );
+    assert!(
+        after <= bound,
+        "{path}: cleanup after {after:?}, over {bound:?}"
+    );
+
+    // The server keeps serving: a client on the host side...
+    let answer = health(addr).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("ok"), "{answer}");
+    // ... and, with the link back, a new one in the namespace.
+    lab.restore();
+    let mut again = lab.curl(addr.port(), "/ticking");
+    expect_lines(&mut again, 3, 0).await;
+
+    let _ = stop.send(());
+    drop(lab);
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("server shut down")
+        .expect("server task")
+        .expect("server ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_vanishes_mid_stream_is_dropped_within_the_send_timeout() {
+    // Events every 200 ms stay unacknowledged: TCP_USER_TIMEOUT fires.
+    vanish(
+        0,
+        KeepAlive::new().interval(KEEP_ALIVE),
+        "/ticking",
+        (3, 0),
+        Duration::ZERO,
+        SEND_TIMEOUT + KEEP_ALIVE + Duration::from_secs(3),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_vanishes_from_an_idle_stream_is_found_by_keep_alive_comments() {
+    // Nothing but keep-alive comments flows (two seen first): the first one after the
+    // link went down stays unacknowledged, and TCP_USER_TIMEOUT fires.
+    vanish(
+        1,
+        KeepAlive::new().interval(KEEP_ALIVE),
+        "/quiet",
+        (3, 2),
+        Duration::ZERO,
+        SEND_TIMEOUT + KEEP_ALIVE + Duration::from_secs(3),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_vanishes_from_a_silent_stream_is_found_by_tcp_keepalive() {
+    // No keep-alive comments at all: only the kernel's keepalive probes (after 1 s idle,
+    // bounded by TCP_USER_TIMEOUT) notice the vanished peer.
+    vanish(
+        2,
+        KeepAlive::disabled(),
+        "/quiet",
+        (3, 0),
+        // Idle long enough for a first keepalive probe to be answered.
+        Duration::from_millis(1500),
+        TCP_KEEPALIVE + SEND_TIMEOUT + TCP_KEEPALIVE + Duration::from_secs(3),
+    )
+    .await;
+}
