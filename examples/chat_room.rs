@@ -6,6 +6,9 @@
 //! With `REDIS_URL` set, the hub lives in Redis, so several instances behind a load
 //! balancer share the rooms: a message posted to one reaches the browsers of all.
 //!
+//! The two room routes live in `tests/src/scenarios/chat_room.rs` (shared with the tests
+//! and the showcase, which has a chat room panel).
+//!
 //! ```text
 //! cargo run --example chat_room                  # one instance, hub in process
 //! open http://127.0.0.1:8000/
@@ -18,39 +21,11 @@
 //!      -d '{"user": "bob", "text": "hi"}' http://127.0.0.1:8002/rooms/lobby/messages
 //! ```
 
-use std::time::Duration;
+use sse_runtime::broadcast::{Broadcast, PublishError};
+use sse_runtime::{shutdown_signal, App, Html, Json};
+use sse_tests::scenarios::chat_room;
 
-use serde::{Deserialize, Serialize};
-use sse_runtime::broadcast::{Broadcast, BroadcastConfig, PublishError, Resume};
-use sse_runtime::{
-    shutdown_signal, App, Html, HttpError, Json, LastEventId, Path, Sse, State, StatusCode,
-};
-
-/// What the room broadcasts: `data: {"user": ..., "text": ...}` with the event's id.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    /// Who wrote it.
-    pub user: String,
-    /// What they wrote.
-    pub text: String,
-}
-
-/// The body of `POST /rooms/{room}/messages`.
-#[derive(Debug, Deserialize)]
-pub struct NewMessage {
-    user: String,
-    text: String,
-}
-
-/// The hub every route shares.
-pub type Hub = Broadcast<ChatMessage>;
-
-/// 200 messages of history per room, kept an hour after the room goes quiet.
-pub fn hub_config() -> BroadcastConfig {
-    BroadcastConfig::new()
-        .replay(200)
-        .idle_timeout(Duration::from_secs(3600))
-}
+pub use sse_tests::scenarios::chat_room::{hub_config, ChatMessage, Hub};
 
 /// The Redis hub at `redis_url`, or an in-process one.
 pub async fn make_hub(redis_url: Option<&str>) -> Result<Hub, PublishError> {
@@ -58,76 +33,6 @@ pub async fn make_hub(redis_url: Option<&str>) -> Result<Hub, PublishError> {
         Some(url) => Broadcast::redis(url, hub_config()).await,
         None => Ok(Broadcast::with_config(hub_config())),
     }
-}
-
-fn check_room(room: &str) -> Result<(), HttpError> {
-    let valid = (1..=64).contains(&room.len())
-        && room
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if valid {
-        Ok(())
-    } else {
-        Err(HttpError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "a room name is 1 to 64 letters, digits, `-` or `_`",
-        ))
-    }
-}
-
-fn check_len(field: &str, value: &str, max: usize) -> Result<(), HttpError> {
-    let chars = value.trim().chars().count();
-    if (1..=max).contains(&chars) {
-        Ok(())
-    } else {
-        Err(HttpError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("`{field}` must be 1 to {max} characters"),
-        ))
-    }
-}
-
-/// `POST /rooms/{room}/messages` with `{"user": ..., "text": ...}`: publishes, answers
-/// `{"id": "<event id>"}`; 503 when the hub's Redis is down.
-async fn post_message(
-    State(hub): State<Hub>,
-    Path(room): Path<String>,
-    Json(message): Json<NewMessage>,
-) -> Result<(StatusCode, Json<serde_json::Value>), HttpError> {
-    check_room(&room)?;
-    check_len("user", &message.user, 32)?;
-    check_len("text", &message.text, 2000)?;
-    let message = ChatMessage {
-        user: message.user.trim().to_owned(),
-        text: message.text.trim().to_owned(),
-    };
-    match hub.publish(&room, message).await {
-        Ok(id) => Ok((
-            StatusCode::CREATED,
-            Json(serde_json::json!({ "id": id.to_string() })),
-        )),
-        Err(err) => {
-            tracing::error!(room = %room, error = %err, "message not published");
-            Err(HttpError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                err.to_string(),
-            ))
-        }
-    }
-}
-
-/// `GET /rooms/{room}/events`: the room's history, then live messages; with
-/// `Last-Event-ID`, only what came after it (or `event: reset` and the history, if it is
-/// too old).
-async fn room_events(
-    State(hub): State<Hub>,
-    Path(room): Path<String>,
-    last: LastEventId,
-) -> Result<Sse, HttpError> {
-    check_room(&room)?;
-    Ok(hub
-        .sse(&room, Resume::from(last).or_oldest())
-        .retry(Duration::from_secs(1)))
 }
 
 async fn page() -> Html<&'static str> {
@@ -138,14 +43,10 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The app: the chat page, the two room routes and a health check.
+/// The app: the chat page, the two room routes (`tests/src/scenarios/chat_room.rs`) and a
+/// health check.
 pub fn app(hub: Hub) -> App {
-    App::new()
-        .get("/", page)
-        .get("/health", health)
-        .get("/rooms/{room}/events", room_events)
-        .post("/rooms/{room}/messages", post_message)
-        .state(hub)
+    chat_room::routes_with(App::new().get("/", page).get("/health", health), hub)
 }
 
 #[allow(dead_code)] // `main` is unused where the tests include this file as a module.

@@ -14,8 +14,8 @@ use sse_runtime::parse::Event;
 use sse_runtime::testing::{Protocol, TestClient, TestResponse};
 use sse_runtime::{App, Method, StatusCode};
 use sse_tests::scenarios::{
-    chat, logs, notifications, quickstart, resume, safe_stream, showcase, stocks, typed_events,
-    unix_timestamp,
+    chat, chat_room, logs, notifications, quickstart, resume, safe_stream, showcase, stocks,
+    typed_events, unix_timestamp,
 };
 use tokio::time::Instant;
 
@@ -539,6 +539,141 @@ mod safe_stream_example {
     }
 }
 
+mod chat_room_example {
+    use super::*;
+    use sse_runtime::testing::Events;
+
+    async fn next_event(events: &mut Events) -> Event {
+        match tokio::time::timeout(Duration::from_secs(10), events.next()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => panic!("the stream ended"),
+            Err(_) => panic!("no event within 10 s"),
+        }
+    }
+
+    /// Posts `{"user", "text"}` to `room`; returns the response's status and body.
+    async fn post(client: &TestClient, room: &str, user: &str, text: &str) -> (StatusCode, Value) {
+        let response = client
+            .post(&format!("/rooms/{room}/messages"))
+            .json(&json!({ "user": user, "text": text }))
+            .send()
+            .await;
+        (response.status(), response.json().await)
+    }
+
+    async fn subscribe(client: &TestClient, room: &str, last: Option<&str>) -> Events {
+        let mut request = client.get(&format!("/rooms/{room}/events"));
+        if let Some(last) = last {
+            request = request.header("last-event-id", last);
+        }
+        let response = request.send().await;
+        assert_event_stream(&response);
+        response.events()
+    }
+
+    fn message(event: &Event) -> chat_room::ChatMessage {
+        assert_eq!(event.event, "message", "{event:?}");
+        event.json().expect("a chat message")
+    }
+
+    #[tokio::test]
+    async fn a_message_reaches_every_client_of_its_room_with_its_id() {
+        for protocol in [None, Some(Protocol::Http1), Some(Protocol::Http2)] {
+            let client = match protocol {
+                None => TestClient::new(chat_room::app()),
+                Some(protocol) => TestClient::spawn(chat_room::app(), protocol).await,
+            };
+            let mut ann = subscribe(&client, "lobby", None).await;
+            let mut bob = subscribe(&client, "lobby", None).await;
+            let mut elsewhere = subscribe(&client, "kitchen", None).await;
+            let (status, body) = post(&client, "lobby", "  ann ", " hi all\n").await;
+            assert_eq!(status, StatusCode::CREATED, "{protocol:?}");
+            let id = body["id"].as_str().expect("the event id").to_owned();
+            for events in [&mut ann, &mut bob] {
+                let event = next_event(events).await;
+                assert_eq!(event.data, r#"{"user":"ann","text":"hi all"}"#, "trimmed");
+                assert_eq!(event.id.as_deref(), Some(id.as_str()));
+            }
+            // Another room's clients do not get it.
+            post(&client, "kitchen", "cook", "soup").await;
+            assert_eq!(message(&next_event(&mut elsewhere).await).text, "soup");
+        }
+    }
+
+    #[tokio::test]
+    async fn history_first_then_resume_after_last_event_id_or_reset() {
+        let client = TestClient::new(chat_room::app());
+        let mut ids = Vec::new();
+        for text in ["one", "two", "three"] {
+            let (status, body) = post(&client, "r", "ann", text).await;
+            assert_eq!(status, StatusCode::CREATED);
+            ids.push(body["id"].as_str().expect("id").to_owned());
+        }
+        // A new client: the history, then live.
+        let mut events = subscribe(&client, "r", None).await;
+        for (text, id) in ["one", "two", "three"].iter().zip(&ids) {
+            let event = next_event(&mut events).await;
+            assert_eq!(message(&event).text, *text);
+            assert_eq!(event.id.as_ref(), Some(id));
+        }
+        post(&client, "r", "bob", "four").await;
+        assert_eq!(message(&next_event(&mut events).await).text, "four");
+        // A returning client: only what came after its id.
+        let mut events = subscribe(&client, "r", Some(&ids[1])).await;
+        assert_eq!(message(&next_event(&mut events).await).text, "three");
+        assert_eq!(message(&next_event(&mut events).await).text, "four");
+        // An id the room does not have: a reset (no id), then the history.
+        let mut events = subscribe(&client, "r", Some("1-0")).await;
+        let reset = next_event(&mut events).await;
+        assert_eq!(reset.event, "reset");
+        assert_eq!(reset.id, None);
+        assert_eq!(reset.data, r#"{"last_event_id":"1-0"}"#);
+        assert_eq!(message(&next_event(&mut events).await).text, "one");
+    }
+
+    #[tokio::test]
+    async fn bad_rooms_and_messages_are_422() {
+        let client = TestClient::new(chat_room::app());
+        let long_room = "r".repeat(65);
+        for room in ["a%20b", "caf%C3%A9", long_room.as_str()] {
+            let (status, body) = post(&client, room, "ann", "hi").await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "POST {room}");
+            assert!(body["detail"].as_str().is_some_and(|d| d.contains("room")));
+            let response = client.get(&format!("/rooms/{room}/events")).send().await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "GET {room}"
+            );
+        }
+        let long_text = "x".repeat(2001);
+        for (user, text) in [
+            ("", "hi"),
+            ("ann", "   "),
+            (&*"u".repeat(33), "hi"),
+            ("ann", &*long_text),
+        ] {
+            let (status, _) = post(&client, "lobby", user, text).await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{user:?} {text:?}"
+            );
+        }
+        let missing = client
+            .post("/rooms/lobby/messages")
+            .json(&json!({ "text": "who am I" }))
+            .send()
+            .await;
+        assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        // Nothing was published.
+        let (status, _) = post(&client, "lobby", "ann", "first").await;
+        assert_eq!(status, StatusCode::CREATED);
+        let mut events = subscribe(&client, "lobby", None).await;
+        assert_eq!(message(&next_event(&mut events).await).text, "first");
+    }
+}
+
 mod showcase_example {
     use super::*;
 
@@ -565,6 +700,9 @@ mod showcase_example {
             "\"/safe-stream/stop\"",
             "\"/stocks/\"",
             "\"/chat/stream?query=\"",
+            "\"/rooms/\"",
+            "\"/messages\"",
+            "Last-Event-ID",
         ] {
             assert!(html.contains(needle), "the page does not use {needle}");
         }
@@ -586,6 +724,8 @@ mod showcase_example {
             (Method::GET, "/items/stream".to_owned()),
             (Method::GET, "/safe-stream".to_owned()),
             (Method::POST, "/safe-stream/stop".to_owned()),
+            (Method::GET, "/rooms/{room}/events".to_owned()),
+            (Method::POST, "/rooms/{room}/messages".to_owned()),
             // The OpenAPI document and the docs page (`OpenApiConfig` in `showcase::app`).
             (Method::GET, "/openapi.json".to_owned()),
             (Method::GET, "/docs".to_owned()),
@@ -597,6 +737,13 @@ mod showcase_example {
     #[tokio::test(start_paused = true)]
     async fn every_stream_answers_through_the_showcase() {
         let client = TestClient::new(showcase::app());
+        // The chat room streams what was posted to it (history first).
+        let posted = client
+            .post("/rooms/showcase/messages")
+            .json(&json!({"user": "ann", "text": "hello"}))
+            .send()
+            .await;
+        assert_eq!(posted.status(), StatusCode::CREATED);
         for (method, path) in [
             (Method::GET, "/stream"),
             (Method::GET, "/events"),
@@ -606,6 +753,7 @@ mod showcase_example {
             (Method::GET, "/stocks/AAPL/stream"),
             (Method::GET, "/items/stream"),
             (Method::GET, "/safe-stream"),
+            (Method::GET, "/rooms/showcase/events"),
         ] {
             let response = client.request(method.clone(), path).send().await;
             assert_event_stream(&response);
@@ -762,6 +910,7 @@ mod binaries {
             ),
             ("resume", "GET", "/items/stream", "id: 0"),
             ("safe_stream", "GET", "/safe-stream", "data: {\"count\":0}"),
+            ("chat_room", "GET", "/rooms/lobby/events", "retry: 1000"),
             (
                 "showcase",
                 "GET",

@@ -17,15 +17,22 @@
 //!
 //! Options (after `--`): `--quick` (or `BENCH_QUICK=1`), `--rounds N`,
 //! `--servers ours,axum,raw-hyper,fastapi`,
-//! `--scenarios throughput,streams,ttfe,short,fanout`,
+//! `--scenarios throughput,streams,ttfe,short,fanout,fanout-redis` (`fanout-redis`: the
+//! fan-out through the Redis hub, server `ours-redis`; see `fanout_redis.rs`),
 //! `--no-fastapi`, `--no-pin`, `--out FILE` (default `target/tmp/bench-load.md`),
 //! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
 //! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
+//!
+//! `cargo bench -p sse-runtime --bench load -- soak` runs the soak instead (10,000
+//! streams of our server held for 10 minutes, `SOAK_STREAMS` / `SOAK_SECS` to shrink it;
+//! see `soak.rs`); the comparison never includes it.
 
 mod client;
+mod fanout_redis;
 mod procs;
 mod scenarios;
 mod servers;
+mod soak;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -133,11 +140,18 @@ fn main() {
             eprintln!("usage: load serve NAME PORT");
             std::process::exit(2);
         };
-        if let Err(err) = servers::run(name, port) {
+        let served = match name.as_str() {
+            "soak" => soak::serve(port),
+            _ => servers::run(name, port),
+        };
+        if let Err(err) = served {
             eprintln!("server {name}: {err}");
             std::process::exit(1);
         }
         return;
+    }
+    if args.iter().any(|arg| arg == "soak") {
+        std::process::exit(soak::main(&args));
     }
     let options = match Options::parse(&args) {
         Ok(options) => options,
@@ -194,6 +208,8 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    let redis = fanout_redis::setup(options, pinning, &mut servers)?;
+
     let mut scenario_list = Vec::new();
     if options.wants_scenario("throughput") {
         scenario_list.push(Scenario::Throughput);
@@ -210,7 +226,7 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     if options.wants_scenario("short") {
         scenario_list.push(Scenario::Short);
     }
-    if options.wants_scenario("fanout") {
+    if options.wants_scenario("fanout") || redis.is_some() {
         scenario_list.extend(config.fanout_counts.iter().map(|&n| Scenario::Fanout(n)));
     }
 
@@ -234,6 +250,9 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     for scenario in &scenario_list {
         for round in 1..=options.rounds {
             for (index, server) in servers.iter().enumerate() {
+                if fanout_redis::sits_out(server.name, *scenario, options) {
+                    continue;
+                }
                 if let Some(why) = scenario.skips(server.name, &config) {
                     if round == 1 {
                         eprintln!("[{}] {why}", scenario.name());
@@ -281,7 +300,10 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         cores,
         started,
     };
-    let report = report(&run, &results, &failures);
+    let mut report = report(&run, &results, &failures);
+    if let Some(redis) = &redis {
+        report.push_str(&redis.describe());
+    }
     print!("{report}");
     if let Some(dir) = options.out.parent() {
         std::fs::create_dir_all(dir)?;

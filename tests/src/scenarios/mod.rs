@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sse_runtime::App;
 
 pub mod chat;
+pub mod chat_room;
 pub mod logs;
 pub mod notifications;
 pub mod quickstart;

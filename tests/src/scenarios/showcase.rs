@@ -1,11 +1,16 @@
 //! The showcase: every scenario in one app, plus `GET /`, one HTML page (plain JS, no
-//! build step) that opens an `EventSource` per GET demo and shows the events live, and
-//! reads the POST chat stream with `fetch` and a stream reader.
+//! build step) that opens an `EventSource` per GET demo and shows the events live, reads
+//! the POST chat stream with `fetch` and a stream reader, and has a chat room panel
+//! (`chat_room`, on an in-process broadcast hub): a form that posts messages and an
+//! `EventSource` on the room that shows everyone's messages live and resumes after a
+//! reconnection.
 
 use sse_runtime::openapi::OpenApiConfig;
 use sse_runtime::{get, App, Html};
 
-use super::{chat, logs, notifications, quickstart, resume, safe_stream, stocks, typed_events};
+use super::{
+    chat, chat_room, logs, notifications, quickstart, resume, safe_stream, stocks, typed_events,
+};
 
 /// The page served at `/` (`examples/showcase/index.html`).
 pub const INDEX_HTML: &str = include_str!("../../../examples/showcase/index.html");
@@ -26,6 +31,7 @@ pub fn routes(app: App) -> App {
     let app = chat::routes(app);
     let app = stocks::routes(app);
     let app = resume::routes(app);
+    let app = chat_room::routes(app);
     safe_stream::routes(app)
 }
 

@@ -13,14 +13,15 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod axum_sse;
 mod ours;
 mod raw_hyper;
 
-/// The event every server sends.
-#[derive(Clone, Serialize)]
+/// The event every server sends (`Deserialize` for the Redis hub, which decodes what it
+/// reads back from Redis).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Event {
     pub message: String,
     pub timestamp: f64,
@@ -66,6 +67,10 @@ pub fn run(name: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
             "ours" => ours::serve(listener).await,
             "axum" => axum_sse::serve(listener).await,
             "raw-hyper" | "raw hyper" => raw_hyper::serve(listener).await,
+            // Ours with the Redis hub at `$BENCH_REDIS_URL` (`fanout_redis.rs`).
+            "ours-redis" | crate::fanout_redis::SERVER => {
+                ours::serve_with(listener, crate::fanout_redis::hub().await?).await
+            }
             other => Err(format!("unknown server {other:?}").into()),
         }
     })

@@ -57,13 +57,22 @@ async fn publish(State(hub): State<Broadcast<Event>>, Query(p): Query<Publish>) 
 }
 
 pub async fn serve(listener: tokio::net::TcpListener) -> Result<(), Box<dyn std::error::Error>> {
+    serve_with(listener, Broadcast::new()).await
+}
+
+/// The same routes, fanning out through `hub` (in process, or on Redis for the
+/// `ours + Redis` server of `fanout_redis.rs`).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    hub: Broadcast<Event>,
+) -> Result<(), Box<dyn std::error::Error>> {
     App::new()
         .route(events)
         .route(idle)
         .route(short)
         .route(fanout)
         .route(publish)
-        .state(Broadcast::<Event>::new())
+        .state(hub)
         .serve_with_shutdown(listener, shutdown_signal())
         .await?;
     Ok(())
