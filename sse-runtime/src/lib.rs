@@ -71,7 +71,7 @@ pub use extract::{Json, LastEventId, Path, Query, State};
 pub use handler::{BoxFuture, Endpoint, Handler};
 pub use limits::Limits;
 pub use ndjson::{JsonLines, JSON_LINES_CONTENT_TYPE};
-pub use response::{Html, IntoResponse, Request, Response};
+pub use response::{Created, Html, IntoResponse, Request, Response};
 pub use router::BuildError;
 pub use server::{shutdown_signal, Error};
 pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};

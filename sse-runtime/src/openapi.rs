@@ -110,7 +110,7 @@ use crate::event::ServerSentEvent;
 use crate::extract::{Json, LastEventId, Path, Query, Rejection, State};
 use crate::handler::Handler;
 use crate::ndjson::JsonLines;
-use crate::response::{Html, Request, Response};
+use crate::response::{Created, Html, Request, Response};
 use crate::sse::Sse;
 
 pub(crate) use generate::AppDocs;
@@ -464,6 +464,33 @@ impl RouteDoc {
         self
     }
 
+    /// Moves the success response (documented as `200` by the response types) to
+    /// `status`, with `description` unless one was set with
+    /// [`response_description`](Self::response_description). [`Created`] does this for
+    /// `201`.
+    pub fn success_status(
+        mut self,
+        status: StatusCode,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        let code = status.as_u16();
+        let description = description.into();
+        match self.ok_mut() {
+            Some(ok) => {
+                ok.status = StatusKey::Code(code);
+                if ok.description == "Successful Response" {
+                    ok.description = description;
+                }
+            }
+            None => self.responses.push(ResponseDoc {
+                status: StatusKey::Code(code),
+                description,
+                content: Vec::new(),
+            }),
+        }
+        self
+    }
+
     /// A description from a handler's type name: the last path segment, unless it is a
     /// closure. Sets the operation id when none is set.
     fn named_after<H>(mut self) -> Self {
@@ -702,7 +729,8 @@ describe_tuple!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12);
 /// | `JsonLines` | 200 `application/x-ndjson` of any JSON (name the item with [`RouteDoc::json_lines`]) |
 /// | `Result<T, E>` | `T`'s responses and `E`'s |
 /// | `HttpError` | a `default` error response `{"detail": ...}` |
-/// | `(StatusCode, T)` | `T`'s responses |
+/// | `(StatusCode, T)` | `T`'s responses (the status is only known at run time: prefer [`Created`]) |
+/// | `Created<T>` | `T`'s success response, under `201 Created` |
 /// | `()`, `StatusCode`, `Response` | a 200 without a described body |
 ///
 /// Your own response types implement it with an empty impl (a 200 without a described
@@ -796,6 +824,12 @@ impl<T: DescribeResponse, E: DescribeResponse> DescribeResponse for Result<T, E>
     }
 }
 
+impl<T: DescribeResponse> DescribeResponse for Created<T> {
+    fn describe(doc: RouteDoc) -> RouteDoc {
+        T::describe(doc).success_status(StatusCode::CREATED, "Created")
+    }
+}
+
 impl<T: DescribeResponse> DescribeResponse for (StatusCode, T) {
     fn describe(doc: RouteDoc) -> RouteDoc {
         T::describe(doc)
@@ -855,6 +889,31 @@ impl DescribeEvent for ServerSentEvent {
     fn data_schema() -> Option<SchemaFn> {
         None
     }
+}
+
+/// A broadcast subscription's items: `data` is the published value's JSON, or — for the
+/// [`reset`](crate::broadcast::RESET_EVENT) event that announces a gap —
+/// `{"last_event_id": "..."}`.
+impl<T: JsonSchema> DescribeEvent for crate::broadcast::Message<T> {
+    fn data_schema() -> Option<SchemaFn> {
+        Some(broadcast_message_schema::<T>)
+    }
+}
+
+fn broadcast_message_schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    let published = generator.subschema_for::<T>();
+    schemars::json_schema!({
+        "anyOf": [
+            published,
+            {
+                "description": "With `event: reset`: events after this id are no longer \
+                                buffered; reload the state, then resume live.",
+                "type": "object",
+                "properties": { "last_event_id": { "type": "string" } },
+                "required": ["last_event_id"]
+            }
+        ]
+    })
 }
 
 /// A handler function whose arguments and result document themselves: every argument

@@ -128,6 +128,41 @@ impl<T: Into<Body>> IntoResponse for Html<T> {
     }
 }
 
+/// `201 Created` with `T`'s response: the answer of a route that creates something.
+///
+/// Unlike `(StatusCode::CREATED, body)`, the status is in the type, so the OpenAPI
+/// document lists the route's success response under `201` (FastAPI's `status_code=201`).
+///
+/// ```
+/// use serde::Serialize;
+/// use sse_runtime::{post, App, Created, Json, testing::TestClient};
+///
+/// #[derive(Serialize)]
+/// struct Posted { id: u64 }
+///
+/// #[post("/messages")]
+/// async fn post_message(text: String) -> Created<Json<Posted>> {
+///     Created(Json(Posted { id: text.len() as u64 }))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let client = TestClient::new(App::new().route(post_message));
+/// let response = client.post("/messages").body("hello").send().await;
+/// assert_eq!(response.status(), 201);
+/// assert_eq!(response.text().await, r#"{"id":5}"#);
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Created<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        *response.status_mut() = StatusCode::CREATED;
+        response
+    }
+}
+
 /// A JSON response body from any `Serialize` value, with a status.
 pub(crate) fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
     match serde_json::to_vec(value) {

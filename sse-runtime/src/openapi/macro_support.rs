@@ -232,6 +232,12 @@ mod lenient {
             doc.json::<Any>()
         }
     }
+    impl<T> Lenient for &&Response<crate::Created<Json<T>>> {
+        fn describe(self, doc: Doc) -> Doc {
+            doc.json::<Any>()
+                .success_status(StatusCode::CREATED, "Created")
+        }
+    }
     impl<T: ?Sized> Undescribed for &Response<T> {
         fn describe(self, doc: Doc) -> Doc {
             doc.response::<()>()
@@ -353,14 +359,16 @@ mod tests {
                         (&&&Response::<crate::HttpError>::NEW).describe(__doc)
                     }
                     1 => (&&&JsonLine::<Plain>::NEW).describe(__doc),
-                    _ => (&&&Response::<Json<Plain>>::NEW).describe(__doc),
+                    2 => (&&&Response::<Json<Plain>>::NEW).describe(__doc),
+                    _ => (&&&Response::<crate::Created<Json<Plain>>>::NEW).describe(__doc),
                 }
             })
         };
         let app = App::new()
             .route(document("/sse/{n}", 0))
             .route(document("/lines", 1))
-            .route(document("/json", 2));
+            .route(document("/json", 2))
+            .route(document("/created", 3));
         #[cfg(feature = "openapi")]
         {
             use serde_json::json;
@@ -397,6 +405,13 @@ mod tests {
                 json!(true)
             );
             assert_eq!(ok("/json")["application/json"]["schema"], json!(true));
+            let created = &doc["paths"]["/created"]["post"]["responses"];
+            assert_eq!(created["201"]["description"], "Created");
+            assert_eq!(
+                created["201"]["content"]["application/json"]["schema"],
+                json!(true)
+            );
+            assert!(created.get("200").is_none(), "{created}");
         }
         assert!(app.build().is_ok());
     }

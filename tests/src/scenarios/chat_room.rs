@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sse_runtime::broadcast::{Broadcast, BroadcastConfig, Message, Resume};
 use sse_runtime::schemars::JsonSchema;
-use sse_runtime::{App, HttpError, Json, LastEventId, Path, State, StatusCode, Stream};
+use sse_runtime::{App, Created, HttpError, Json, LastEventId, Path, State, StatusCode, Stream};
 
 /// What the room broadcasts: `data: {"user": ..., "text": ...}` with the event's id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -94,7 +94,7 @@ sse_runtime::routes! {
         State(hub): State<Hub>,
         Path(room): Path<String>,
         Json(message): Json<NewMessage>,
-    ) -> Result<(StatusCode, Json<Posted>), HttpError> {
+    ) -> Result<Created<Json<Posted>>, HttpError> {
         check_room(&room)?;
         check_len("user", &message.user, 32)?;
         check_len("text", &message.text, 2000)?;
@@ -103,7 +103,7 @@ sse_runtime::routes! {
             text: message.text.trim().to_owned(),
         };
         match hub.publish(&room, message).await {
-            Ok(id) => Ok((StatusCode::CREATED, Json(Posted { id: id.to_string() }))),
+            Ok(id) => Ok(Created(Json(Posted { id: id.to_string() }))),
             Err(err) => {
                 tracing::error!(room = %room, error = %err, "message not published");
                 Err(HttpError::new(StatusCode::SERVICE_UNAVAILABLE, err.to_string()))
