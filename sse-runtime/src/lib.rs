@@ -41,6 +41,7 @@ mod error;
 mod event;
 pub mod extract;
 mod handler;
+mod idle;
 mod limits;
 mod ndjson;
 pub mod parse;

@@ -9,7 +9,8 @@ use std::time::Duration;
 /// | limit | default | when exceeded |
 /// |---|---|---|
 /// | `max_connections` | 25,000 | new connections get `503` and are closed |
-/// | `header_read_timeout` | 10 s | a client that sends its request head too slowly (slowloris) is disconnected |
+/// | `header_read_timeout` | 10 s | a client that sends its request head too slowly (slowloris) is disconnected; so is an HTTP/1.1 keep-alive connection that sends no next request |
+/// | `idle_timeout` | 60 s | an HTTP/2 connection without an open request is closed (`GOAWAY`) |
 /// | `max_header_bytes` | 64 KiB | `431 Request Header Fields Too Large` (HTTP/1.1), stream reset (HTTP/2) |
 /// | `max_headers` | 100 | `431` |
 /// | `h2_max_concurrent_streams` | 256 | the client is told to wait (HTTP/2 flow control) |
@@ -39,6 +40,9 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Most header fields in a request.
     pub max_headers: usize,
+    /// Longest time an HTTP/2 connection may stay without an open request before it is
+    /// closed gracefully (an event stream counts as open until it ends).
+    pub idle_timeout: Duration,
     /// Most concurrent streams on one HTTP/2 connection.
     pub h2_max_concurrent_streams: u32,
     /// Longest time a write to the client may stay blocked; `None` waits forever.
@@ -54,6 +58,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 64 * 1024,
             max_headers: 100,
+            idle_timeout: Duration::from_secs(60),
             h2_max_concurrent_streams: 256,
             send_timeout: Some(Duration::from_secs(30)),
             tcp_keepalive: Some(Duration::from_secs(60)),

@@ -12,17 +12,17 @@ use std::sync::Arc;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-#[cfg(feature = "tls")]
-use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::app::AppService;
 use crate::body::Body;
 use crate::conn::{self, SendTimeout};
+use crate::idle::{Activity, TrackedBody};
 use crate::limits::Limits;
 
 /// Why serving failed.
@@ -151,6 +151,8 @@ async fn serve_with(
     let limits = service.limits().clone();
     let builders = Arc::new(Builders::new(&limits));
     let graceful = GracefulShutdown::new();
+    // Tells HTTP/2 connections (not watched by `graceful`, see `serve_h2`) to go away.
+    let stopping = CancellationToken::new();
     let mut connections = JoinSet::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     if let Ok(addr) = listener.local_addr() {
@@ -183,18 +185,19 @@ async fn serve_with(
                 let service = service.clone();
                 let builders = Arc::clone(&builders);
                 let watcher = graceful.watcher();
+                let stopping = stopping.clone();
                 let tls = tls.clone();
                 let handshake_timeout = limits.header_read_timeout;
                 connections.spawn(async move {
                     let _slot = slot;
                     let result = match tls {
                         None => {
-                            serve_plain(&builders, io, service, watcher, handshake_timeout).await
+                            serve_plain(&builders, io, service, watcher, stopping, handshake_timeout).await
                         }
                         #[cfg(feature = "tls")]
                         Some(acceptor) => {
                             match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
-                                Ok(Ok(io)) => serve_connection(&builders.auto, io, service, watcher).await,
+                                Ok(Ok(io)) => serve_tls_connection(&builders, io, service, watcher, stopping).await,
                                 Ok(Err(err)) => {
                                     tracing::debug!(%peer, error = %err, "TLS handshake failed");
                                     return;
@@ -225,6 +228,7 @@ async fn serve_with(
         "shutting down: no longer accepting, ending open streams"
     );
     service.shutdown_streams();
+    stopping.cancel();
     let grace = service.shutdown_grace();
     let drained = tokio::time::timeout(grace, async {
         graceful.shutdown().await;
@@ -243,20 +247,25 @@ async fn serve_with(
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Serves one (TLS) connection with the auto builder (HTTP/1.1 or HTTP/2, read from the
-/// first bytes) until it ends, or until graceful shutdown closes it.
+/// Serves one TLS connection with the protocol ALPN chose (`h2`, else HTTP/1.1) until it
+/// ends, or until graceful shutdown closes it.
 #[cfg(feature = "tls")]
-async fn serve_connection<IO>(
-    builder: &auto::Builder<TokioExecutor>,
-    io: IO,
+async fn serve_tls_connection(
+    builders: &Builders,
+    io: tokio_rustls::server::TlsStream<SendTimeout<TcpStream>>,
     service: AppService,
     watcher: Watcher,
-) -> Result<(), BoxError>
-where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service(service));
-    watcher.watch(conn.into_owned()).await
+    stopping: CancellationToken,
+) -> Result<(), BoxError> {
+    let h2 = io.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    if h2 {
+        Box::pin(serve_h2(builders, io, service, watcher, stopping)).await
+    } else {
+        let conn = builders
+            .http1
+            .serve_connection(TokioIo::new(io), hyper_service(service));
+        Ok(watcher.watch(conn).await?)
+    }
 }
 
 /// Serves one plain-TCP connection until it ends, or until graceful shutdown closes it.
@@ -268,6 +277,7 @@ async fn serve_plain(
     io: SendTimeout<TcpStream>,
     service: AppService,
     watcher: Watcher,
+    stopping: CancellationToken,
     sniff_timeout: Duration,
 ) -> Result<(), BoxError> {
     let protocol = match tokio::time::timeout(sniff_timeout, sniff(io.get_ref())).await {
@@ -283,19 +293,61 @@ async fn serve_plain(
             return Ok(());
         }
     };
-    let service = hyper_service(service);
-    let io = TokioIo::new(io);
     // Only HTTP/1.1 is served inline: HTTP/2 is boxed, so that every connection's task is
     // sized for HTTP/1.1's state, not for the larger HTTP/2 one.
     match protocol {
         Protocol::Http1 => {
-            let conn = builders.http1.serve_connection(io, service);
+            let conn = builders
+                .http1
+                .serve_connection(TokioIo::new(io), hyper_service(service));
             Ok(watcher.watch(conn).await?)
         }
-        Protocol::Http2 => {
-            let conn = builders.http2.serve_connection(io, service);
-            Ok(Box::pin(watcher.watch(conn)).await?)
-        }
+        Protocol::Http2 => Box::pin(serve_h2(builders, io, service, watcher, stopping)).await,
+    }
+}
+
+/// Serves one HTTP/2 connection until it ends. It is closed gracefully (`GOAWAY`, open
+/// streams finish) on shutdown, or once no request has been open on it for the idle
+/// timeout: hyper would keep an idle HTTP/2 connection forever, and each one holds a
+/// connection slot.
+///
+/// `watcher` is only held, so that the graceful shutdown counts this connection; the
+/// shutdown reaches it through `stopping`, because hyper-util's watcher cannot be
+/// combined with another reason to close.
+async fn serve_h2<IO>(
+    builders: &Builders,
+    io: IO,
+    service: AppService,
+    watcher: Watcher,
+    stopping: CancellationToken,
+) -> Result<(), BoxError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let _watcher = watcher;
+    let activity = Arc::new(Activity::default());
+    let conn = builders.http2.serve_connection(
+        TokioIo::new(io),
+        tracked_service(service, Arc::clone(&activity)),
+    );
+    tokio::pin!(conn);
+    let idle_timeout = builders.idle_timeout;
+    let idle = tokio::select! {
+        result = conn.as_mut() => return Ok(result?),
+        () = stopping.cancelled() => false,
+        () = activity.idle_for(idle_timeout) => true,
+    };
+    conn.as_mut().graceful_shutdown();
+    if !idle {
+        // Shutdown: open streams finish; the server's grace period bounds the wait.
+        return Ok(conn.await?);
+    }
+    tracing::debug!(timeout = ?idle_timeout, "closing an idle HTTP/2 connection");
+    // After the GOAWAY, hyper waits for the client's answer to a PING before it closes:
+    // a client that never answers is dropped once idle for another timeout.
+    tokio::select! {
+        result = conn.as_mut() => Ok(result?),
+        () = activity.idle_for(idle_timeout) => Ok(()),
     }
 }
 
@@ -357,13 +409,35 @@ fn hyper_service(
     })
 }
 
+/// The app as a hyper service whose requests count as open on `activity` until their
+/// response body is dropped (HTTP/2, for the idle timeout).
+fn tracked_service(
+    service: AppService,
+    activity: Arc<Activity>,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = http::Response<TrackedBody>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<http::Response<TrackedBody>, Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let service = service.clone();
+        let active = activity.start();
+        let response: Pin<Box<dyn Future<Output = crate::Response> + Send>> =
+            Box::pin(async move { service.handle(req.map(Body::new)).await });
+        async move {
+            let response = response.await;
+            Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, active)))
+        }
+    })
+}
+
 /// hyper's connection builders, with `limits` applied.
 struct Builders {
     http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
-    /// For TLS connections (the protocol is whatever ALPN chose).
-    #[cfg(feature = "tls")]
-    auto: auto::Builder<TokioExecutor>,
+    /// How long an HTTP/2 connection may stay without an open request.
+    idle_timeout: Duration,
 }
 
 impl Builders {
@@ -384,30 +458,9 @@ impl Builders {
         Self {
             http1,
             http2,
-            #[cfg(feature = "tls")]
-            auto: connection_builder(limits),
+            idle_timeout: limits.idle_timeout,
         }
     }
-}
-
-/// hyper-util's auto builder (HTTP/1.1 or HTTP/2 over TLS) with `limits` applied.
-#[cfg(feature = "tls")]
-fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes.max(8192))
-        .max_headers(limits.max_headers);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(limits.h2_max_concurrent_streams)
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        .max_pending_accept_reset_streams(Some(20))
-        .max_local_error_reset_streams(Some(1024));
-    builder
 }
 
 /// Answers a connection over the limit with 503 and closes it, without reading it.

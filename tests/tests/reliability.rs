@@ -234,6 +234,79 @@ async fn a_client_that_stops_inside_the_http2_preface_is_disconnected() {
     assert_eq!(client.get("/health").send().await.text().await, "ok");
 }
 
+/// The types of the HTTP/2 frames in `bytes` (a server's output after the preface).
+fn h2_frame_types(bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 9 {
+        let len = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        types.push(rest[3]);
+        rest = &rest[(9 + len).min(rest.len())..];
+    }
+    types
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
+    // hyper keeps an HTTP/2 connection without streams open forever; each one holds a
+    // connection slot. The server closes it (GOAWAY) after `idle_timeout`.
+    let cleanups = Cleanups::default();
+    let idle = Duration::from_millis(300);
+    let limits = Limits {
+        idle_timeout: idle,
+        ..Limits::default()
+    };
+    let client = spawn(limits, &cleanups).await;
+    let mut h2 = TcpStream::connect(client.addr().unwrap()).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    h2.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap(); // empty SETTINGS
+    let (after, answer) = time_until_closed(h2, Duration::from_secs(5)).await;
+    assert!(
+        after >= idle - Duration::from_millis(50),
+        "closed after {after:?}, before the idle timeout"
+    );
+    assert!(
+        after < Duration::from_secs(3),
+        "closed only after {after:?}"
+    );
+    let types = h2_frame_types(&answer);
+    assert!(
+        types.contains(&7),
+        "no GOAWAY before the close: frame types {types:?}"
+    );
+    assert_eq!(client.get("/health").send().await.text().await, "ok");
+}
+
+#[tokio::test]
+async fn an_http2_connection_with_an_open_stream_is_not_idle() {
+    let cleanups = Cleanups::default();
+    let idle = Duration::from_millis(300);
+    let limits = Limits {
+        idle_timeout: idle,
+        ..Limits::default()
+    };
+    let app = App::new()
+        .get("/ticker", ticker)
+        .get("/health", || async { "ok" })
+        .state(cleanups.clone())
+        .limits(limits);
+    let client = TestClient::spawn(app, Protocol::Http2).await;
+    let mut events = client.get("/ticker").send().await.events();
+    // Four idle timeouts' worth of events (one every 50 ms) on the one connection.
+    for _ in 0..24 {
+        let next = tokio::time::timeout(Duration::from_secs(2), events.next()).await;
+        assert!(matches!(next, Ok(Some(_))), "the stream ended while open");
+    }
+    assert_eq!(cleanups.0.load(Ordering::SeqCst), 0);
+    drop(events);
+    cleanups.wait_for(1, Duration::from_secs(5)).await;
+    // Once idle, the connection goes away; the client simply opens a new one.
+    tokio::time::sleep(idle * 3).await;
+    assert_eq!(client.get("/health").send().await.text().await, "ok");
+}
+
 #[tokio::test]
 async fn oversize_headers_are_refused_and_the_server_keeps_serving() {
     let cleanups = Cleanups::default();
