@@ -1,6 +1,7 @@
 //! Shared helpers for the examples and the workspace tests.
 
 pub mod auth;
+pub mod cleanups;
 pub mod scenarios;
 
 /// The guide, `docs/guide.md`, included so that `cargo test` compiles and runs its Rust

@@ -5,27 +5,15 @@
 //! CI runs a time-bounded number of cycles; the full 100,000 is
 //! `LEAK_CYCLES=100000 cargo test --release -p sse-tests --test leaks -- --nocapture`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sse_runtime::{App, ServerSentEvent, Sse, State};
+use sse_tests::cleanups::Cleanups;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-#[derive(Clone, Default)]
-struct Cleanups(Arc<AtomicUsize>);
-
-struct Guard(Cleanups);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0 .0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 async fn stream(State(cleanups): State<Cleanups>) -> Sse {
     Sse::new(async_stream::stream! {
-        let _guard = Guard(cleanups);
+        let _guard = cleanups.guard();
         for i in 0u64.. {
             yield ServerSentEvent::new().data(i);
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -99,7 +87,7 @@ fn connect_read_disconnect_cycles_leak_nothing() {
     });
     let settle = |want: usize| {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while cleanups.0.load(Ordering::SeqCst) < want && Instant::now() < deadline {
+        while cleanups.count() < want && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
         // Connection tasks end right after their streams.
@@ -126,7 +114,7 @@ fn connect_read_disconnect_cycles_leak_nothing() {
     assert!(done >= 500, "only {done} cycles ran in {budget:?}");
     settle(200 + done);
 
-    let cleaned = cleanups.0.load(Ordering::SeqCst);
+    let cleaned = cleanups.count();
     let tasks = metrics.num_alive_tasks();
     let rss = rss_bytes();
     eprintln!(

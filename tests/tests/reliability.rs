@@ -2,44 +2,19 @@
 //! many connections, a client that sends nothing, slowloris, oversize headers, panicking
 //! streams.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use sse_runtime::testing::{Protocol, TestClient};
 use sse_runtime::{App, Limits, ServerSentEvent, Sse, State};
+use sse_tests::cleanups::Cleanups;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-#[derive(Clone, Default)]
-struct Cleanups(Arc<AtomicUsize>);
-
-struct Guard(Cleanups);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0 .0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Cleanups {
-    async fn wait_for(&self, n: usize, within: Duration) {
-        let deadline = tokio::time::Instant::now() + within;
-        while self.0.load(Ordering::SeqCst) < n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "cleanup did not run within {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 /// Endless 64 KiB events, as fast as the socket takes them.
 async fn firehose(State(cleanups): State<Cleanups>) -> Sse {
     Sse::new(async_stream::stream! {
-        let _guard = Guard(cleanups);
+        let _guard = cleanups.guard();
         let payload = "x".repeat(64 * 1024);
         loop {
             yield ServerSentEvent::new().raw_data(payload.clone());
@@ -50,7 +25,7 @@ async fn firehose(State(cleanups): State<Cleanups>) -> Sse {
 /// Endless slow events.
 async fn ticker(State(cleanups): State<Cleanups>) -> Sse {
     Sse::new(async_stream::stream! {
-        let _guard = Guard(cleanups);
+        let _guard = cleanups.guard();
         for i in 0u64.. {
             yield ServerSentEvent::new().data(i);
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -299,7 +274,7 @@ async fn an_http2_connection_with_an_open_stream_is_not_idle() {
         let next = tokio::time::timeout(Duration::from_secs(2), events.next()).await;
         assert!(matches!(next, Ok(Some(_))), "the stream ended while open");
     }
-    assert_eq!(cleanups.0.load(Ordering::SeqCst), 0);
+    assert_eq!(cleanups.count(), 0);
     drop(events);
     cleanups.wait_for(1, Duration::from_secs(5)).await;
     // Once idle, the connection goes away; the client simply opens a new one.

@@ -1,8 +1,6 @@
 //! The runtime core without macros: streaming responses, keep-alive, disconnect cleanup,
 //! router errors, extractors, shutdown — in process and over real TCP (HTTP/1.1 and h2c).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -12,42 +10,13 @@ use sse_runtime::{
     App, HttpError, Json, JsonLines, KeepAlive, LastEventId, Path, Query, ServerSentEvent, Sse,
     State, StatusCode,
 };
+use sse_tests::cleanups::Cleanups;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// Counts how many times a handler's stream was dropped (its cleanup ran).
-#[derive(Clone, Default)]
-struct Cleanups(Arc<AtomicUsize>);
-
-struct Guard(Cleanups);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0 .0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Cleanups {
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    async fn wait_for(&self, n: usize, within: Duration) {
-        let deadline = tokio::time::Instant::now() + within;
-        while self.count() < n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "cleanup ran {} times, expected {n} within {within:?}",
-                self.count()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
 
 /// An endless stream, 20 ms apart, with a drop guard.
 async fn endless(State(cleanups): State<Cleanups>) -> Sse {
     Sse::new(async_stream::stream! {
-        let _guard = Guard(cleanups);
+        let _guard = cleanups.guard();
         for i in 0u64.. {
             yield ServerSentEvent::new().data(i).id(i.to_string());
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -108,7 +77,7 @@ async fn streams_over_http2_socket_and_cleans_up_on_disconnect() {
 async fn raw_tcp_disconnect_of_an_idle_stream_runs_cleanup() {
     async fn idle(State(cleanups): State<Cleanups>) -> Sse {
         Sse::new(async_stream::stream! {
-            let _guard = Guard(cleanups);
+            let _guard = cleanups.guard();
             yield ServerSentEvent::new().raw_data("first");
             std::future::pending::<()>().await;
         })

@@ -12,11 +12,10 @@
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sse_runtime::{App, KeepAlive, Limits, ServerSentEvent, Sse, State};
+use sse_tests::cleanups::Cleanups;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
@@ -31,39 +30,10 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(1);
 /// an RST: the link would not be a blackhole.
 const TOO_SOON: Duration = Duration::from_millis(500);
 
-#[derive(Clone, Default)]
-struct Cleanups(Arc<AtomicUsize>);
-
-struct Guard(Cleanups);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0 .0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Cleanups {
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    /// Waits until `n` cleanups ran; how long that took, or `None` after `within`.
-    async fn wait_for(&self, n: usize, within: Duration) -> Option<Duration> {
-        let start = Instant::now();
-        while self.count() < n {
-            if start.elapsed() > within {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Some(start.elapsed())
-    }
-}
-
 /// An event every 200 ms, forever.
 async fn ticking(State(cleanups): State<Cleanups>) -> Sse {
     Sse::new(async_stream::stream! {
-        let _guard = Guard(cleanups);
+        let _guard = cleanups.guard();
         for i in 0u64.. {
             yield ServerSentEvent::new().data(i).id(i.to_string());
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -74,7 +44,7 @@ async fn ticking(State(cleanups): State<Cleanups>) -> Sse {
 /// Three events, then nothing: only keep-alive comments (if any) go out.
 async fn quiet(State(cleanups): State<Cleanups>) -> Sse {
     Sse::new(async_stream::stream! {
-        let _guard = Guard(cleanups);
+        let _guard = cleanups.guard();
         for i in 0u64..3 {
             yield ServerSentEvent::new().data(i).id(i.to_string());
         }
@@ -378,7 +348,7 @@ async fn vanish(
 
     lab.blackhole();
     let after = cleanups
-        .wait_for(1, bound + Duration::from_secs(5))
+        .reached(1, bound + Duration::from_secs(5))
         .await
         .unwrap_or_else(|| {
             panic!("{path}: no cleanup within {bound:?} + 5 s of the link going down")
