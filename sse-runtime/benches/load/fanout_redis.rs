@@ -19,7 +19,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -117,19 +116,7 @@ impl Redis {
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            // SAFETY: only async-signal-safe calls (prctl, sched_setaffinity) between fork
-            // and exec.
-            unsafe {
-                command.pre_exec(move || {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    if let Some(cpu) = cpu {
-                        let mut set: libc::cpu_set_t = std::mem::zeroed();
-                        libc::CPU_SET(cpu, &mut set);
-                        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-                    }
-                    Ok(())
-                });
-            }
+            crate::procs::die_with_parent_on_cpu(&mut command, cpu);
             let child = command
                 .spawn()
                 .map_err(|e| format!("cannot run redis-server: {e}"))?;

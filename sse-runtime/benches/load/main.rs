@@ -473,14 +473,7 @@ fn report(
         if options.quick { " -- --quick" } else { "" }
     );
     let _ = writeln!(out, "- machine: {}", machine(cores));
-    let _ = writeln!(
-        out,
-        "- pinning: {}",
-        match (pinning.server_cpu, pinning.client_cpu) {
-            (Some(s), Some(c)) => format!("server on CPU {s}, load generator on CPU {c}"),
-            _ => "none".to_owned(),
-        }
-    );
+    let _ = writeln!(out, "- pinning: {}", pinning.describe());
     let _ = writeln!(out, "- sizes: {config:?}");
     let _ = writeln!(out, "- wall time: {:.0} s", started.elapsed().as_secs_f64());
     for failure in failures {

@@ -16,6 +16,14 @@ pub struct Pinning {
 }
 
 impl Pinning {
+    /// "server on CPU 0, load generator on CPU 1", or "none", for the reports.
+    pub fn describe(&self) -> String {
+        match (self.server_cpu, self.client_cpu) {
+            (Some(s), Some(c)) => format!("server on CPU {s}, load generator on CPU {c}"),
+            _ => "none".to_owned(),
+        }
+    }
+
     /// Server on CPU 0, load generator on CPU 1, when there are at least two and pinning
     /// is on; otherwise no pinning.
     pub fn choose(enabled: bool) -> Self {
@@ -130,20 +138,7 @@ impl ServerProc {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
-        let server_cpu = pinning.server_cpu;
-        // SAFETY: only async-signal-safe calls (prctl, sched_setaffinity) between fork
-        // and exec.
-        unsafe {
-            command.pre_exec(move || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                if let Some(cpu) = server_cpu {
-                    let mut set: libc::cpu_set_t = std::mem::zeroed();
-                    libc::CPU_SET(cpu, &mut set);
-                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-                }
-                Ok(())
-            });
-        }
+        die_with_parent_on_cpu(&mut command, pinning.server_cpu);
         let child = command
             .spawn()
             .map_err(|e| format!("cannot start {launch:?}: {e}"))?;
@@ -287,4 +282,22 @@ pub fn prepare_fastapi() -> Option<PathBuf> {
     }
     let _ = std::fs::write(&marker, wanted);
     Some(python)
+}
+
+/// Makes the child `command` starts die with this process (`PR_SET_PDEATHSIG`), and pins
+/// it to `cpu` when given.
+pub(crate) fn die_with_parent_on_cpu(command: &mut Command, cpu: Option<usize>) {
+    // SAFETY: only async-signal-safe calls (prctl, sched_setaffinity) between fork and
+    // exec.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if let Some(cpu) = cpu {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(cpu, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            }
+            Ok(())
+        });
+    }
 }

@@ -577,14 +577,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
         "- machine: {}; shared with other work while it ran",
         crate::machine(cores)
     );
-    let _ = writeln!(
-        out,
-        "- pinning: {}",
-        match (pinning.server_cpu, pinning.client_cpu) {
-            (Some(s), Some(c)) => format!("server on CPU {s}, load generator on CPU {c}"),
-            _ => "none".to_owned(),
-        }
-    );
+    let _ = writeln!(out, "- pinning: {}", pinning.describe());
     let _ = writeln!(out, "- wall time: {:.0} s", started.elapsed().as_secs_f64());
     let _ = writeln!(out, "- verdict: {}", if clean { "clean" } else { "ERRORS" });
     print!("{out}");
