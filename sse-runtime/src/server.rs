@@ -399,14 +399,20 @@ fn hyper_service(
     Future = impl Future<Output = Result<crate::Response, Infallible>> + Send,
 > + Clone {
     hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let service = service.clone();
-        // hyper keeps the allocation of a connection's in-flight request future for as
-        // long as the connection lives: boxing ours leaves only a pointer there, and frees
-        // the ~2 KiB state machine once the response is produced.
-        let response: Pin<Box<dyn Future<Output = crate::Response> + Send>> =
-            Box::pin(async move { service.handle(req.map(Body::new)).await });
+        let response = handle_boxed(&service, req);
         async move { Ok::<_, Infallible>(response.await) }
     })
+}
+
+/// The app's answer to `req`, boxed: hyper keeps the allocation of a connection's
+/// in-flight request future for as long as the connection lives, so boxing ours leaves
+/// only a pointer there and frees the ~2 KiB state machine once the response is produced.
+fn handle_boxed(
+    service: &AppService,
+    req: hyper::Request<Incoming>,
+) -> Pin<Box<dyn Future<Output = crate::Response> + Send>> {
+    let service = service.clone();
+    Box::pin(async move { service.handle(req.map(Body::new)).await })
 }
 
 /// The app as a hyper service whose requests count as open on `activity` until their
@@ -421,10 +427,8 @@ fn tracked_service(
     Future = impl Future<Output = Result<http::Response<TrackedBody>, Infallible>> + Send,
 > + Clone {
     hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let service = service.clone();
         let active = activity.start();
-        let response: Pin<Box<dyn Future<Output = crate::Response> + Send>> =
-            Box::pin(async move { service.handle(req.map(Body::new)).await });
+        let response = handle_boxed(&service, req);
         async move {
             let response = response.await;
             Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, active)))

@@ -34,13 +34,17 @@ async fn ticker(State(cleanups): State<Cleanups>) -> Sse {
 }
 
 async fn spawn(limits: Limits, cleanups: &Cleanups) -> TestClient {
+    spawn_over(Protocol::Http1, limits, cleanups).await
+}
+
+async fn spawn_over(protocol: Protocol, limits: Limits, cleanups: &Cleanups) -> TestClient {
     let app = App::new()
         .get("/firehose", firehose)
         .get("/ticker", ticker)
         .get("/health", || async { "ok" })
         .state(cleanups.clone())
         .limits(limits);
-    TestClient::spawn(app, Protocol::Http1).await
+    TestClient::spawn(app, protocol).await
 }
 
 async fn raw_get(client: &TestClient, path: &str) -> TcpStream {
@@ -209,6 +213,31 @@ async fn a_client_that_stops_inside_the_http2_preface_is_disconnected() {
     assert_eq!(client.get("/health").send().await.text().await, "ok");
 }
 
+#[tokio::test]
+async fn an_idle_http1_keep_alive_connection_is_closed_after_the_header_read_timeout() {
+    // HTTP/1.1's counterpart of the HTTP/2 idle timeout is hyper's: the wait for the next
+    // request's head on a keep-alive connection is bounded by the header read timeout.
+    let cleanups = Cleanups::default();
+    let timeout = Duration::from_millis(300);
+    let limits = Limits {
+        header_read_timeout: timeout,
+        ..Limits::default()
+    };
+    let client = spawn(limits, &cleanups).await;
+    let mut kept = TcpStream::connect(client.addr().unwrap()).await.unwrap();
+    kept.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    kept.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let (after, _) = time_until_closed(kept, Duration::from_secs(5)).await;
+    assert!(
+        after < Duration::from_secs(3),
+        "closed only after {after:?}"
+    );
+}
+
 /// The types of the HTTP/2 frames in `bytes` (a server's output after the preface).
 fn h2_frame_types(bytes: &[u8]) -> Vec<u8> {
     let mut types = Vec::new();
@@ -262,12 +291,7 @@ async fn an_http2_connection_with_an_open_stream_is_not_idle() {
         idle_timeout: idle,
         ..Limits::default()
     };
-    let app = App::new()
-        .get("/ticker", ticker)
-        .get("/health", || async { "ok" })
-        .state(cleanups.clone())
-        .limits(limits);
-    let client = TestClient::spawn(app, Protocol::Http2).await;
+    let client = spawn_over(Protocol::Http2, limits, &cleanups).await;
     let mut events = client.get("/ticker").send().await.events();
     // Four idle timeouts' worth of events (one every 50 ms) on the one connection.
     for _ in 0..24 {
