@@ -27,9 +27,19 @@ use crate::errors::Errors;
 use crate::route::{self, Body, Returns, Route, Tail};
 use crate::yield_scan::{self, Mode};
 
+/// Where a route function's tokens came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The attribute on a function in the source: rustc parsed the body first.
+    Attribute,
+    /// A function inside `routes! { ... }`: its body reached us as plain tokens.
+    RoutesBlock,
+}
+
 /// The whole attribute: parse, validate, expand. Never panics; every problem becomes a
 /// `compile_error!` at its span, next to code that keeps the user's names resolving.
 pub(crate) fn expand(
+    origin: Origin,
     macro_name: &str,
     method: Option<&str>,
     attr: TokenStream,
@@ -62,9 +72,36 @@ pub(crate) fn expand(
         return quote!(#errors #func);
     }
     let route = route::analyze(func, args, macro_name, &mut errors);
+    if origin == Origin::Attribute && !cfg!(sse_yield_parses) {
+        bare_yield_on_stable(&route, macro_name, &mut errors);
+    }
     let output = generate(&route, macro_name);
     let errors = errors.to_compile_errors();
     quote!(#errors #output)
+}
+
+/// A bare `yield` under the attribute, on a toolchain whose parser rejects it: rustc's own
+/// error ("yield syntax is experimental") names a nightly feature, which is not the fix.
+/// This one says what is.
+fn bare_yield_on_stable(route: &Route, macro_name: &str, errors: &mut Errors) {
+    if !route.wraps_bare_body() {
+        return;
+    }
+    let Some(span) = route.scan.first_generator_yield() else {
+        return;
+    };
+    let name = &route.func.sig.ident;
+    errors.push(syn::Error::new(
+        span,
+        format!(
+            "a bare `yield` in `#[{macro_name}]` fn `{name}` needs `routes! {{ ... }}` on stable \
+             Rust: rustc rejects `yield` in a function body before the attribute runs\n\
+             help: wrap the function: `sse_runtime::routes! {{ #[{macro_name}(...)] async fn \
+             {name}(...) -> impl Stream<Item = T> {{ ... yield item; ... }} }}`\n\
+             help: or end its body in a generator block: `stream! {{ ... yield item; ... }}` \
+             (`try_stream!` for `Result` items with `?`)"
+        ),
+    ));
 }
 
 /// The first tokens of an item that is not a function, to point an error at.
@@ -642,13 +679,13 @@ fn response(route: &Route, args: &Args, output: TokenStream) -> TokenStream {
 
 #[cfg(test)]
 mod tests {
-    use super::expand;
+    use super::{expand, Origin};
     use proc_macro2::TokenStream;
 
     fn run(macro_name: &str, method: Option<&str>, attr: &str, item: &str) -> String {
         let attr: TokenStream = attr.parse().expect("attribute tokenizes");
         let item: TokenStream = item.parse().expect("item tokenizes");
-        expand(macro_name, method, attr, item).to_string()
+        expand(Origin::RoutesBlock, macro_name, method, attr, item).to_string()
     }
 
     fn get(attr: &str, item: &str) -> String {
@@ -671,6 +708,25 @@ mod tests {
         );
         assert!(out.contains("__private :: sse :: < Tick , _ >"), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    #[cfg(not(sse_yield_parses))]
+    fn bare_yield_under_the_attribute_on_stable_says_how_to_fix_it() {
+        let item = "async fn t() -> impl Stream<Item = u8> { yield 1; }";
+        let attr: TokenStream = r#""/t", sse"#.parse().expect("attribute tokenizes");
+        let out = expand(
+            Origin::Attribute,
+            "get",
+            Some("GET"),
+            attr,
+            item.parse().expect("item tokenizes"),
+        )
+        .to_string();
+        assert!(out.contains("needs `routes! { ... }` on stable"), "{out}");
+        assert!(out.contains("stream! { ... yield item; ... }"), "{out}");
+        // Inside `routes! { ... }` the same function is fine.
+        assert!(!get(r#""/t", sse"#, item).contains("compile_error"));
     }
 
     #[test]
@@ -839,7 +895,13 @@ mod tests {
                 let Ok(attr_tokens) = attr.parse::<TokenStream>() else {
                     continue;
                 };
-                let out = expand("get", Some("GET"), attr_tokens, item_tokens);
+                let out = expand(
+                    Origin::Attribute,
+                    "get",
+                    Some("GET"),
+                    attr_tokens,
+                    item_tokens,
+                );
                 let _ = out.to_string();
             }
         }

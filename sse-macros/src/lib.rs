@@ -166,7 +166,14 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn get(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand("get", Some("GET"), attr.into(), item.into()).into()
+    expand::expand(
+        expand::Origin::Attribute,
+        "get",
+        Some("GET"),
+        attr.into(),
+        item.into(),
+    )
+    .into()
 }
 
 /// A `POST` route.
@@ -207,7 +214,14 @@ pub fn get(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn post(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand("post", Some("POST"), attr.into(), item.into()).into()
+    expand::expand(
+        expand::Origin::Attribute,
+        "post",
+        Some("POST"),
+        attr.into(),
+        item.into(),
+    )
+    .into()
 }
 
 /// A `PUT` route.
@@ -227,7 +241,14 @@ pub fn post(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn put(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand("put", Some("PUT"), attr.into(), item.into()).into()
+    expand::expand(
+        expand::Origin::Attribute,
+        "put",
+        Some("PUT"),
+        attr.into(),
+        item.into(),
+    )
+    .into()
 }
 
 /// A `PATCH` route.
@@ -251,7 +272,14 @@ pub fn put(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn patch(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand("patch", Some("PATCH"), attr.into(), item.into()).into()
+    expand::expand(
+        expand::Origin::Attribute,
+        "patch",
+        Some("PATCH"),
+        attr.into(),
+        item.into(),
+    )
+    .into()
 }
 
 /// A `DELETE` route.
@@ -271,7 +299,14 @@ pub fn patch(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn delete(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand("delete", Some("DELETE"), attr.into(), item.into()).into()
+    expand::expand(
+        expand::Origin::Attribute,
+        "delete",
+        Some("DELETE"),
+        attr.into(),
+        item.into(),
+    )
+    .into()
 }
 
 /// A route for any method: `#[route(METHOD, "/path", options...)]`, where `METHOD` is
@@ -296,7 +331,14 @@ pub fn delete(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand("route", None, attr.into(), item.into()).into()
+    expand::expand(
+        expand::Origin::Attribute,
+        "route",
+        None,
+        attr.into(),
+        item.into(),
+    )
+    .into()
 }
 
 /// Route functions with bare `yield`, on stable Rust.

@@ -115,7 +115,13 @@ fn expand_fn(mut func: ItemFn) -> TokenStream {
     };
     // The attribute's own errors are reported at their spans by the expansion.
     let errors = errors.to_compile_errors();
-    let route = expand::expand(name, method, args, func.into_token_stream());
+    let route = expand::expand(
+        expand::Origin::RoutesBlock,
+        name,
+        method,
+        args,
+        func.into_token_stream(),
+    );
     quote!(#errors #route)
 }
 

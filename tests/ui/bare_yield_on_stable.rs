@@ -1,8 +1,8 @@
 // Stable rustc rejects the `yield` keyword while parsing the function, before any
-// attribute runs ("yield syntax is experimental"). That error is rustc's own and the
-// only one: the attribute's expansion adds nothing to it. On stable, put the route inside
+// attribute runs ("yield syntax is experimental", naming a nightly feature). The attribute
+// still runs, and adds the error that says how to fix it on stable: put the route inside
 // `routes! { ... }` (see `ui/routes_yield_wrong_type.rs` and `tests/routes_macro.rs`), or
-// write the body as `stream! { ... }` (see `ui/yield_wrong_type.rs` and `tests/macros.rs`).
+// end the body in `stream! { ... }` (see `ui/yield_wrong_type.rs` and `tests/macros.rs`).
 use sse_runtime::{get, App, Stream};
 
 #[get("/ticks", sse)]
