@@ -1,14 +1,107 @@
-//! Every `ServerSentEvent` field: `GET /notifications` sends `event`, `data`, `id` and `retry`.
-//!
-//! The routes live in `tests/src/scenarios/notifications.rs` (shared with the tests in
-//! `tests/tests/examples.rs`); `docs/guide.md` walks through them.
+//! Every field of an event: `GET /notifications` sends one [`ServerSentEvent`] with
+//! `event: notification`, `data: {"type":"alert","content":"系统更新"}`, `id: 123` and
+//! `retry: 3000` (reconnect after 3 s).
 //!
 //! ```text
 //! cargo run --example notifications
 //! curl -N http://127.0.0.1:8000/notifications
 //! ```
 
+use serde::{Deserialize, Serialize};
+use sse_runtime::{App, ServerSentEvent, Stream};
+
+/// The data of a notification: `{"type": "alert", "content": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// The kind of notification, sent as `type`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The text shown to the user.
+    pub content: String,
+}
+
+sse_runtime::routes! {
+    /// `GET /notifications`: one `notification` event with an id and a retry hint.
+    #[get("/notifications", sse)]
+    pub async fn notifications() -> impl Stream<Item = ServerSentEvent> {
+        let alert = Notification {
+            kind: "alert".to_owned(),
+            content: "系统更新".to_owned(), // "system update"
+        };
+        yield ServerSentEvent::new()
+            .data(alert)
+            .event("notification")
+            .id("123")
+            .retry_ms(3000); // reconnect after 3 s
+    }
+}
+
+/// The app: `GET /notifications`.
+pub fn app() -> App {
+    App::new().route(notifications)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sse_tests::scenarios::serve(sse_tests::scenarios::notifications::app()).await
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:8000".to_owned());
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    app().serve_with_listener(listener).await?; // until Ctrl-C or SIGTERM
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+    use sse_runtime::parse::Event;
+    use sse_runtime::testing::{TestClient, TestResponse};
+    use sse_runtime::StatusCode;
+
+    use super::{app, Notification};
+
+    /// A `200` event stream, with the headers that keep proxies from buffering it.
+    fn assert_event_stream(response: &TestResponse) {
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/event-stream; charset=utf-8")
+        );
+        assert_eq!(response.header("cache-control"), Some("no-cache"));
+        assert_eq!(response.header("x-accel-buffering"), Some("no"));
+    }
+
+    #[tokio::test]
+    async fn notification_has_every_field() {
+        let response = TestClient::new(app()).get("/notifications").send().await;
+        assert_event_stream(&response);
+        assert_eq!(
+            response.text().await,
+            "event: notification\n\
+             data: {\"type\":\"alert\",\"content\":\"系统更新\"}\n\
+             id: 123\n\
+             retry: 3000\n\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn browser_sees_a_notification_event() {
+        let response = TestClient::new(app()).get("/notifications").send().await;
+        assert_event_stream(&response);
+        let events: Vec<Event> = response.events().collect().await;
+        assert_eq!(events.len(), 1);
+        let event = &events[0];
+        assert_eq!(event.event, "notification");
+        assert_eq!(event.id.as_deref(), Some("123"));
+        assert_eq!(event.last_event_id, "123");
+        assert_eq!(event.retry, Some(3000));
+        let data: Notification = event.json().expect("Notification");
+        assert_eq!(data.kind, "alert");
+        assert_eq!(data.content, "系统更新");
+    }
 }

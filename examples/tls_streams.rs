@@ -5,14 +5,17 @@
 //! ```text
 //! cargo run --example tls_streams          # self-signed certificate for localhost
 //! # open https://localhost:8443/ (accept the certificate warning)
+//! curl -kN https://localhost:8443/streams/3
 //! ```
 //!
 //! `TLS_CERT` and `TLS_KEY` (PEM files) replace the generated certificate.
 
 use std::time::Duration;
 
-use sse_runtime::{shutdown_signal, App, Html, Path, ServerSentEvent, Sse, TlsConfig};
+use serde_json::{json, Value};
+use sse_runtime::{shutdown_signal, App, Html, Path, Stream, TlsConfig};
 
+/// The page: ten `EventSource`s, each showing its count of events and the last one.
 const PAGE: &str = r#"<!doctype html>
 <meta charset="utf-8">
 <title>Ten streams over HTTP/2</title>
@@ -35,19 +38,30 @@ for (let n = 0; n < 10; n++) {
 </script>
 "#;
 
-async fn page() -> Html<&'static str> {
-    Html(PAGE)
-}
+sse_runtime::routes! {
+    /// `GET /`: the page.
+    #[get("/")]
+    async fn page() -> Html<&'static str> {
+        Html(PAGE)
+    }
 
-async fn stream(Path(n): Path<u32>) -> Sse {
-    Sse::new(async_stream::stream! {
+    /// `GET /streams/{n}`: `{"stream": n, "tick": i}` every 200 ms, forever.
+    #[get("/streams/{n}", sse)]
+    async fn stream(Path(n): Path<u32>) -> impl Stream<Item = Value> {
         for i in 0u64.. {
-            yield ServerSentEvent::new().data(serde_json::json!({ "stream": n, "tick": i }));
+            yield json!({ "stream": n, "tick": i });
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-    })
+    }
 }
 
+/// The app: the page and its streams.
+fn app() -> App {
+    App::new().route(page).route(stream)
+}
+
+/// The certificate and key in `TLS_CERT` and `TLS_KEY`, or a self-signed certificate for
+/// `localhost` and `127.0.0.1`.
 fn tls_config() -> Result<TlsConfig, Box<dyn std::error::Error>> {
     if let (Ok(cert), Ok(key)) = (std::env::var("TLS_CERT"), std::env::var("TLS_KEY")) {
         return Ok(TlsConfig::from_pem_files(cert, key)?);
@@ -62,14 +76,71 @@ fn tls_config() -> Result<TlsConfig, Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    sse_tests::init_tracing();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let tls = tls_config()?;
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:8443".to_owned());
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on https://{}", listener.local_addr()?);
-    App::new()
-        .get("/", page)
-        .get("/streams/{n}", stream)
-        .serve_tls(listener, tls_config()?, shutdown_signal())
-        .await?;
+    // `serve_tls` takes its stop signal: `shutdown_signal()` is Ctrl-C or SIGTERM.
+    app().serve_tls(listener, tls, shutdown_signal()).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+    use sse_runtime::testing::{Protocol, TestClient};
+    use sse_runtime::StatusCode;
+    use tokio::time::Instant;
+
+    use super::{app, tls_config, PAGE};
+
+    #[tokio::test]
+    async fn the_page_opens_ten_event_sources() {
+        let response = TestClient::new(app()).get("/").send().await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = response.text().await;
+        assert_eq!(html, PAGE);
+        assert!(html.contains("n < 10") && html.contains("new EventSource(`/streams/${n}`)"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_ticks_every_200_ms() {
+        let start = Instant::now();
+        let response = TestClient::new(app()).get("/streams/7").send().await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut events = response.events();
+        for tick in 0..3u128 {
+            let event = events.next().await.expect("an endless stream");
+            assert_eq!(event.data, format!(r#"{{"stream":7,"tick":{tick}}}"#));
+            // Paused clock: exact milliseconds.
+            assert_eq!(start.elapsed().as_millis(), 200 * tick);
+        }
+    }
+
+    /// Ten streams open at once over HTTP/2, as the page opens them.
+    #[tokio::test]
+    async fn ten_streams_at_once_over_http2() {
+        let client = TestClient::spawn(app(), Protocol::Http2).await;
+        let mut streams = Vec::new();
+        for n in 0..10 {
+            streams.push(client.get(&format!("/streams/{n}")).send().await.events());
+        }
+        for (n, events) in streams.iter_mut().enumerate() {
+            let event = events.next().await.expect("a first event");
+            assert_eq!(event.data, format!(r#"{{"stream":{n},"tick":0}}"#));
+        }
+    }
+
+    #[test]
+    fn a_self_signed_certificate_is_generated_without_tls_cert() {
+        if std::env::var_os("TLS_CERT").is_none() {
+            tls_config().expect("a generated certificate");
+        }
+    }
 }

@@ -6,8 +6,8 @@ import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 
 const root = new URL('../../', import.meta.url).pathname;
-execFileSync('cargo', ['build', '-q', '-p', 'sse-tests', '--example', 'tls_streams'], { cwd: root, stdio: 'inherit' });
-const server = spawn('cargo', ['run', '-q', '-p', 'sse-tests', '--example', 'tls_streams'], {
+execFileSync('cargo', ['build', '-q', '-p', 'sse-examples', '--example', 'tls_streams'], { cwd: root, stdio: 'inherit' });
+const server = spawn('cargo', ['run', '-q', '-p', 'sse-examples', '--example', 'tls_streams'], {
   cwd: root,
   env: { ...process.env, ADDR: '127.0.0.1:0' },
   stdio: ['ignore', 'pipe', 'inherit'],

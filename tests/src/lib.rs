@@ -1,8 +1,7 @@
-//! Shared helpers for the examples and the workspace tests.
+//! Shared helpers for the workspace tests. The examples (`examples/`, package
+//! `sse-examples`) own their code; tests reach them with `#[path]` modules.
 
-pub mod auth;
 pub mod cleanups;
-pub mod scenarios;
 
 /// The guide, `docs/guide.md`, included so that `cargo test` compiles and runs its Rust
 /// snippets (and the README's, in [`guide::readme`]).
@@ -10,12 +9,6 @@ pub mod scenarios;
 pub mod guide {
     #[doc = include_str!("../../README.md")]
     pub mod readme {}
-}
-
-/// The address an example binds: `$ADDR`, or `127.0.0.1:8000`.
-/// `ADDR=127.0.0.1:0` picks a free port.
-pub fn addr_from_env() -> String {
-    std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:8000".to_owned())
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Stdout stays free for the

@@ -1,11 +1,17 @@
-//! The authentication example: cookie or query token, 401 before any stream starts.
+//! The authentication example (`examples/auth.rs`): cookie or query token, 401 before any
+//! stream starts.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
 use sse_runtime::testing::{Protocol, TestClient};
-use sse_tests::auth::{app, Sessions};
+
+#[allow(dead_code)]
+#[path = "../../examples/auth.rs"]
+mod auth;
+
+use auth::{app, Sessions};
 
 fn sessions() -> Sessions {
     Sessions(Arc::new(HashMap::from([(

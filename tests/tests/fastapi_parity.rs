@@ -29,6 +29,14 @@ use sse_runtime::{
     Stream,
 };
 
+// Two of the examples (`examples/`), whose routes the tutorials below run as they are.
+#[allow(dead_code)]
+#[path = "../../examples/logs.rs"]
+mod logs;
+#[allow(dead_code)]
+#[path = "../../examples/quickstart.rs"]
+mod quickstart;
+
 const EVENT_STREAM: &str = "text/event-stream; charset=utf-8";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -557,7 +565,6 @@ mod tutorial002 {
 /// `test_tutorial003.py`: log lines with `raw_data`, through the `logs` example's route.
 mod tutorial003 {
     use super::*;
-    use sse_tests::scenarios::logs;
 
     #[tokio::test]
     async fn stream_logs() {
@@ -872,7 +879,6 @@ mod tutorial007 {
 /// `test_sse_basic_functionality`: status, content type, and `data:` in the body.
 mod guide {
     use super::*;
-    use sse_tests::scenarios::quickstart;
 
     #[tokio::test]
     async fn sse_basic_functionality() {

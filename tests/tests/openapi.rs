@@ -713,10 +713,15 @@ fn a_route_on_the_document_path_is_a_build_error() {
 // ---------------------------------------------------------------------------------------
 // Independent validation and snapshots.
 
+/// The showcase example (`examples/showcase.rs`), whose document is validated and snapshotted.
+#[allow(dead_code)]
+#[path = "../../examples/showcase.rs"]
+mod showcase;
+
 #[test]
 fn validator_accepts_the_test_app_and_the_showcase() {
     let test_doc = test_app().openapi();
-    let showcase = sse_tests::scenarios::showcase::app().openapi();
+    let showcase = showcase::app().openapi();
     assert_valid(
         "valid",
         &[("every-parameter-kind", &test_doc), ("showcase", &showcase)],
@@ -763,7 +768,7 @@ fn snapshot_of_the_test_app() {
 
 #[test]
 fn snapshot_of_the_showcase() {
-    assert_snapshot("showcase", &sse_tests::scenarios::showcase::app().openapi());
+    assert_snapshot("showcase", &showcase::app().openapi());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 fn example(name: &str) -> std::path::PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
-        .args(["build", "-q", "-p", "sse-tests", "--example", name])
+        .args(["build", "-q", "-p", "sse-examples", "--example", name])
         .status()
         .expect("run cargo");
     assert!(status.success(), "building example {name} failed");
