@@ -258,18 +258,48 @@ impl App {
         })
     }
 
-    /// Builds the app and serves it on `addr` until the process ends.
+    /// Builds the app and serves it on `addr` until Ctrl-C or SIGTERM, then shuts down
+    /// gracefully (see [`serve_with_shutdown`](Self::serve_with_shutdown)).
+    ///
+    /// A misconfigured app fails here, before anything is bound. Once bound, it logs
+    /// `listening on http://HOST:PORT` (`tracing`, level `info`).
+    ///
+    /// ```no_run
+    /// use sse_runtime::{get, App};
+    ///
+    /// #[get("/health")]
+    /// async fn health() -> &'static str {
+    ///     "ok"
+    /// }
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> Result<(), sse_runtime::Error> {
+    ///     App::new().route(health).serve("127.0.0.1:8000").await
+    /// }
+    /// ```
     pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<(), crate::Error> {
+        let service = self.build()?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        self.serve_with_listener(listener).await
+        crate::server::serve(service, listener, crate::shutdown_signal()).await?;
+        Ok(())
     }
 
-    /// Builds the app and serves it on `listener` until the process ends.
+    /// Builds the app and serves it on `listener` until Ctrl-C or SIGTERM, then shuts
+    /// down gracefully. Bind the listener yourself to learn the port first (bind port
+    /// `0` for a free one):
+    ///
+    /// ```no_run
+    /// # async fn run(app: sse_runtime::App) -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// println!("listening on http://{}", listener.local_addr()?);
+    /// app.serve_with_listener(listener).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn serve_with_listener(
         self,
         listener: tokio::net::TcpListener,
     ) -> Result<(), crate::Error> {
-        self.serve_with_shutdown(listener, std::future::pending::<()>())
+        self.serve_with_shutdown(listener, crate::shutdown_signal())
             .await
     }
 

@@ -157,7 +157,7 @@ async fn serve_with(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     if let Ok(addr) = listener.local_addr() {
         let scheme = if tls.is_some() { "https" } else { "http" };
-        tracing::info!(%addr, scheme, "serving HTTP/1.1 and HTTP/2");
+        tracing::info!("listening on {scheme}://{addr} (HTTP/1.1 and HTTP/2)");
     }
     tokio::pin!(signal);
 

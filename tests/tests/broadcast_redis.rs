@@ -4,8 +4,8 @@
 //! restarting mid-stream means reconnection (and loud publish failures meanwhile), and the
 //! `chat_room` example run as two instances shows both clients the same conversation.
 //!
-//! Without `redis-server` these tests are skipped with a loud message, unless `CI` is set:
-//! then they fail (`.ci/run` installs it).
+//! Without `redis-server` on PATH these tests are skipped with a notice, unless `CI` is
+//! set: then they fail (`.ci/run` installs it).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -31,29 +31,14 @@ struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts one, or says why not: `None` (after a loud message) only when redis-server
-    /// is not installed and `CI` is unset.
+    /// Starts one, or `None` to skip when redis-server is not installed (the rule of
+    /// `sse_tests::tools`: a failure under CI, a one-line notice elsewhere).
     fn start() -> Option<Self> {
-        if !installed() {
-            assert!(
-                std::env::var_os("CI").is_none() || install(),
-                "redis-server is not installed and CI is set: the Redis broadcast tests must \
-                 run (tests/broadcast/ensure-redis.sh installs it: apt-get install -y redis-server)"
-            );
-            if !installed() {
-                // Straight to stderr: `eprintln!` would be captured by the test harness.
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\n\
-                     ************************************************************************\n\
-                     SKIPPED: Redis broadcast tests need `redis-server` on PATH\n\
-                     (apt-get install -y redis-server). With CI set they fail instead.\n\
-                     ************************************************************************\n"
-                );
-                return None;
-            }
-        }
+        sse_tests::tools::require(
+            "redis-server",
+            "the Redis broadcast tests (tests/tests/broadcast_redis.rs)",
+            "apt-get install redis-server && cargo test -p sse-tests --test broadcast_redis",
+        )?;
         for _ in 0..5 {
             let port = free_port();
             let mut server = Self { port, child: None };
@@ -122,27 +107,6 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn installed() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success())
-}
-
-/// Under CI only: installs redis-server once per test run (tests/broadcast/ensure-redis.sh).
-fn install() -> bool {
-    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *INSTALLED.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/broadcast/ensure-redis.sh");
-        eprintln!("redis-server is missing and CI is set: running {script}");
-        Command::new("bash")
-            .arg(script)
-            .status()
-            .is_ok_and(|status| status.success())
-            && installed()
-    })
 }
 
 fn free_port() -> u16 {

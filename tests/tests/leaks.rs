@@ -72,7 +72,7 @@ fn connect_read_disconnect_cycles_leak_nothing() {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let app = App::new().get("/stream", stream).state(cleanups.clone());
-    server_rt.spawn(app.serve_with_listener(listener));
+    server_rt.spawn(app.serve_with_shutdown(listener, std::future::pending::<()>()));
     let metrics = server_rt.handle().metrics();
 
     let client_rt = tokio::runtime::Builder::new_current_thread()

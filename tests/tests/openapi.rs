@@ -218,8 +218,18 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+/// The rule of `sse_tests::tools` for a validator that cannot be installed here (no
+/// python3 venv, no registry): a failure under CI, a one-line notice elsewhere.
+fn validator_missing(text: &str) {
+    let why = text
+        .lines()
+        .last()
+        .unwrap_or("openapi-spec-validator unavailable");
+    sse_tests::tools::missing(
+        "the OpenAPI validation (openapi-spec-validator, tests/openapi/validate.sh)",
+        why,
+        "apt-get install python3-venv && cargo test -p sse-tests --test openapi",
+    );
 }
 
 fn operation<'a>(doc: &'a Value, path: &str, method: &str) -> &'a Value {
@@ -297,7 +307,7 @@ fn run_validator(name: &str, docs: &[(&str, &Value)]) -> Validation {
 }
 
 /// Asserts that the validator accepts every document; skips (with a note) only when the
-/// validator cannot be installed, and never under `CI=true`.
+/// validator cannot be installed, and never under CI.
 fn assert_valid(name: &str, docs: &[(&str, &Value)]) {
     match run_validator(name, docs) {
         Validation::Valid(text) => {
@@ -310,13 +320,7 @@ fn assert_valid(name: &str, docs: &[(&str, &Value)]) {
             }
         }
         Validation::Invalid(text) => panic!("openapi-spec-validator rejects {name}:\n{text}"),
-        Validation::Unavailable(text) => {
-            assert!(
-                !in_ci(),
-                "openapi-spec-validator is unavailable under CI=true:\n{text}"
-            );
-            eprintln!("SKIPPED: openapi-spec-validator unavailable:\n{text}");
-        }
+        Validation::Unavailable(text) => validator_missing(&text),
     }
 }
 
@@ -753,10 +757,7 @@ fn validator_rejects_invalid_documents() {
                 assert!(text.contains("INVALID") && text.contains(reason), "{text}");
             }
             Validation::Valid(text) => panic!("the validator accepted {name}:\n{text}"),
-            Validation::Unavailable(text) => {
-                assert!(!in_ci(), "openapi-spec-validator unavailable:\n{text}");
-                eprintln!("SKIPPED: openapi-spec-validator unavailable:\n{text}");
-            }
+            Validation::Unavailable(text) => validator_missing(&text),
         }
     }
 }
@@ -774,14 +775,24 @@ fn snapshot_of_the_showcase() {
 // ---------------------------------------------------------------------------------------
 // The docs page in a real browser.
 
+/// The suite and how to run it, for the notice when Chromium or Node is missing.
+const DOCS_PAGE_SUITE: &str = "the OpenAPI docs page in Chromium (tests/tests/openapi.rs)";
+const DOCS_PAGE_COMMAND: &str =
+    "apt-get install chromium nodejs && cargo test -p sse-tests --test openapi docs_page";
+
+/// `$CHROMIUM`, or Debian's Chromium.
 fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CHROMIUM") {
         return Some(PathBuf::from(path));
     }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
         .map(PathBuf::from)
-        .find(|p| p.exists())
+        .find(|p| p.exists());
+    if found.is_none() {
+        sse_tests::tools::missing(DOCS_PAGE_SUITE, "no /usr/bin/chromium", DOCS_PAGE_COMMAND);
+    }
+    found
 }
 
 /// `/docs` in headless Chromium with every host but the app's unreachable: the page lists
@@ -789,26 +800,20 @@ fn chromium() -> Option<PathBuf> {
 /// (fetch and `EventSource`) and of a POST stream live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docs_page_works_offline_in_chromium() {
-    // `.ci/run` installs Chromium after `cargo test --workspace`, then runs this test again
-    // with OPENAPI_REQUIRE_CHROMIUM=1, where a missing browser or node is a failure.
-    let required = std::env::var_os("OPENAPI_REQUIRE_CHROMIUM").is_some();
     let Some(chromium) = chromium() else {
-        assert!(!required, "chromium is not installed");
-        eprintln!("SKIPPED: no chromium (apt-get install chromium)");
+        return;
+    };
+    let Some(node) = sse_tests::tools::require("node", DOCS_PAGE_SUITE, DOCS_PAGE_COMMAND) else {
         return;
     };
     // Node 22+ has a global WebSocket; Node 20 needs the flag.
-    let probe = Command::new("node")
+    let probe = Command::new(&node)
         .args([
             "-e",
             "process.stdout.write(String(typeof WebSocket === 'undefined'))",
         ])
         .output();
-    let Ok(probe) = probe else {
-        assert!(!required, "node is not installed");
-        eprintln!("SKIPPED: no node");
-        return;
-    };
+    let probe = probe.expect("run node");
     let node_flags: &[&str] = if probe.stdout == b"true" {
         &["--experimental-websocket"]
     } else {
@@ -829,7 +834,7 @@ async fn docs_page_works_offline_in_chromium() {
     });
     let script = repo_root().join("tests/openapi/docs_page.mjs");
     let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
+        Command::new(node)
             .args(node_flags)
             .arg(script)
             .arg(plan.to_string())
