@@ -23,20 +23,34 @@ pub(crate) enum Origin {
 }
 
 /// The item type of a streaming route, read from `-> impl Stream<Item = T>`.
-#[derive(Clone)]
 pub(crate) struct Item {
     /// `T` as written.
     pub ty: Type,
-    /// `Some` when `T` is written `Result<Ok, Err>` (or `Result<Ok>`, an alias such as
-    /// `io::Result`), recognised by the last path segment's name.
-    pub result: Option<ResultItem>,
 }
 
-/// The parts of a `Result` item type.
-#[derive(Clone)]
-pub(crate) struct ResultItem {
-    pub ok: Type,
-    pub err: Option<Type>,
+impl Item {
+    /// `Some` when the items are `Result`s, by [`result_parts`]; then `?` ends the stream,
+    /// `try_stream!` applies and the response helpers split `Ok` from `Err`.
+    ///
+    /// Except a qualified `<S as Trait>::Result<..>`: that is an associated type, which may
+    /// be anything, and those helpers need a real `Result`, so it stays a plain item type.
+    /// (The OpenAPI probes of a plain route's return type take it apart like any `Result`:
+    /// a probe never fails to compile. Both are as they were before the two rules became
+    /// [`result_parts`].)
+    pub(crate) fn result(&self) -> Option<ResultParts<'_>> {
+        result_parts(&self.ty).filter(|parts| !parts.qualified)
+    }
+}
+
+/// A type written as a `Result`, taken apart.
+#[derive(Clone, Copy)]
+pub(crate) struct ResultParts<'a> {
+    pub ok: &'a Type,
+    /// `None` for `Result<T>`, an alias whose error type is fixed (`io::Result<T>`,
+    /// `anyhow::Result<T>`).
+    pub err: Option<&'a Type>,
+    /// Written as a qualified path, `<S as Trait>::Result<..>`.
+    pub qualified: bool,
 }
 
 /// What the function's return type says.
@@ -228,7 +242,6 @@ pub(crate) fn returns(output: &ReturnType) -> Returns {
                         return Returns::StreamUnnamed;
                     }
                     return Returns::Stream(Box::new(Item {
-                        result: result_parts(&assoc.ty),
                         ty: assoc.ty.clone(),
                     }));
                 }
@@ -242,12 +255,13 @@ pub(crate) fn returns(output: &ReturnType) -> Returns {
     }
 }
 
-/// `Result<T, E>` / `Result<T>` by the last path segment's name.
-fn result_parts(ty: &Type) -> Option<ResultItem> {
+/// Is `ty` a `Result`? The one rule, for a stream's items and a plain route's return type
+/// alike: a path whose last segment is named `Result`, with one or two type arguments
+/// (`Result<T, E>`, `std::io::Result<T>`, `anyhow::Result<T>`). Types are recognised by
+/// name, since a macro cannot resolve them: a type alias with another name is not a
+/// `Result`, and a type of another kind named `Result` is taken for one.
+pub(crate) fn result_parts(ty: &Type) -> Option<ResultParts<'_>> {
     let Type::Path(path) = ty else { return None };
-    if path.qself.is_some() {
-        return None;
-    }
     let last = path.path.segments.last()?;
     if last.ident != "Result" {
         return None;
@@ -256,7 +270,7 @@ fn result_parts(ty: &Type) -> Option<ResultItem> {
         return None;
     };
     let mut types = generics.args.iter().filter_map(|arg| match arg {
-        GenericArgument::Type(ty) => Some(ty.clone()),
+        GenericArgument::Type(ty) => Some(ty),
         _ => None,
     });
     let ok = types.next()?;
@@ -264,7 +278,11 @@ fn result_parts(ty: &Type) -> Option<ResultItem> {
     if types.next().is_some() {
         return None;
     }
-    Some(ResultItem { ok, err })
+    Some(ResultParts {
+        ok,
+        err,
+        qualified: path.qself.is_some(),
+    })
 }
 
 /// True if `ty` mentions `impl Trait` anywhere.
@@ -293,7 +311,7 @@ mod tests {
         match ret(text) {
             Returns::Stream(item) => (
                 item.ty.to_token_stream().to_string(),
-                item.result.map(|r| {
+                item.result().map(|r| {
                     (
                         r.ok.to_token_stream().to_string(),
                         r.err.map(|e| e.to_token_stream().to_string()),
@@ -331,5 +349,40 @@ mod tests {
         assert!(matches!(ret("-> Json<T>"), Returns::Other));
         assert!(matches!(ret(""), Returns::Other));
         assert!(matches!(ret("-> impl Iterator<Item = u8>"), Returns::Other));
+        // A qualified path names an associated type: not `Result` items.
+        assert_eq!(
+            item("-> impl Stream<Item = <S as T>::Result<A, B>>").1,
+            None
+        );
+    }
+
+    fn parts(text: &str) -> Option<(String, Option<String>, bool)> {
+        let ty: Type = syn::parse_str(text).expect("parses");
+        result_parts(&ty).map(|parts| {
+            (
+                parts.ok.to_token_stream().to_string(),
+                parts.err.map(|e| e.to_token_stream().to_string()),
+                parts.qualified,
+            )
+        })
+    }
+
+    #[test]
+    fn the_result_rule() {
+        let some = |ok: &str, err: Option<&str>, qualified| {
+            Some((ok.to_owned(), err.map(str::to_owned), qualified))
+        };
+        assert_eq!(parts("Result<A, B>"), some("A", Some("B"), false));
+        assert_eq!(
+            parts("std::result::Result<A, B>"),
+            some("A", Some("B"), false)
+        );
+        assert_eq!(parts("io::Result<A>"), some("A", None, false));
+        assert_eq!(parts("Result<'a, A>"), some("A", None, false));
+        assert_eq!(parts("<S as T>::Result<A, B>"), some("A", Some("B"), true));
+        assert_eq!(parts("Result"), None);
+        assert_eq!(parts("Result<A, B, C>"), None);
+        assert_eq!(parts("Fallible<A, B>"), None);
+        assert_eq!(parts("&Result<A, B>"), None);
     }
 }

@@ -19,7 +19,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, Ident, ReturnType, Signature, Type};
 
-use crate::ast::{self, Body, Returns, Route, Tail};
+use crate::ast::{self, Body, ResultParts, Returns, Route, Tail};
 use crate::attr::{Args, KeepAliveOpt, Kind};
 use crate::valid::Valid;
 use crate::yield_scan::{self, Mode};
@@ -159,7 +159,8 @@ fn openapi_doc(route: &Route, args: &Args, docs: &[&Attribute]) -> TokenStream {
         .collect();
     match (&route.returns, args.kind) {
         (Returns::Stream(item), Kind::Sse | Kind::Ndjson) => {
-            let ty = item.result.as_ref().map_or(&item.ty, |result| &result.ok);
+            let result = item.result();
+            let ty = result.map_or(&item.ty, |result| result.ok);
             let kind = if args.kind == Kind::Ndjson {
                 "JsonLine"
             } else {
@@ -168,20 +169,24 @@ fn openapi_doc(route: &Route, args: &Args, docs: &[&Attribute]) -> TokenStream {
             probes.push(probe(kind, ty));
             // An `Err` before the first item is an HTTP error response (`HttpError`: its
             // status and `{"detail": ...}`).
-            if let Some(err) = item.result.as_ref().and_then(|result| result.err.as_ref()) {
+            if let Some(err) = result.and_then(|result| result.err) {
                 probes.push(probe("Response", err));
             }
         }
         (_, Kind::Plain) => match &func.sig.output {
             ReturnType::Type(_, ty) if !ast::contains_impl_trait(ty) => {
                 // `Result<T, E>` is probed part by part, so a `T` without a schema does
-                // not make `E`'s responses disappear.
-                match result_parts(ty) {
-                    Some((ok, err)) => {
+                // not make `E`'s responses disappear. `Result<T>` (`io::Result<T>`) does
+                // not name its `E`, so it is probed whole. A qualified
+                // `<S as Trait>::Result<T, E>` is taken apart too (see `ast::Item::result`).
+                match ast::result_parts(ty) {
+                    Some(ResultParts {
+                        ok, err: Some(err), ..
+                    }) => {
                         probes.push(probe("Response", ok));
                         probes.push(probe("Response", err));
                     }
-                    None => probes.push(probe("Response", ty)),
+                    _ => probes.push(probe("Response", ty)),
                 }
             }
             ReturnType::Type(..) => {}
@@ -218,26 +223,6 @@ fn doc_text(docs: &[&Attribute]) -> Option<String> {
         })
         .collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
-}
-
-/// `Result<T, E>` written with both parameters: `(T, E)`.
-fn result_parts(ty: &Type) -> Option<(&Type, &Type)> {
-    let Type::Path(path) = ty else { return None };
-    let segment = path.path.segments.last()?;
-    if segment.ident != "Result" {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(generics) = &segment.arguments else {
-        return None;
-    };
-    let mut types = generics.args.iter().filter_map(|arg| match arg {
-        syn::GenericArgument::Type(ty) => Some(ty),
-        _ => None,
-    });
-    match (types.next(), types.next(), types.next()) {
-        (Some(ok), Some(err), None) => Some((ok, err)),
-        _ => None,
-    }
 }
 
 /// The doc paragraph appended to the struct: what the route is and how to use it.
@@ -333,8 +318,8 @@ pub(crate) fn call_body(route: &Route, strip_try: bool) -> TokenStream {
 /// The item type each `yield` must produce, and whether the body is a `try_stream!`.
 fn yield_type(route: &Route) -> (Option<&Type>, bool) {
     match &route.returns {
-        Returns::Stream(item) => match &item.result {
-            Some(result) if route.scan.first_try.is_some() => (Some(&result.ok), true),
+        Returns::Stream(item) => match item.result() {
+            Some(result) if route.scan.first_try.is_some() => (Some(result.ok), true),
             _ => (Some(&item.ty), false),
         },
         _ => (None, false),
@@ -349,7 +334,7 @@ pub(crate) fn tail_generator(
     strip_try: bool,
 ) -> (Vec<syn::Stmt>, TokenStream) {
     let ty = match &route.returns {
-        Returns::Stream(item) if tail.is_try => item.result.as_ref().map(|result| &result.ok),
+        Returns::Stream(item) if tail.is_try => item.result().map(|result| result.ok),
         Returns::Stream(item) => Some(&item.ty),
         _ => None,
     };
@@ -500,14 +485,14 @@ fn response(route: &Route, args: &Args, output: TokenStream) -> TokenStream {
     // The declared item type in the helper's turbofish: `T: IntoEvent` (or
     // `T: Serialize`) is checked, and reported, on the return type.
     let ty = &item.ty;
-    let helper = match (&item.result, args.kind) {
+    let helper = match (item.result(), args.kind) {
         (None, Kind::Ndjson) => {
             quote_spanned!(ty.span()=> ::sse_runtime::__private::json_lines::<#ty, _>)
         }
         (None, _) => quote_spanned!(ty.span()=> ::sse_runtime::__private::sse::<#ty, _>),
         (Some(result), kind) => {
-            let ok = &result.ok;
-            let err = match &result.err {
+            let ok = result.ok;
+            let err = match result.err {
                 Some(err) => err.to_token_stream(),
                 None => quote!(_),
             };

@@ -86,7 +86,7 @@ fn fallback_return_type(route: &Route, sig: &mut syn::Signature) {
     let (Body::Tail(tail), Returns::Stream(item)) = (&route.body, &route.returns) else {
         return;
     };
-    if !tail.is_try || item.result.is_some() {
+    if !tail.is_try || item.result().is_some() {
         return;
     }
     struct WrapItem;

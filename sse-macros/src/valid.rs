@@ -186,7 +186,7 @@ fn check_function(route: &Route, macro_name: &str, errors: &mut Errors) -> bool 
                     }
                     None => {
                         if let (Some(at), None, Some(_)) =
-                            (scan.first_try, &item.result, first_yield)
+                            (scan.first_try, item.result(), first_yield)
                         {
                             fail(errors, syn::Error::new(at, QUESTION_NEEDS_RESULT));
                         }
@@ -227,7 +227,7 @@ const QUESTION_NEEDS_RESULT: &str = "`?` in a streaming route needs `Result` ite
 
 /// The rules of a tail block: `try_stream!` and `?` need `Result` items.
 fn tail_mode_error(tail: &Tail, item: &Item) -> Option<syn::Error> {
-    if tail.is_try && item.result.is_none() {
+    if tail.is_try && item.result().is_none() {
         return Some(syn::Error::new_spanned(
             &tail.mac.path,
             "`try_stream!` yields `Result` items: declare \
@@ -236,7 +236,7 @@ fn tail_mode_error(tail: &Tail, item: &Item) -> Option<syn::Error> {
         ));
     }
     // In `stream!` as in `try_stream!`, `?` yields `Err(e.into())`: it needs `Result` items.
-    match (tail.scan.first_try, &item.result) {
+    match (tail.scan.first_try, item.result()) {
         (Some(at), None) => Some(syn::Error::new(at, QUESTION_NEEDS_RESULT)),
         _ => None,
     }
