@@ -1,4 +1,4 @@
-//! Code generation. For
+//! Code generation for a validated route. For
 //! `#[get("/p/{id}", sse)] pub async fn f(Path(id): Path<u32>) -> impl Stream<Item = T> { stream! { ... } }`
 //! it emits (see `docs/expansion.md`):
 //!
@@ -12,175 +12,101 @@
 //!   calls `f::call`, and wraps the stream in `Sse` / `JsonLines` through a helper whose
 //!   turbofish is the declared item type (so a non-event is reported on it).
 //!
-//! When the attribute reported an error about the function itself, only the struct, the
-//! `call` function (with unusable `yield`s and `?`s neutralised) and an `IntoRoute` impl
-//! that is never run are emitted beside the `compile_error!`s: names keep resolving, so
-//! one mistake does not cascade and IDE completion keeps working.
+//! An invalid route gets less (`recover.rs`), built from the same unit struct and `call`.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Attribute, FnArg, Ident, Item as SynItem, ItemFn, ReturnType, Type};
+use syn::{Attribute, FnArg, Ident, ReturnType, Signature, Type};
 
-use crate::attr::{self, Args, KeepAliveOpt, Kind};
-use crate::errors::Errors;
-use crate::route::{self, Body, Returns, Route, Tail};
+use crate::ast::{self, Body, ResultParts, Returns, Route, Tail};
+use crate::attr::{Args, KeepAliveOpt, Kind};
+use crate::valid::Valid;
 use crate::yield_scan::{self, Mode};
 
-/// Where a route function's tokens came from.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Origin {
-    /// The attribute on a function in the source: rustc parsed the body first.
-    Attribute,
-    /// A function inside `routes! { ... }`: its body reached us as plain tokens.
-    RoutesBlock,
-}
-
-/// The whole attribute: parse, validate, expand. Never panics; every problem becomes a
-/// `compile_error!` at its span, next to code that keeps the user's names resolving.
-pub(crate) fn expand(
-    origin: Origin,
-    macro_name: &str,
-    method: Option<&str>,
-    attr: TokenStream,
-    item: TokenStream,
-) -> TokenStream {
-    let mut errors = Errors::default();
-    let func: ItemFn = match syn::parse2::<SynItem>(item.clone()) {
-        Ok(SynItem::Fn(func)) => func,
-        Ok(other) => {
-            errors.push(syn::Error::new_spanned(
-                item_head(&other),
-                format!(
-                    "`#[{macro_name}]` goes on a function, as in \
-                     `#[{macro_name}(\"/path\")] async fn handler(...) -> ... {{ ... }}`"
-                ),
-            ));
-            let errors = errors.to_compile_errors();
-            return quote!(#errors #item);
-        }
-        Err(err) => {
-            errors.push(err);
-            let errors = errors.to_compile_errors();
-            return quote!(#errors #item);
-        }
-    };
-    let args = attr::parse(macro_name, method, attr, &mut errors);
-    if let Some(err) = route::fatal_signature_error(&func, macro_name) {
-        errors.push(err);
-        let errors = errors.to_compile_errors();
-        return quote!(#errors #func);
-    }
-    let route = route::analyze(func, args, macro_name, &mut errors);
-    if origin == Origin::Attribute && !cfg!(sse_yield_parses) {
-        bare_yield_on_stable(&route, macro_name, &mut errors);
-    }
-    let output = generate(&route, macro_name);
-    let errors = errors.to_compile_errors();
-    quote!(#errors #output)
-}
-
-/// A bare `yield` under the attribute, on a toolchain whose parser rejects it: rustc's own
-/// error ("yield syntax is experimental") names a nightly feature, which is not the fix.
-/// This one says what is.
-fn bare_yield_on_stable(route: &Route, macro_name: &str, errors: &mut Errors) {
-    if !route.wraps_bare_body() {
-        return;
-    }
-    let Some(span) = route.scan.first_generator_yield() else {
-        return;
-    };
+/// The full expansion of a valid route: unit struct, `call`, `IntoRoute`, `Handler`.
+pub(crate) fn valid_route(valid: Valid<'_>, macro_name: &str) -> TokenStream {
+    let Valid { route, args } = valid;
     let name = &route.func.sig.ident;
-    errors.push(syn::Error::new(
-        span,
-        format!(
-            "a bare `yield` in `#[{macro_name}]` fn `{name}` needs `routes! {{ ... }}` on stable \
-             Rust: rustc rejects `yield` in a function body before the attribute runs\n\
-             help: wrap the function: `sse_runtime::routes! {{ #[{macro_name}(...)] async fn \
-             {name}(...) -> impl Stream<Item = T> {{ ... yield item; ... }} }}`\n\
-             help: or end its body in a generator block: `stream! {{ ... yield item; ... }}` \
-             (`try_stream!` for `Result` items with `?`)"
-        ),
-    ));
-}
+    let attrs = Attrs::split(&route.func.attrs);
+    let cfgs = &attrs.cfgs;
 
-/// The first tokens of an item that is not a function, to point an error at.
-fn item_head(item: &SynItem) -> TokenStream {
-    match item {
-        SynItem::Struct(s) => {
-            let (vis, token, ident) = (&s.vis, &s.struct_token, &s.ident);
-            quote!(#vis #token #ident)
+    let unit_struct = unit_struct(route, &attrs, macro_name);
+    let call_fn = call_fn(
+        route,
+        &attrs,
+        &call_sig(route),
+        call_body(route, false),
+        TokenStream::new(),
+    );
+    let method = &args.method;
+    let path = &args.path;
+    let doc_fn = openapi_doc(route, args, &attrs.docs);
+    let into_route = quote! {
+        #(#cfgs)*
+        impl ::sse_runtime::IntoRoute for #name {
+            fn into_route(self) -> ::sse_runtime::RouteDef {
+                ::sse_runtime::__openapi::document(
+                    ::sse_runtime::RouteDef::new(::sse_runtime::__private::Method::#method, #path, self),
+                    #doc_fn,
+                )
+            }
         }
-        SynItem::Enum(e) => {
-            let (vis, token, ident) = (&e.vis, &e.enum_token, &e.ident);
-            quote!(#vis #token #ident)
-        }
-        SynItem::Impl(i) => {
-            let (token, ty) = (&i.impl_token, &i.self_ty);
-            quote!(#token #ty)
-        }
-        SynItem::Mod(m) => {
-            let (vis, token, ident) = (&m.vis, &m.mod_token, &m.ident);
-            quote!(#vis #token #ident)
-        }
-        SynItem::Trait(t) => {
-            let (vis, token, ident) = (&t.vis, &t.trait_token, &t.ident);
-            quote!(#vis #token #ident)
-        }
-        SynItem::Const(c) => {
-            let (vis, token, ident) = (&c.vis, &c.const_token, &c.ident);
-            quote!(#vis #token #ident)
-        }
-        SynItem::Static(s) => {
-            let (vis, token, ident) = (&s.vis, &s.static_token, &s.ident);
-            quote!(#vis #token #ident)
-        }
-        other => other.to_token_stream(),
+    };
+    let handler = handler_impl(route, args, cfgs);
+
+    quote! {
+        #unit_struct
+        #call_fn
+        #into_route
+        #handler
     }
 }
 
 /// The function's attributes: docs go on the struct, `cfg`s on every generated item,
 /// everything else on `call`.
-struct Attrs<'a> {
-    docs: Vec<&'a Attribute>,
-    cfgs: Vec<&'a Attribute>,
-    others: Vec<&'a Attribute>,
+pub(crate) struct Attrs<'a> {
+    pub docs: Vec<&'a Attribute>,
+    pub cfgs: Vec<&'a Attribute>,
+    pub others: Vec<&'a Attribute>,
 }
 
-fn split_attrs(attrs: &[Attribute]) -> Attrs<'_> {
-    let mut out = Attrs {
-        docs: Vec::new(),
-        cfgs: Vec::new(),
-        others: Vec::new(),
-    };
-    for attr in attrs {
-        let path = attr.path();
-        if path.is_ident("doc") {
-            out.docs.push(attr);
-        } else if path.is_ident("cfg") || path.is_ident("cfg_attr") {
-            out.cfgs.push(attr);
-        } else {
-            out.others.push(attr);
+impl Attrs<'_> {
+    pub(crate) fn split(attrs: &[Attribute]) -> Attrs<'_> {
+        let mut out = Attrs {
+            docs: Vec::new(),
+            cfgs: Vec::new(),
+            others: Vec::new(),
+        };
+        for attr in attrs {
+            let path = attr.path();
+            if path.is_ident("doc") {
+                out.docs.push(attr);
+            } else if path.is_ident("cfg") || path.is_ident("cfg_attr") {
+                out.cfgs.push(attr);
+            } else {
+                out.others.push(attr);
+            }
         }
+        out
     }
-    out
 }
 
-fn generate(route: &Route, macro_name: &str) -> TokenStream {
+/// `pub struct f;` with the function's docs and a summary paragraph, and its `Clone`,
+/// `Copy` and `Debug` impls.
+pub(crate) fn unit_struct(route: &Route, attrs: &Attrs<'_>, macro_name: &str) -> TokenStream {
     let func = &route.func;
     let name = &func.sig.ident;
     let vis = &func.vis;
-    let attrs = split_attrs(&func.attrs);
     let docs = &attrs.docs;
     let cfgs = &attrs.cfgs;
-    let full = route.valid && route.args.is_some();
 
     let summary = summary_doc(route, macro_name);
     let separator = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
     let debug_name = syn::ext::IdentExt::unraw(name).to_string();
     // `Clone`, `Copy` and `Debug` written out rather than derived: the same few lines
     // under every rustc, which keeps expansion snapshots stable.
-    let struct_def = quote! {
+    quote! {
         #(#docs)*
         #separator
         #[doc = #summary]
@@ -204,48 +130,6 @@ fn generate(route: &Route, macro_name: &str) -> TokenStream {
                 __formatter.write_str(#debug_name)
             }
         }
-    };
-
-    let call_fn = call_fn(route, &attrs, full);
-    let into_route = match (&route.args, full) {
-        (Some(args), true) => {
-            let method = &args.method;
-            let path = &args.path;
-            let doc_fn = openapi_doc(route, args, &attrs.docs);
-            quote! {
-                #(#cfgs)*
-                impl ::sse_runtime::IntoRoute for #name {
-                    fn into_route(self) -> ::sse_runtime::RouteDef {
-                        ::sse_runtime::__openapi::document(
-                            ::sse_runtime::RouteDef::new(::sse_runtime::__private::Method::#method, #path, self),
-                            #doc_fn,
-                        )
-                    }
-                }
-            }
-        }
-        _ => {
-            let message = format!("the route attribute on `{name}` reported a compile error");
-            quote! {
-                #(#cfgs)*
-                impl ::sse_runtime::IntoRoute for #name {
-                    fn into_route(self) -> ::sse_runtime::RouteDef {
-                        ::core::unreachable!(#message)
-                    }
-                }
-            }
-        }
-    };
-    let handler = match (&route.args, full) {
-        (Some(args), true) => handler_impl(route, args, cfgs),
-        _ => TokenStream::new(),
-    };
-
-    quote! {
-        #struct_def
-        #call_fn
-        #into_route
-        #handler
     }
 }
 
@@ -275,7 +159,8 @@ fn openapi_doc(route: &Route, args: &Args, docs: &[&Attribute]) -> TokenStream {
         .collect();
     match (&route.returns, args.kind) {
         (Returns::Stream(item), Kind::Sse | Kind::Ndjson) => {
-            let ty = item.result.as_ref().map_or(&item.ty, |result| &result.ok);
+            let result = item.result();
+            let ty = result.map_or(&item.ty, |result| result.ok);
             let kind = if args.kind == Kind::Ndjson {
                 "JsonLine"
             } else {
@@ -284,20 +169,24 @@ fn openapi_doc(route: &Route, args: &Args, docs: &[&Attribute]) -> TokenStream {
             probes.push(probe(kind, ty));
             // An `Err` before the first item is an HTTP error response (`HttpError`: its
             // status and `{"detail": ...}`).
-            if let Some(err) = item.result.as_ref().and_then(|result| result.err.as_ref()) {
+            if let Some(err) = result.and_then(|result| result.err) {
                 probes.push(probe("Response", err));
             }
         }
         (_, Kind::Plain) => match &func.sig.output {
-            ReturnType::Type(_, ty) if !route::contains_impl_trait(ty) => {
+            ReturnType::Type(_, ty) if !ast::contains_impl_trait(ty) => {
                 // `Result<T, E>` is probed part by part, so a `T` without a schema does
-                // not make `E`'s responses disappear.
-                match result_parts(ty) {
-                    Some((ok, err)) => {
+                // not make `E`'s responses disappear. `Result<T>` (`io::Result<T>`) does
+                // not name its `E`, so it is probed whole. A qualified
+                // `<S as Trait>::Result<T, E>` is taken apart too (see `ast::Item::result`).
+                match ast::result_parts(ty) {
+                    Some(ResultParts {
+                        ok, err: Some(err), ..
+                    }) => {
                         probes.push(probe("Response", ok));
                         probes.push(probe("Response", err));
                     }
-                    None => probes.push(probe("Response", ty)),
+                    _ => probes.push(probe("Response", ty)),
                 }
             }
             ReturnType::Type(..) => {}
@@ -336,26 +225,6 @@ fn doc_text(docs: &[&Attribute]) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
-/// `Result<T, E>` written with both parameters: `(T, E)`.
-fn result_parts(ty: &Type) -> Option<(&Type, &Type)> {
-    let Type::Path(path) = ty else { return None };
-    let segment = path.path.segments.last()?;
-    if segment.ident != "Result" {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(generics) = &segment.arguments else {
-        return None;
-    };
-    let mut types = generics.args.iter().filter_map(|arg| match arg {
-        syn::GenericArgument::Type(ty) => Some(ty),
-        _ => None,
-    });
-    match (types.next(), types.next(), types.next()) {
-        (Some(ok), Some(err), None) => Some((ok, err)),
-        _ => None,
-    }
-}
-
 /// The doc paragraph appended to the struct: what the route is and how to use it.
 fn summary_doc(route: &Route, macro_name: &str) -> String {
     let name = &route.func.sig.ident;
@@ -375,18 +244,21 @@ fn summary_doc(route: &Route, macro_name: &str) -> String {
     )
 }
 
-/// `impl f { fn call(...) }`: the user's function under the name `call`.
-fn call_fn(route: &Route, attrs: &Attrs<'_>, full: bool) -> TokenStream {
+/// `impl f { fn call(...) }`: the user's function under the name `call`, with `sig` and
+/// `body` ([`call_sig`] and [`call_body`], or their neutralised forms beside errors) and
+/// `lints` (`#[allow]`s, beside errors).
+pub(crate) fn call_fn(
+    route: &Route,
+    attrs: &Attrs<'_>,
+    sig: &Signature,
+    body: TokenStream,
+    lints: TokenStream,
+) -> TokenStream {
     let func = &route.func;
     let name = &func.sig.ident;
     let cfgs = &attrs.cfgs;
     let others = &attrs.others;
     let vis = &func.vis;
-    let mut sig = func.sig.clone();
-    sig.ident = Ident::new("call", name.span());
-    if !full {
-        fallback_return_type(route, &mut sig);
-    }
 
     let streaming = route
         .args
@@ -406,72 +278,63 @@ fn call_fn(route: &Route, attrs: &Attrs<'_>, full: bool) -> TokenStream {
         )
     };
 
-    let body = match &route.body {
-        Body::Tail(tail) => tail_body(route, tail, full),
-        Body::Bare if route.wraps_bare_body() => generator_body(route, full),
-        _ if route.scan.yields.is_empty() => func.block.to_token_stream(),
-        _ => {
-            let mut block = (*func.block).clone();
-            yield_scan::rewrite(&mut block, Mode::Strip);
-            block.to_token_stream()
-        }
-    };
-    let allow = if full {
-        TokenStream::new()
-    } else {
-        quote!(#[allow(dead_code, unreachable_code)])
-    };
-
     quote! {
         #(#cfgs)*
         impl #name {
             #[doc = #doc]
             #(#others)*
-            #allow
+            #lints
             #vis #sig #body
         }
+    }
+}
+
+/// The function's signature, renamed `call`.
+pub(crate) fn call_sig(route: &Route) -> Signature {
+    let mut sig = route.func.sig.clone();
+    sig.ident = Ident::new("call", route.func.sig.ident.span());
+    sig
+}
+
+/// `call`'s body: the function's block, its generator's `yield`s typed. With `strip_try`
+/// (only beside a reported error), each generator-level `e?` is neutralised too (see
+/// `yield_scan::rewrite_stmts`).
+pub(crate) fn call_body(route: &Route, strip_try: bool) -> TokenStream {
+    match &route.body {
+        Body::Tail(tail) => {
+            let (before, generator) = tail_generator(route, tail, strip_try);
+            quote! {
+                {
+                    #(#before)*
+                    #generator
+                }
+            }
+        }
+        Body::Bare => generator_body(route, strip_try),
+        Body::Value => route.func.block.to_token_stream(),
     }
 }
 
 /// The item type each `yield` must produce, and whether the body is a `try_stream!`.
 fn yield_type(route: &Route) -> (Option<&Type>, bool) {
     match &route.returns {
-        Returns::Stream(item) => match &item.result {
-            Some(result) if route.scan.first_try.is_some() => (Some(&result.ok), true),
+        Returns::Stream(item) => match item.result() {
+            Some(result) if route.scan.first_try.is_some() => (Some(result.ok), true),
             _ => (Some(&item.ty), false),
         },
         _ => (None, false),
     }
 }
 
-/// Beside a reported `try_stream!`-without-`Result`-items error, `call` declares
-/// `Result<T, HttpError>` items, which is what the block produces: no second error.
-fn fallback_return_type(route: &Route, sig: &mut syn::Signature) {
-    let (Body::Tail(tail), Returns::Stream(item)) = (&route.body, &route.returns) else {
-        return;
-    };
-    if !tail.is_try || item.result.is_some() {
-        return;
-    }
-    struct WrapItem;
-    impl syn::visit_mut::VisitMut for WrapItem {
-        fn visit_assoc_type_mut(&mut self, assoc: &mut syn::AssocType) {
-            if assoc.ident == "Item" {
-                let ty = &assoc.ty;
-                assoc.ty = syn::Type::Verbatim(
-                    quote!(::core::result::Result<#ty, ::sse_runtime::HttpError>),
-                );
-            }
-        }
-    }
-    syn::visit_mut::VisitMut::visit_return_type_mut(&mut WrapItem, &mut sig.output);
-}
-
-/// The body with its tail `stream! { ... }` / `try_stream! { ... }` block's `yield`s
-/// typed (the invocation's path is kept as written).
-fn tail_body(route: &Route, tail: &Tail, full: bool) -> TokenStream {
+/// The statements before a tail `stream! { ... }` / `try_stream! { ... }` block, and the
+/// block with its `yield`s typed (the invocation's path is kept as written).
+pub(crate) fn tail_generator(
+    route: &Route,
+    tail: &Tail,
+    strip_try: bool,
+) -> (Vec<syn::Stmt>, TokenStream) {
     let ty = match &route.returns {
-        Returns::Stream(item) if tail.is_try => item.result.as_ref().map(|result| &result.ok),
+        Returns::Stream(item) if tail.is_try => item.result().map(|result| result.ok),
         Returns::Stream(item) => Some(&item.ty),
         _ => None,
     };
@@ -482,7 +345,7 @@ fn tail_body(route: &Route, tail: &Tail, full: bool) -> TokenStream {
             Some(ty) => Mode::Typed(ty),
             None => Mode::Untyped,
         },
-        !full,
+        strip_try,
     );
     let placeholder = placeholder_yield(tail.scan.first_generator_yield(), ty);
     // Any `yield` before the block is an error already reported.
@@ -497,22 +360,7 @@ fn tail_body(route: &Route, tail: &Tail, full: bool) -> TokenStream {
             #(#stmts)*
         }
     };
-    if matches!(route.returns, Returns::Other) {
-        // A generator where no stream is returned (reported): keep the body well-typed.
-        return quote! {
-            {
-                #(#before)*
-                let _ = #generator;
-                ::core::unreachable!()
-            }
-        };
-    }
-    quote! {
-        {
-            #(#before)*
-            #generator
-        }
-    }
+    (before, generator)
 }
 
 /// `if false { yield <T>; }` — only when a generator's every `yield` was unusable (and
@@ -528,7 +376,7 @@ fn placeholder_yield(first_yield: Option<proc_macro2::Span>, ty: Option<&Type>) 
 }
 
 /// `{ ::sse_runtime::__private::async_stream::stream! { ...typed yields... } }`.
-fn generator_body(route: &Route, full: bool) -> TokenStream {
+fn generator_body(route: &Route, strip_try: bool) -> TokenStream {
     let (ty, is_try) = yield_type(route);
     let mut block = (*route.func.block).clone();
     yield_scan::rewrite_stmts(
@@ -537,7 +385,7 @@ fn generator_body(route: &Route, full: bool) -> TokenStream {
             Some(ty) => Mode::Typed(ty),
             None => Mode::Untyped,
         },
-        !full,
+        strip_try,
     );
     let placeholder = placeholder_yield(route.scan.first_generator_yield(), ty);
     let mac = if is_try {
@@ -624,7 +472,7 @@ fn response(route: &Route, args: &Args, output: TokenStream) -> TokenStream {
         // A plain route. `respond::<R>` checks `R: IntoResponse` on the return type
         // (an `impl Trait` return is already checked by rustc on the signature).
         let respond = match &route.func.sig.output {
-            ReturnType::Type(_, ty) if !route::contains_impl_trait(ty) => {
+            ReturnType::Type(_, ty) if !ast::contains_impl_trait(ty) => {
                 quote_spanned!(ty.span()=> ::sse_runtime::__private::respond::<#ty>)
             }
             _ => quote!(::sse_runtime::__private::respond),
@@ -637,14 +485,14 @@ fn response(route: &Route, args: &Args, output: TokenStream) -> TokenStream {
     // The declared item type in the helper's turbofish: `T: IntoEvent` (or
     // `T: Serialize`) is checked, and reported, on the return type.
     let ty = &item.ty;
-    let helper = match (&item.result, args.kind) {
+    let helper = match (item.result(), args.kind) {
         (None, Kind::Ndjson) => {
             quote_spanned!(ty.span()=> ::sse_runtime::__private::json_lines::<#ty, _>)
         }
         (None, _) => quote_spanned!(ty.span()=> ::sse_runtime::__private::sse::<#ty, _>),
         (Some(result), kind) => {
-            let ok = &result.ok;
-            let err = match &result.err {
+            let ok = result.ok;
+            let err = match result.err {
                 Some(err) => err.to_token_stream(),
                 None => quote!(_),
             };
@@ -674,236 +522,5 @@ fn response(route: &Route, args: &Args, output: TokenStream) -> TokenStream {
     quote! {
         let __stream = #output;
         ::core::result::Result::Ok(::sse_runtime::IntoResponse::into_response(#helper(__stream)#settings))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{expand, Origin};
-    use proc_macro2::TokenStream;
-
-    fn run(macro_name: &str, method: Option<&str>, attr: &str, item: &str) -> String {
-        let attr: TokenStream = attr.parse().expect("attribute tokenizes");
-        let item: TokenStream = item.parse().expect("item tokenizes");
-        expand(Origin::RoutesBlock, macro_name, method, attr, item).to_string()
-    }
-
-    fn get(attr: &str, item: &str) -> String {
-        run("get", Some("GET"), attr, item)
-    }
-
-    // Bare `yield` bodies: stable rustc never lets them reach the macro, so they are
-    // tested here, on tokens.
-
-    #[test]
-    fn bare_yield_body_becomes_a_typed_generator() {
-        let out = get(
-            r#""/t", sse"#,
-            "async fn t() -> impl Stream<Item = Tick> { for n in 0..3 { yield Tick(n); } }",
-        );
-        assert!(out.contains("async_stream :: stream !"), "{out}");
-        assert!(
-            out.contains("yield { let __item : Tick = Tick (n) ; __item }"),
-            "{out}"
-        );
-        assert!(out.contains("__private :: sse :: < Tick , _ >"), "{out}");
-        assert!(!out.contains("compile_error"), "{out}");
-    }
-
-    #[test]
-    #[cfg(not(sse_yield_parses))]
-    fn bare_yield_under_the_attribute_on_stable_says_how_to_fix_it() {
-        let item = "async fn t() -> impl Stream<Item = u8> { yield 1; }";
-        let attr: TokenStream = r#""/t", sse"#.parse().expect("attribute tokenizes");
-        let out = expand(
-            Origin::Attribute,
-            "get",
-            Some("GET"),
-            attr,
-            item.parse().expect("item tokenizes"),
-        )
-        .to_string();
-        assert!(out.contains("needs `routes! { ... }` on stable"), "{out}");
-        assert!(out.contains("stream! { ... yield item; ... }"), "{out}");
-        // Inside `routes! { ... }` the same function is fine.
-        assert!(!get(r#""/t", sse"#, item).contains("compile_error"));
-    }
-
-    #[test]
-    fn bare_result_body_with_question_mark_is_a_try_stream() {
-        let out = get(
-            r#""/t", sse"#,
-            "async fn t() -> impl Stream<Item = Result<Tick, HttpError>> { check()?; yield Tick(1); }",
-        );
-        assert!(out.contains("async_stream :: try_stream !"), "{out}");
-        assert!(out.contains("let __item : Tick = Tick (1)"), "{out}");
-        assert!(out.contains("sse_try :: < Tick , HttpError , _ >"), "{out}");
-    }
-
-    #[test]
-    fn bare_result_body_without_question_mark_yields_whole_items() {
-        let out = get(
-            r#""/t", ndjson"#,
-            "async fn t() -> impl Stream<Item = io::Result<Tick>> { yield Ok(Tick(1)); }",
-        );
-        assert!(out.contains("async_stream :: stream !"), "{out}");
-        assert!(
-            out.contains("let __item : io :: Result < Tick > = Ok (Tick (1))"),
-            "{out}"
-        );
-        assert!(out.contains("json_lines_try :: < Tick , _ , _ >"), "{out}");
-    }
-
-    #[test]
-    fn bare_yield_without_sse_is_reported_and_neutralised() {
-        let out = get(r#""/t""#, "async fn t() -> Json<u32> { yield 1; Json(1) }");
-        assert!(out.contains("compile_error"), "{out}");
-        assert!(out.contains("add `sse`"), "{out}");
-        assert!(out.contains("{ let _ = 1 ; }"), "{out}");
-        assert!(!out.contains("yield 1"), "{out}");
-    }
-
-    #[test]
-    fn tail_generator_keeps_its_path() {
-        let out = get(
-            r#""/t", sse"#,
-            "async fn t() -> impl Stream<Item = u8> { let x = 1; my::stream! { yield x; } }",
-        );
-        assert!(out.contains("let x = 1 ; my :: stream ! {"), "{out}");
-        assert!(out.contains("let __item : u8 = x"), "{out}");
-    }
-
-    #[test]
-    fn options_reach_the_response() {
-        let out = get(
-            r#""/t", sse, keep_alive = off, retry = "1500ms""#,
-            "fn t() -> impl Stream<Item = u8> { futures::stream::iter([1]) }",
-        );
-        assert!(
-            out.contains(". keep_alive (:: sse_runtime :: __private :: keep_alive_off ())"),
-            "{out}"
-        );
-        assert!(
-            out.contains(". retry (:: sse_runtime :: __private :: millis (1500))"),
-            "{out}"
-        );
-        // Not async: no `.await` on the call.
-        assert!(out.contains("let __stream = t :: call () ;"), "{out}");
-    }
-
-    #[test]
-    fn routes_document_themselves_through_probes() {
-        let out = get(
-            r#""/t/{id}", sse"#,
-            "/// Ticks.\n///\n/// Forever.\nasync fn t(Path(id): Path<u32>, State(s): State<S>) \
-             -> impl Stream<Item = Result<Tick, HttpError>> { stream! { yield Ok(Tick(id)); } }",
-        );
-        assert!(
-            out.contains(":: sse_runtime :: __openapi :: document"),
-            "{out}"
-        );
-        assert!(
-            out.contains(". operation_id (\"t\") . doc_comment (\" Ticks.\\n\\n Forever.\")"),
-            "{out}"
-        );
-        let probes = [
-            "Arg :: < Path < u32 > >",
-            "Arg :: < State < S > >",
-            "SseItem :: < Tick >",
-            "Response :: < HttpError >",
-        ];
-        let mut at = 0;
-        for probe in probes {
-            let found = out[at..]
-                .find(probe)
-                .unwrap_or_else(|| panic!("{probe}: {out}"));
-            at += found;
-        }
-
-        let plain = get(
-            r#""/p""#,
-            "async fn p() -> Result<Json<Item>, HttpError> { todo!() }",
-        );
-        assert!(plain.contains("Response :: < Json < Item > >"), "{plain}");
-        assert!(plain.contains("Response :: < HttpError >"), "{plain}");
-        assert!(!plain.contains("doc_comment"), "{plain}");
-        let ndjson = get(
-            r#""/n", ndjson"#,
-            "fn n() -> impl Stream<Item = Line> { s() }",
-        );
-        assert!(ndjson.contains("JsonLine :: < Line >"), "{ndjson}");
-        let opaque = get(r#""/o""#, "async fn o() -> impl IntoResponse { 1 }");
-        assert!(!opaque.contains("Response ::"), "{opaque}");
-    }
-
-    #[test]
-    fn invalid_routes_emit_no_documentation() {
-        let out = get(r#""/t", sse"#, "async fn t() -> u8 { 1 }");
-        assert!(out.contains("compile_error"), "{out}");
-        assert!(!out.contains("__openapi"), "{out}");
-    }
-
-    #[test]
-    fn route_macro_takes_the_method_first() {
-        let out = run("route", None, r#"OPTIONS, "/t""#, "fn t() {}");
-        assert!(out.contains("Method :: OPTIONS"), "{out}");
-        assert!(!out.contains("compile_error"), "{out}");
-    }
-
-    /// Whatever it is given, the macro answers with tokens, never a panic.
-    #[test]
-    fn never_panics() {
-        let attrs = [
-            "",
-            r#""/x""#,
-            r#""/x", sse"#,
-            r#""/x", ndjson, retry = "1s""#,
-            r#""/x" sse"#,
-            r#""x", sse, keep_alive = "0s", keep_alive = off"#,
-            r#""/{", sse, = = ="#,
-            "sse",
-            r#"1, 2, 3"#,
-            r#""/x", sse, keep_alive = [1, 2]"#,
-            r#""/x", sse, retry(3)"#,
-            r#""/x", sse, keep_alive = "99999999999999999999999h""#,
-        ];
-        let items = [
-            "fn f() {}",
-            "async fn f() -> impl Stream<Item = u8> { stream! { yield 1; } }",
-            "async fn f() -> impl Stream<Item = u8> { stream! { let = ; } }",
-            "async fn f() -> impl Stream<Item = u8> { stream! { |x| yield x; } }",
-            "async fn f() -> impl Stream<Item = u8> { try_stream! { yield; } }",
-            "async fn f() -> impl Stream { yield 1; }",
-            "async fn f() -> impl Stream<Item = impl Serialize> { yield 1; }",
-            "async fn f(x: impl Trait) -> u8 { 1 }",
-            "fn f(&self) {}",
-            "fn f<T>() {}",
-            "unsafe extern \"C\" fn f() {}",
-            "struct S;",
-            "impl X { fn f() {} }",
-            "fn f() { m!(yield) } ",
-            "fn f() { m!(yield yield yield) }",
-            "fn f() -> u8 { async { yield 1 }; fn g() { yield 2 } 1 }",
-            "fn",
-            "",
-        ];
-        for attr in attrs {
-            for item in items {
-                let Ok(item_tokens) = item.parse::<TokenStream>() else {
-                    continue;
-                };
-                let Ok(attr_tokens) = attr.parse::<TokenStream>() else {
-                    continue;
-                };
-                let out = expand(
-                    Origin::Attribute,
-                    "get",
-                    Some("GET"),
-                    attr_tokens,
-                    item_tokens,
-                );
-                let _ = out.to_string();
-            }
-        }
     }
 }

@@ -115,12 +115,15 @@
 //! unknown option, a bad path, a method with `self`, or the attribute on something that
 //! is not a function, each with its own message. The macro itself never panics.
 
+mod ast;
 mod attr;
 mod errors;
 mod expand;
 mod path;
+mod recover;
 mod route;
 mod routes;
+mod valid;
 mod yield_scan;
 
 use proc_macro::TokenStream;
@@ -166,14 +169,7 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn get(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(
-        expand::Origin::Attribute,
-        "get",
-        Some("GET"),
-        attr.into(),
-        item.into(),
-    )
-    .into()
+    route::attribute("get", Some("GET"), attr, item)
 }
 
 /// A `POST` route.
@@ -214,14 +210,7 @@ pub fn get(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn post(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(
-        expand::Origin::Attribute,
-        "post",
-        Some("POST"),
-        attr.into(),
-        item.into(),
-    )
-    .into()
+    route::attribute("post", Some("POST"), attr, item)
 }
 
 /// A `PUT` route.
@@ -241,14 +230,7 @@ pub fn post(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn put(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(
-        expand::Origin::Attribute,
-        "put",
-        Some("PUT"),
-        attr.into(),
-        item.into(),
-    )
-    .into()
+    route::attribute("put", Some("PUT"), attr, item)
 }
 
 /// A `PATCH` route.
@@ -272,14 +254,7 @@ pub fn put(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn patch(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(
-        expand::Origin::Attribute,
-        "patch",
-        Some("PATCH"),
-        attr.into(),
-        item.into(),
-    )
-    .into()
+    route::attribute("patch", Some("PATCH"), attr, item)
 }
 
 /// A `DELETE` route.
@@ -299,14 +274,7 @@ pub fn patch(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn delete(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(
-        expand::Origin::Attribute,
-        "delete",
-        Some("DELETE"),
-        attr.into(),
-        item.into(),
-    )
-    .into()
+    route::attribute("delete", Some("DELETE"), attr, item)
 }
 
 /// A route for any method: `#[route(METHOD, "/path", options...)]`, where `METHOD` is
@@ -331,14 +299,7 @@ pub fn delete(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(
-        expand::Origin::Attribute,
-        "route",
-        None,
-        attr.into(),
-        item.into(),
-    )
-    .into()
+    route::attribute("route", None, attr, item)
 }
 
 /// Route functions with bare `yield`, on stable Rust.

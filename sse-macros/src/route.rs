@@ -1,476 +1,293 @@
-//! Reading and checking the annotated function: `parse` → `validate` → (`expand`).
-//!
-//! Everything here is syntactic. Types are checked by rustc in the generated code,
-//! with spans pointing back at the user's tokens (see `expand.rs`).
+//! One route, end to end: parse (`ast.rs`, `attr.rs`) → validate (`valid.rs`) → expand
+//! (`expand.rs`), or recover (`recover.rs`) when the route cannot be expanded in full.
+//! Used by the attributes (`lib.rs`) and by `routes! { ... }` (`routes.rs`).
 
 use proc_macro2::TokenStream;
-use quote::ToTokens;
-use syn::visit::Visit;
-use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type, TypeParamBound};
+use quote::quote;
 
-use crate::attr::{Args, Kind};
+use crate::ast::{self, Origin, Route};
+use crate::attr;
 use crate::errors::Errors;
-use crate::yield_scan::{self, Scan};
+use crate::expand;
+use crate::recover;
+use crate::valid;
 
-/// The item type of a streaming route, read from `-> impl Stream<Item = T>`.
-#[derive(Clone)]
-pub(crate) struct Item {
-    /// `T` as written.
-    pub ty: Type,
-    /// `Some` when `T` is written `Result<Ok, Err>` (or `Result<Ok>`, an alias such as
-    /// `io::Result`), recognised by the last path segment's name.
-    pub result: Option<ResultItem>,
-}
-
-/// The parts of a `Result` item type.
-#[derive(Clone)]
-pub(crate) struct ResultItem {
-    pub ok: Type,
-    pub err: Option<Type>,
-}
-
-/// What the function's return type says.
-pub(crate) enum Returns {
-    /// `impl ...Stream<Item = T>` with a nameable `T`.
-    Stream(Box<Item>),
-    /// `impl ...Stream` without a usable `Item` (missing, or `impl Trait` itself).
-    StreamUnnamed,
-    /// Anything else (or nothing).
-    Other,
-}
-
-/// How the body produces its stream.
-pub(crate) enum Body {
-    /// No generator: the body returns its value (a stream value, or a plain result).
-    Value,
-    /// Bare `yield`s in the function body, which the attribute wraps into a generator.
-    /// Only a toolchain whose parser accepts `yield` (nightly with the feature) gets
-    /// here without its own error: stable rustc rejects `yield` before any macro runs.
-    Bare,
-    /// The body ends in `stream! { ... }` or `try_stream! { ... }` (the stable form):
-    /// the attribute checks and types that generator's `yield`s.
-    Tail(Tail),
-}
-
-/// The `stream!` / `try_stream!` block that ends a body.
-pub(crate) struct Tail {
-    /// The invocation as written (its path is kept).
-    pub mac: syn::Macro,
-    /// Written `try_stream!`.
-    pub is_try: bool,
-    /// Its statements, parsed.
-    pub stmts: Vec<syn::Stmt>,
-    pub scan: Scan,
-}
-
-/// The analysed route.
-pub(crate) struct Route {
-    pub func: ItemFn,
-    /// `None` when the attribute's arguments are unreadable.
-    pub args: Option<Args>,
-    pub returns: Returns,
-    /// The function body's own `yield`s and `?`s (a tail `stream!` is not included).
-    pub scan: Scan,
-    pub body: Body,
-    /// True when the function itself is fine; false when an error was reported about it
-    /// (the expansion then only keeps names resolving).
-    pub valid: bool,
-}
-
-impl Route {
-    /// True when `call`'s body must be a generator: a bare-`yield` body of something that
-    /// is (or looks like) a streaming route.
-    pub(crate) fn wraps_bare_body(&self) -> bool {
-        let streaming = !matches!(self.returns, Returns::Other)
-            || self.args.as_ref().is_some_and(|args| args.kind.is_stream());
-        matches!(self.body, Body::Bare) && streaming
-    }
-}
-
-/// The tail `stream!` / `try_stream!` block of a body, if it has one that parses.
-fn tail_stream(func: &ItemFn) -> Option<Tail> {
-    let mac = match func.block.stmts.last()? {
-        syn::Stmt::Macro(stmt) if stmt.semi_token.is_none() => &stmt.mac,
-        syn::Stmt::Expr(syn::Expr::Macro(expr), None) => &expr.mac,
-        _ => return None,
-    };
-    if !yield_scan::is_stream_macro(mac) {
-        return None;
-    }
-    let stmts = yield_scan::parse_stream_body(&mac.tokens)?;
-    let is_try = mac
-        .path
-        .segments
-        .last()
-        .is_some_and(|segment| segment.ident == "try_stream");
-    Some(Tail {
-        mac: mac.clone(),
-        is_try,
-        scan: yield_scan::scan_stmts(&stmts),
-        stmts,
-    })
-}
-
-/// Errors that make the function unusable as a route at all (it is then re-emitted
-/// unchanged): a `self` receiver, generics, `const`/`unsafe`/`extern`/variadic.
-pub(crate) fn fatal_signature_error(func: &ItemFn, macro_name: &str) -> Option<syn::Error> {
-    let sig = &func.sig;
-    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
-        return Some(syn::Error::new_spanned(
-            receiver,
-            format!(
-                "`#[{macro_name}]` cannot be used on a method: a route is a free function \
-                 whose arguments are extractors. Move it out of the `impl` block and take \
-                 shared data as `State<T>`"
-            ),
-        ));
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        return Some(syn::Error::new_spanned(
-            &sig.generics,
-            "a route function cannot be generic: the router calls it with concrete \
-             extractor types",
-        ));
-    }
-    if let Some(token) = &sig.constness {
-        return Some(syn::Error::new_spanned(
-            token,
-            "a route function cannot be `const`",
-        ));
-    }
-    if let Some(token) = &sig.unsafety {
-        return Some(syn::Error::new_spanned(
-            token,
-            "a route function cannot be `unsafe`",
-        ));
-    }
-    if let Some(abi) = &sig.abi {
-        return Some(syn::Error::new_spanned(
-            abi,
-            "a route function cannot have an `extern` ABI",
-        ));
-    }
-    if let Some(variadic) = &sig.variadic {
-        return Some(syn::Error::new_spanned(
-            variadic,
-            "a route function cannot be variadic",
-        ));
-    }
-    None
-}
-
-/// Analyses the function; every problem goes to `errors`.
-pub(crate) fn analyze(
-    func: ItemFn,
-    args: Option<Args>,
+/// A route attribute on an item in the source: `#[get(...)]` is
+/// `attribute("get", Some("GET"), ...)`, `#[route(...)]` is `attribute("route", None, ...)`.
+pub(crate) fn attribute(
     macro_name: &str,
-    errors: &mut Errors,
-) -> Route {
-    let mut valid = true;
-    let mut fail = |errors: &mut Errors, err: syn::Error| {
-        valid = false;
+    method: Option<&str>,
+    attr: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    expand(
+        Origin::Attribute,
+        macro_name,
+        method,
+        attr.into(),
+        item.into(),
+    )
+    .into()
+}
+
+/// The whole attribute. Never panics; every problem becomes a `compile_error!` at its
+/// span, next to code that keeps the user's names resolving.
+pub(crate) fn expand(
+    origin: Origin,
+    macro_name: &str,
+    method: Option<&str>,
+    attr: TokenStream,
+    item: TokenStream,
+) -> TokenStream {
+    let mut errors = Errors::default();
+    let func = match ast::function(item.clone(), macro_name) {
+        Ok(func) => func,
+        Err(err) => {
+            errors.push(err);
+            return recover::unchanged(&errors, &item);
+        }
+    };
+    let args = attr::parse(macro_name, method, attr, &mut errors);
+    if let Some(err) = valid::fatal_signature_error(&func, macro_name) {
         errors.push(err);
+        return recover::unchanged(&errors, &func);
+    }
+    let route = Route::parse(func, args);
+    let output = match valid::validate(&route, macro_name, origin, &mut errors) {
+        Some(valid) => expand::valid_route(valid, macro_name),
+        None => recover::invalid_route(&route, macro_name),
     };
-
-    for arg in &func.sig.inputs {
-        if let FnArg::Typed(arg) = arg {
-            if contains_impl_trait(&arg.ty) {
-                fail(
-                    errors,
-                    syn::Error::new_spanned(
-                        &arg.ty,
-                        "a route argument needs a concrete extractor type, such as \
-                         `Path<u32>` or `Json<NewItem>`, not `impl Trait`",
-                    ),
-                );
-            }
-        }
-    }
-
-    let returns = returns(&func.sig.output);
-    let scan = yield_scan::scan(&func.block);
-    let tail = tail_stream(&func);
-    for found in scan.nested() {
-        fail(errors, yield_scan::nested_error(found));
-    }
-    if let Some(tail) = &tail {
-        for found in tail.scan.nested() {
-            fail(errors, yield_scan::nested_error(found));
-        }
-        if let Some(span) = scan.first_generator_yield() {
-            fail(
-                errors,
-                syn::Error::new(
-                    span,
-                    "`yield` outside the route's `stream!` block does not yield from it: move \
-                     it into the block",
-                ),
-            );
-        }
-    }
-
-    let kind = args.as_ref().map(|args| args.kind);
-    let first_yield = scan.first_generator_yield();
-    match kind {
-        Some(Kind::Plain) => {
-            let fix = format!(
-                "add `sse` to the attribute, as in `#[{macro_name}(\"/path\", sse)]` (or \
-                 `ndjson` for JSON Lines), and return `impl Stream<Item = T>`"
-            );
-            if let Some(tail) = &tail {
-                fail(
-                    errors,
-                    syn::Error::new_spanned(
-                        &tail.mac.path,
-                        format!("a `yield` generator needs a streaming route: {fix}"),
-                    ),
-                );
-            } else if let Some(span) = first_yield {
-                fail(
-                    errors,
-                    syn::Error::new(span, format!("`yield` needs a streaming route: {fix}")),
-                );
-            } else if !matches!(returns, Returns::Other) {
-                fail(
-                    errors,
-                    syn::Error::new_spanned(
-                        return_tokens(&func),
-                        format!(
-                            "this route returns a stream, so it must be a streaming route: {fix}"
-                        ),
-                    ),
-                );
-            }
-        }
-        Some(Kind::Sse | Kind::Ndjson) => {
-            let flag = if kind == Some(Kind::Sse) {
-                "sse"
-            } else {
-                "ndjson"
-            };
-            match &returns {
-                Returns::Stream(item) => match &tail {
-                    Some(tail) => {
-                        if let Some(err) = tail_mode_error(tail, item) {
-                            fail(errors, err);
-                        }
-                    }
-                    None => {
-                        if let (Some(at), None, Some(_)) =
-                            (scan.first_try, &item.result, first_yield)
-                        {
-                            fail(errors, syn::Error::new(at, QUESTION_NEEDS_RESULT));
-                        }
-                    }
-                },
-                Returns::StreamUnnamed => fail(
-                    errors,
-                    syn::Error::new_spanned(
-                        return_tokens(&func),
-                        format!(
-                            "an `{flag}` route must name its item type: write \
-                             `-> impl Stream<Item = T>` with a concrete `T` (a struct that \
-                             derives `Serialize`, or `ServerSentEvent`), not `impl Trait`"
-                        ),
-                    ),
-                ),
-                Returns::Other => fail(
-                    errors,
-                    syn::Error::new_spanned(
-                        return_tokens(&func),
-                        format!(
-                            "an `{flag}` route returns a stream: write \
-                             `-> impl Stream<Item = T>` (with `use sse_runtime::Stream;`), \
-                             where `T` is the type each `yield` produces"
-                        ),
-                    ),
-                ),
-            }
-        }
-        None => valid = false,
-    }
-
-    let body = match tail {
-        Some(tail) => Body::Tail(tail),
-        None if !scan.yields.is_empty() => Body::Bare,
-        None => Body::Value,
-    };
-    Route {
-        func,
-        args,
-        returns,
-        scan,
-        body,
-        valid,
-    }
-}
-
-const QUESTION_NEEDS_RESULT: &str = "`?` in a streaming route needs `Result` items: declare \
-     `-> impl Stream<Item = Result<T, HttpError>>` (spelled `Result<..>`: a type alias is not \
-     recognised); an `Err` then ends the stream, as an HTTP error if nothing was sent yet";
-
-/// The rules of a tail block: `try_stream!` and `?` need `Result` items.
-fn tail_mode_error(tail: &Tail, item: &Item) -> Option<syn::Error> {
-    if tail.is_try && item.result.is_none() {
-        return Some(syn::Error::new_spanned(
-            &tail.mac.path,
-            "`try_stream!` yields `Result` items: declare \
-             `-> impl Stream<Item = Result<T, HttpError>>` (spelled `Result<..>`: a type alias \
-             is not recognised), or use `stream!`",
-        ));
-    }
-    // In `stream!` as in `try_stream!`, `?` yields `Err(e.into())`: it needs `Result` items.
-    match (tail.scan.first_try, &item.result) {
-        (Some(at), None) => Some(syn::Error::new(at, QUESTION_NEEDS_RESULT)),
-        _ => None,
-    }
-}
-
-/// Where to report a problem with the return type: the type, or the whole signature
-/// when there is none.
-fn return_tokens(func: &ItemFn) -> TokenStream {
-    match &func.sig.output {
-        ReturnType::Type(_, ty) => ty.to_token_stream(),
-        ReturnType::Default => func.sig.to_token_stream(),
-    }
-}
-
-/// Reads the return type.
-pub(crate) fn returns(output: &ReturnType) -> Returns {
-    let ReturnType::Type(_, ty) = output else {
-        return Returns::Other;
-    };
-    let mut ty = &**ty;
-    while let Type::Paren(inner) = ty {
-        ty = &inner.elem;
-    }
-    let Type::ImplTrait(imp) = ty else {
-        return Returns::Other;
-    };
-    let mut found_stream = false;
-    for bound in &imp.bounds {
-        let TypeParamBound::Trait(bound) = bound else {
-            continue;
-        };
-        let Some(last) = bound.path.segments.last() else {
-            continue;
-        };
-        if last.ident != "Stream" {
-            continue;
-        }
-        found_stream = true;
-        let PathArguments::AngleBracketed(generics) = &last.arguments else {
-            continue;
-        };
-        for arg in &generics.args {
-            if let GenericArgument::AssocType(assoc) = arg {
-                if assoc.ident == "Item" && assoc.generics.is_none() {
-                    if contains_impl_trait(&assoc.ty) {
-                        return Returns::StreamUnnamed;
-                    }
-                    return Returns::Stream(Box::new(Item {
-                        result: result_parts(&assoc.ty),
-                        ty: assoc.ty.clone(),
-                    }));
-                }
-            }
-        }
-    }
-    if found_stream {
-        Returns::StreamUnnamed
-    } else {
-        Returns::Other
-    }
-}
-
-/// `Result<T, E>` / `Result<T>` by the last path segment's name.
-fn result_parts(ty: &Type) -> Option<ResultItem> {
-    let Type::Path(path) = ty else { return None };
-    if path.qself.is_some() {
-        return None;
-    }
-    let last = path.path.segments.last()?;
-    if last.ident != "Result" {
-        return None;
-    }
-    let PathArguments::AngleBracketed(generics) = &last.arguments else {
-        return None;
-    };
-    let mut types = generics.args.iter().filter_map(|arg| match arg {
-        GenericArgument::Type(ty) => Some(ty.clone()),
-        _ => None,
-    });
-    let ok = types.next()?;
-    let err = types.next();
-    if types.next().is_some() {
-        return None;
-    }
-    Some(ResultItem { ok, err })
-}
-
-/// True if `ty` mentions `impl Trait` anywhere.
-pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
-    struct Finder(bool);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
-        }
-    }
-    let mut finder = Finder(false);
-    finder.visit_type(ty);
-    finder.0
+    let errors = errors.to_compile_errors();
+    quote!(#errors #output)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{expand, Origin};
+    use proc_macro2::TokenStream;
 
-    fn ret(text: &str) -> Returns {
-        let sig: syn::Signature = syn::parse_str(&format!("fn f() {text}")).expect("parses");
-        returns(&sig.output)
+    fn run(macro_name: &str, method: Option<&str>, attr: &str, item: &str) -> String {
+        let attr: TokenStream = attr.parse().expect("attribute tokenizes");
+        let item: TokenStream = item.parse().expect("item tokenizes");
+        expand(Origin::RoutesBlock, macro_name, method, attr, item).to_string()
     }
 
-    fn item(text: &str) -> (String, Option<(String, Option<String>)>) {
-        match ret(text) {
-            Returns::Stream(item) => (
-                item.ty.to_token_stream().to_string(),
-                item.result.map(|r| {
-                    (
-                        r.ok.to_token_stream().to_string(),
-                        r.err.map(|e| e.to_token_stream().to_string()),
-                    )
-                }),
-            ),
-            _ => panic!("not a named stream: {text}"),
-        }
+    fn get(attr: &str, item: &str) -> String {
+        run("get", Some("GET"), attr, item)
+    }
+
+    // Bare `yield` bodies: stable rustc never lets them reach the macro, so they are
+    // tested here, on tokens.
+
+    #[test]
+    fn bare_yield_body_becomes_a_typed_generator() {
+        let out = get(
+            r#""/t", sse"#,
+            "async fn t() -> impl Stream<Item = Tick> { for n in 0..3 { yield Tick(n); } }",
+        );
+        assert!(out.contains("async_stream :: stream !"), "{out}");
+        assert!(
+            out.contains("yield { let __item : Tick = Tick (n) ; __item }"),
+            "{out}"
+        );
+        assert!(out.contains("__private :: sse :: < Tick , _ >"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
     }
 
     #[test]
-    fn stream_return_types() {
-        assert_eq!(item("-> impl Stream<Item = Tick>").0, "Tick");
-        assert_eq!(
-            item("-> impl Stream<Item = Tick> + Send + 'static").0,
-            "Tick"
+    #[cfg(not(sse_yield_parses))]
+    fn bare_yield_under_the_attribute_on_stable_says_how_to_fix_it() {
+        let item = "async fn t() -> impl Stream<Item = u8> { yield 1; }";
+        let attr: TokenStream = r#""/t", sse"#.parse().expect("attribute tokenizes");
+        let out = expand(
+            Origin::Attribute,
+            "get",
+            Some("GET"),
+            attr,
+            item.parse().expect("item tokenizes"),
+        )
+        .to_string();
+        assert!(out.contains("needs `routes! { ... }` on stable"), "{out}");
+        assert!(out.contains("stream! { ... yield item; ... }"), "{out}");
+        // Inside `routes! { ... }` the same function is fine.
+        assert!(!get(r#""/t", sse"#, item).contains("compile_error"));
+    }
+
+    #[test]
+    fn bare_result_body_with_question_mark_is_a_try_stream() {
+        let out = get(
+            r#""/t", sse"#,
+            "async fn t() -> impl Stream<Item = Result<Tick, HttpError>> { check()?; yield Tick(1); }",
         );
-        assert_eq!(
-            item("-> (impl futures::Stream<Item = Vec<u8>>)").0,
-            "Vec < u8 >"
+        assert!(out.contains("async_stream :: try_stream !"), "{out}");
+        assert!(out.contains("let __item : Tick = Tick (1)"), "{out}");
+        assert!(out.contains("sse_try :: < Tick , HttpError , _ >"), "{out}");
+    }
+
+    #[test]
+    fn bare_result_body_without_question_mark_yields_whole_items() {
+        let out = get(
+            r#""/t", ndjson"#,
+            "async fn t() -> impl Stream<Item = io::Result<Tick>> { yield Ok(Tick(1)); }",
         );
-        assert_eq!(
-            item("-> impl Stream<Item = Result<Tick, HttpError>>").1,
-            Some(("Tick".into(), Some("HttpError".into())))
+        assert!(out.contains("async_stream :: stream !"), "{out}");
+        assert!(
+            out.contains("let __item : io :: Result < Tick > = Ok (Tick (1))"),
+            "{out}"
         );
-        assert_eq!(
-            item("-> impl Stream<Item = std::io::Result<Tick>>").1,
-            Some(("Tick".into(), None))
+        assert!(out.contains("json_lines_try :: < Tick , _ , _ >"), "{out}");
+    }
+
+    #[test]
+    fn bare_yield_without_sse_is_reported_and_neutralised() {
+        let out = get(r#""/t""#, "async fn t() -> Json<u32> { yield 1; Json(1) }");
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("add `sse`"), "{out}");
+        assert!(out.contains("{ let _ = 1 ; }"), "{out}");
+        assert!(!out.contains("yield 1"), "{out}");
+    }
+
+    #[test]
+    fn tail_generator_keeps_its_path() {
+        let out = get(
+            r#""/t", sse"#,
+            "async fn t() -> impl Stream<Item = u8> { let x = 1; my::stream! { yield x; } }",
         );
-        assert!(matches!(ret("-> impl Stream"), Returns::StreamUnnamed));
-        assert!(matches!(
-            ret("-> impl Stream<Item = impl Serialize>"),
-            Returns::StreamUnnamed
-        ));
-        assert!(matches!(ret("-> Json<T>"), Returns::Other));
-        assert!(matches!(ret(""), Returns::Other));
-        assert!(matches!(ret("-> impl Iterator<Item = u8>"), Returns::Other));
+        assert!(out.contains("let x = 1 ; my :: stream ! {"), "{out}");
+        assert!(out.contains("let __item : u8 = x"), "{out}");
+    }
+
+    #[test]
+    fn options_reach_the_response() {
+        let out = get(
+            r#""/t", sse, keep_alive = off, retry = "1500ms""#,
+            "fn t() -> impl Stream<Item = u8> { futures::stream::iter([1]) }",
+        );
+        assert!(
+            out.contains(". keep_alive (:: sse_runtime :: __private :: keep_alive_off ())"),
+            "{out}"
+        );
+        assert!(
+            out.contains(". retry (:: sse_runtime :: __private :: millis (1500))"),
+            "{out}"
+        );
+        // Not async: no `.await` on the call.
+        assert!(out.contains("let __stream = t :: call () ;"), "{out}");
+    }
+
+    #[test]
+    fn routes_document_themselves_through_probes() {
+        let out = get(
+            r#""/t/{id}", sse"#,
+            "/// Ticks.\n///\n/// Forever.\nasync fn t(Path(id): Path<u32>, State(s): State<S>) \
+             -> impl Stream<Item = Result<Tick, HttpError>> { stream! { yield Ok(Tick(id)); } }",
+        );
+        assert!(
+            out.contains(":: sse_runtime :: __openapi :: document"),
+            "{out}"
+        );
+        assert!(
+            out.contains(". operation_id (\"t\") . doc_comment (\" Ticks.\\n\\n Forever.\")"),
+            "{out}"
+        );
+        let probes = [
+            "Arg :: < Path < u32 > >",
+            "Arg :: < State < S > >",
+            "SseItem :: < Tick >",
+            "Response :: < HttpError >",
+        ];
+        let mut at = 0;
+        for probe in probes {
+            let found = out[at..]
+                .find(probe)
+                .unwrap_or_else(|| panic!("{probe}: {out}"));
+            at += found;
+        }
+
+        let plain = get(
+            r#""/p""#,
+            "async fn p() -> Result<Json<Item>, HttpError> { todo!() }",
+        );
+        assert!(plain.contains("Response :: < Json < Item > >"), "{plain}");
+        assert!(plain.contains("Response :: < HttpError >"), "{plain}");
+        assert!(!plain.contains("doc_comment"), "{plain}");
+        let ndjson = get(
+            r#""/n", ndjson"#,
+            "fn n() -> impl Stream<Item = Line> { s() }",
+        );
+        assert!(ndjson.contains("JsonLine :: < Line >"), "{ndjson}");
+        let opaque = get(r#""/o""#, "async fn o() -> impl IntoResponse { 1 }");
+        assert!(!opaque.contains("Response ::"), "{opaque}");
+    }
+
+    #[test]
+    fn invalid_routes_emit_no_documentation() {
+        let out = get(r#""/t", sse"#, "async fn t() -> u8 { 1 }");
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(!out.contains("__openapi"), "{out}");
+    }
+
+    #[test]
+    fn route_macro_takes_the_method_first() {
+        let out = run("route", None, r#"OPTIONS, "/t""#, "fn t() {}");
+        assert!(out.contains("Method :: OPTIONS"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    /// Whatever it is given, the macro answers with tokens, never a panic.
+    #[test]
+    fn never_panics() {
+        let attrs = [
+            "",
+            r#""/x""#,
+            r#""/x", sse"#,
+            r#""/x", ndjson, retry = "1s""#,
+            r#""/x" sse"#,
+            r#""x", sse, keep_alive = "0s", keep_alive = off"#,
+            r#""/{", sse, = = ="#,
+            "sse",
+            r#"1, 2, 3"#,
+            r#""/x", sse, keep_alive = [1, 2]"#,
+            r#""/x", sse, retry(3)"#,
+            r#""/x", sse, keep_alive = "99999999999999999999999h""#,
+        ];
+        let items = [
+            "fn f() {}",
+            "async fn f() -> impl Stream<Item = u8> { stream! { yield 1; } }",
+            "async fn f() -> impl Stream<Item = u8> { stream! { let = ; } }",
+            "async fn f() -> impl Stream<Item = u8> { stream! { |x| yield x; } }",
+            "async fn f() -> impl Stream<Item = u8> { try_stream! { yield; } }",
+            "async fn f() -> impl Stream { yield 1; }",
+            "async fn f() -> impl Stream<Item = impl Serialize> { yield 1; }",
+            "async fn f(x: impl Trait) -> u8 { 1 }",
+            "fn f(&self) {}",
+            "fn f<T>() {}",
+            "unsafe extern \"C\" fn f() {}",
+            "struct S;",
+            "impl X { fn f() {} }",
+            "fn f() { m!(yield) } ",
+            "fn f() { m!(yield yield yield) }",
+            "fn f() -> u8 { async { yield 1 }; fn g() { yield 2 } 1 }",
+            "fn",
+            "",
+        ];
+        for attr in attrs {
+            for item in items {
+                let Ok(item_tokens) = item.parse::<TokenStream>() else {
+                    continue;
+                };
+                let Ok(attr_tokens) = attr.parse::<TokenStream>() else {
+                    continue;
+                };
+                let out = expand(
+                    Origin::Attribute,
+                    "get",
+                    Some("GET"),
+                    attr_tokens,
+                    item_tokens,
+                );
+                let _ = out.to_string();
+            }
+        }
     }
 }

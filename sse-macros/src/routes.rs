@@ -13,8 +13,9 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Item, ItemFn, Meta, Token};
 
+use crate::ast::Origin;
 use crate::errors::Errors;
-use crate::expand;
+use crate::route;
 use crate::yield_scan;
 
 /// The route attributes, with the method each one fixes (`route` takes it as an argument).
@@ -115,8 +116,8 @@ fn expand_fn(mut func: ItemFn) -> TokenStream {
     };
     // The attribute's own errors are reported at their spans by the expansion.
     let errors = errors.to_compile_errors();
-    let route = expand::expand(
-        expand::Origin::RoutesBlock,
+    let route = route::expand(
+        Origin::RoutesBlock,
         name,
         method,
         args,

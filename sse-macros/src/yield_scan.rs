@@ -220,47 +220,74 @@ impl Parse for Partial {
     }
 }
 
+/// A visitor that knows whether it is at generator level (see the module docs).
+trait Scoped {
+    fn scope(&mut self) -> &mut Scope;
+
+    /// Runs `f` inside a closure, an `async` block or a nested item.
+    fn nested(&mut self, scope: Scope, f: impl FnOnce(&mut Self)) {
+        let outer = std::mem::replace(self.scope(), scope);
+        f(self);
+        *self.scope() = outer;
+    }
+}
+
+/// The walk of a macro's tokens, for scanning and rewriting alike: each `yield ...` is
+/// parsed and handed to `on_yield`, whose tokens replace it; a nested `stream!` /
+/// `try_stream!` invocation is kept as it is (its `yield`s are its own); groups are walked
+/// into. A `yield` that does not parse ends the walk of its group, whose remaining tokens
+/// are kept as written: async-stream reports the syntax error.
+fn walk_tokens(
+    tokens: TokenStream,
+    on_yield: &mut dyn FnMut(ExprYield) -> TokenStream,
+) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut iter = tokens.into_iter().peekable();
+    while let Some(tt) = iter.next() {
+        match tt {
+            TokenTree::Ident(ident) if ident == "yield" => {
+                let rest: TokenStream = std::iter::once(TokenTree::Ident(ident))
+                    .chain(iter.by_ref())
+                    .collect();
+                match syn::parse2::<Partial>(rest.clone()) {
+                    Ok(Partial(expr, rest)) => {
+                        out.extend(on_yield(expr));
+                        iter = rest.into_iter().peekable();
+                    }
+                    Err(_) => {
+                        out.extend(rest);
+                        return out;
+                    }
+                }
+            }
+            TokenTree::Ident(ident) if ident == "stream" || ident == "try_stream" => {
+                out.extend([TokenTree::Ident(ident)]);
+                if matches!(iter.peek(), Some(TokenTree::Punct(p)) if p.as_char() == '!') {
+                    out.extend(iter.next());
+                    if matches!(iter.peek(), Some(TokenTree::Group(_))) {
+                        out.extend(iter.next());
+                    }
+                }
+            }
+            TokenTree::Group(group) => {
+                let mut new = Group::new(group.delimiter(), walk_tokens(group.stream(), on_yield));
+                new.set_span(group.span());
+                out.extend([TokenTree::Group(new)]);
+            }
+            other => out.extend([other]),
+        }
+    }
+    out
+}
+
 struct Scanner {
     scope: Scope,
     scan: Scan,
 }
 
-impl Scanner {
-    fn nested(&mut self, scope: Scope, f: impl FnOnce(&mut Self)) {
-        let outer = std::mem::replace(&mut self.scope, scope);
-        f(self);
-        self.scope = outer;
-    }
-
-    fn scan_tokens(&mut self, tokens: TokenStream) {
-        let mut iter = tokens.into_iter().peekable();
-        while let Some(tt) = iter.next() {
-            match tt {
-                TokenTree::Ident(ident) if ident == "yield" => {
-                    let rest: TokenStream = std::iter::once(TokenTree::Ident(ident))
-                        .chain(iter.by_ref())
-                        .collect();
-                    match syn::parse2::<Partial>(rest) {
-                        Ok(Partial(expr, rest)) => {
-                            self.visit_expr_yield(&expr);
-                            iter = rest.into_iter().peekable();
-                        }
-                        // async-stream reports the syntax error.
-                        Err(_) => return,
-                    }
-                }
-                TokenTree::Ident(ident) if ident == "stream" || ident == "try_stream" => {
-                    if matches!(iter.peek(), Some(TokenTree::Punct(p)) if p.as_char() == '!') {
-                        iter.next();
-                        if matches!(iter.peek(), Some(TokenTree::Group(_))) {
-                            iter.next();
-                        }
-                    }
-                }
-                TokenTree::Group(group) => self.scan_tokens(group.stream()),
-                _ => {}
-            }
-        }
+impl Scoped for Scanner {
+    fn scope(&mut self) -> &mut Scope {
+        &mut self.scope
     }
 }
 
@@ -299,7 +326,10 @@ impl<'ast> Visit<'ast> for Scanner {
 
     fn visit_macro(&mut self, node: &'ast Macro) {
         if !is_stream_macro(node) {
-            self.scan_tokens(node.tokens.clone());
+            walk_tokens(node.tokens.clone(), &mut |expr| {
+                self.visit_expr_yield(&expr);
+                TokenStream::new()
+            });
         }
     }
 }
@@ -310,56 +340,13 @@ struct Rewriter<'a> {
     strip_try: bool,
 }
 
+impl Scoped for Rewriter<'_> {
+    fn scope(&mut self) -> &mut Scope {
+        &mut self.scope
+    }
+}
+
 impl Rewriter<'_> {
-    fn nested(&mut self, scope: Scope, f: impl FnOnce(&mut Self)) {
-        let outer = std::mem::replace(&mut self.scope, scope);
-        f(self);
-        self.scope = outer;
-    }
-
-    fn rewrite_tokens(&mut self, tokens: TokenStream) -> TokenStream {
-        let mut out = TokenStream::new();
-        let mut iter = tokens.into_iter().peekable();
-        while let Some(tt) = iter.next() {
-            match tt {
-                TokenTree::Ident(ident) if ident == "yield" => {
-                    let rest: TokenStream = std::iter::once(TokenTree::Ident(ident))
-                        .chain(iter.by_ref())
-                        .collect();
-                    match syn::parse2::<Partial>(rest.clone()) {
-                        Ok(Partial(expr, rest)) => {
-                            let mut expr = Expr::Yield(expr);
-                            self.visit_expr_mut(&mut expr);
-                            expr.to_tokens(&mut out);
-                            iter = rest.into_iter().peekable();
-                        }
-                        Err(_) => {
-                            out.extend(rest);
-                            return out;
-                        }
-                    }
-                }
-                TokenTree::Ident(ident) if ident == "stream" || ident == "try_stream" => {
-                    out.extend([TokenTree::Ident(ident)]);
-                    if matches!(iter.peek(), Some(TokenTree::Punct(p)) if p.as_char() == '!') {
-                        out.extend(iter.next());
-                        if matches!(iter.peek(), Some(TokenTree::Group(_))) {
-                            out.extend(iter.next());
-                        }
-                    }
-                }
-                TokenTree::Group(group) => {
-                    let mut new =
-                        Group::new(group.delimiter(), self.rewrite_tokens(group.stream()));
-                    new.set_span(group.span());
-                    out.extend([TokenTree::Group(new)]);
-                }
-                other => out.extend([other]),
-            }
-        }
-        out
-    }
-
     /// Types `node` in place, or returns what replaces it.
     fn replace_yield(&self, node: &mut ExprYield) -> Option<Expr> {
         if self.scope == Scope::Generator && matches!(self.mode, Mode::Untyped) {
@@ -425,7 +412,11 @@ impl VisitMut for Rewriter<'_> {
     fn visit_macro_mut(&mut self, node: &mut Macro) {
         if !is_stream_macro(node) {
             let tokens = std::mem::take(&mut node.tokens);
-            node.tokens = self.rewrite_tokens(tokens);
+            node.tokens = walk_tokens(tokens, &mut |expr| {
+                let mut expr = Expr::Yield(expr);
+                self.visit_expr_mut(&mut expr);
+                expr.into_token_stream()
+            });
         }
     }
 }
