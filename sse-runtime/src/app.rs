@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::body::Body;
 use crate::cors::Cors;
-use crate::error::HttpError;
+use crate::error::panic_message;
+use crate::http_error::HttpError;
 use crate::event::ServerSentEvent;
 use crate::handler::{Endpoint, Handler};
 use crate::limits::Limits;
@@ -412,10 +413,7 @@ impl AppService {
                     panic = panic_message(&*panic),
                     "handler panicked"
                 );
-                return json_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &serde_json::json!({ "detail": "Internal Server Error" }),
-                );
+                return internal_server_error();
             }
         };
 
@@ -452,10 +450,7 @@ impl AppService {
                         panic = panic_message(&*panic),
                         "stream panicked before its first event"
                     );
-                    return json_response(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        &serde_json::json!({ "detail": "Internal Server Error" }),
-                    );
+                    return internal_server_error();
                 }
             }
         } else if method == Method::HEAD {
@@ -465,14 +460,13 @@ impl AppService {
     }
 }
 
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    if let Some(text) = panic.downcast_ref::<&'static str>() {
-        text
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text
-    } else {
-        "<non-string panic payload>"
-    }
+/// The answer to a request whose handler (or stream, before its first event) panicked:
+/// 500 with `{"detail": "Internal Server Error"}`; the panic itself is only logged.
+fn internal_server_error() -> Response {
+    json_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &serde_json::json!({ "detail": "Internal Server Error" }),
+    )
 }
 
 /// Turns an [`App`] or an [`AppService`] into a service (used by the test client).

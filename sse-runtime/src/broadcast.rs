@@ -681,7 +681,7 @@ pub enum PublishError {
     /// The value could not be serialized as JSON.
     Encode(serde_json::Error),
     /// The backend (Redis) refused or could not be reached.
-    Backend(Box<dyn std::error::Error + Send + Sync>),
+    Backend(crate::BoxError),
 }
 
 impl fmt::Display for PublishError {

@@ -105,7 +105,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
 
 use crate::app::{App, RouteDef};
-use crate::error::HttpError;
+use crate::http_error::HttpError;
 use crate::event::ServerSentEvent;
 use crate::extract::{Json, LastEventId, Path, Query, Rejection, State};
 use crate::handler::Handler;

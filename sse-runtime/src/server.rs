@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::AppService;
 use crate::body::Body;
 use crate::conn::{self, SendTimeout};
+use crate::error::BoxError;
 use crate::idle::{Activity, TrackedBody};
 use crate::limits::Limits;
 
@@ -244,8 +245,6 @@ async fn serve_with(
     connections.shutdown().await;
     Ok(())
 }
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves one TLS connection with the protocol ALPN chose (`h2`, else HTTP/1.1) until it
 /// ends, or until graceful shutdown closes it.

@@ -20,8 +20,8 @@ use http_body::Frame;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::body::BoxError;
-use crate::error::HttpError;
+use crate::error::{panic_message, BoxError};
+use crate::http_error::HttpError;
 
 /// Stop pulling ready items into one frame once it holds this many bytes.
 const COALESCE_LIMIT: usize = 32 * 1024;
@@ -339,7 +339,7 @@ impl StreamBody {
                 let polled = polled.unwrap_or_else(|panic| {
                     tracing::error!(
                         route = %this.route,
-                        panic = crate::app::panic_message(&*panic),
+                        panic = panic_message(&*panic),
                         "stream panicked; ending it"
                     );
                     Poll::Ready(Some(Err(StreamFailure::internal(
