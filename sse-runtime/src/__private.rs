@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::event::IntoEvent;
+use crate::into_event::IntoEvent;
 use crate::extract::{FromRequest, FromRequestParts};
 use crate::handler::BoxFuture;
 use crate::ndjson::JsonLines;

@@ -135,7 +135,8 @@ use futures_core::Stream;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::event::{EventError, IntoEvent, ServerSentEvent};
+use crate::event::{EventError, ServerSentEvent};
+use crate::into_event::IntoEvent;
 use crate::extract::LastEventId;
 use crate::sse::Sse;
 

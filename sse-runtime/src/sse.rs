@@ -7,7 +7,7 @@ use futures_core::Stream;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 
 use crate::body::Body;
-use crate::event::IntoEvent;
+use crate::into_event::IntoEvent;
 use crate::response::{IntoResponse, Response};
 use crate::stream::{Format, KeepAlive, Source, StreamBody, StreamFailure};
 
