@@ -25,7 +25,7 @@ use crate::ndjson::JsonLines;
 use crate::response::{IntoResponse, Request, Response};
 use crate::sse::Sse;
 use crate::state::AppState;
-use crate::stream::KeepAlive;
+use crate::keep_alive::KeepAlive;
 
 pub use async_stream;
 pub use futures_core::Stream;

@@ -22,7 +22,8 @@ use crate::limits::Limits;
 use crate::response::{json_response, IntoResponse, Request, Response};
 use crate::router::{BuildError, Match, Router};
 use crate::state::AppState;
-use crate::stream::{KeepAlive, StreamContext};
+use crate::keep_alive::KeepAlive;
+use crate::stream::StreamContext;
 
 /// One route: a method, a path pattern and a handler.
 ///

@@ -1,5 +1,6 @@
 //! [`HttpError`]: an error with an HTTP status, answered as JSON `{"detail": ...}`.
 
+use std::any::Any;
 use std::fmt;
 
 use http::StatusCode;
@@ -93,4 +94,11 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         json_response(self.status, &serde_json::json!({ "detail": self.detail }))
     }
+}
+
+/// The status an error answers with: an [`HttpError`]'s own, 500 for any other error.
+pub(crate) fn status_of<E: 'static>(err: &E) -> StatusCode {
+    (err as &dyn Any)
+        .downcast_ref::<HttpError>()
+        .map_or(StatusCode::INTERNAL_SERVER_ERROR, HttpError::status)
 }

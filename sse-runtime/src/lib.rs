@@ -44,6 +44,7 @@ mod handler;
 mod http_error;
 mod idle;
 mod into_event;
+mod keep_alive;
 mod limits;
 mod ndjson;
 pub mod parse;
@@ -53,6 +54,7 @@ mod server;
 mod sse;
 mod state;
 mod stream;
+mod streaming;
 pub mod testing;
 #[cfg(feature = "tls")]
 mod tls;
@@ -72,6 +74,7 @@ pub use error::BoxError;
 pub use http_error::HttpError;
 pub use event::{EventError, ServerSentEvent};
 pub use into_event::IntoEvent;
+pub use keep_alive::KeepAlive;
 pub use extract::{Json, LastEventId, Path, Query, State};
 pub use handler::{BoxFuture, Endpoint, Handler};
 pub use limits::Limits;
@@ -81,7 +84,6 @@ pub use router::BuildError;
 pub use server::{shutdown_signal, Error};
 pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
 pub use state::{AppState, DEFAULT_BODY_LIMIT};
-pub use stream::KeepAlive;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
 
