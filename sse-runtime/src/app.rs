@@ -15,14 +15,14 @@ use tokio_util::sync::CancellationToken;
 use crate::body::Body;
 use crate::cors::Cors;
 use crate::error::panic_message;
-use crate::http_error::HttpError;
 use crate::event::ServerSentEvent;
 use crate::handler::{Endpoint, Handler};
+use crate::http_error::HttpError;
+use crate::keep_alive::KeepAlive;
 use crate::limits::Limits;
 use crate::response::{json_response, IntoResponse, Request, Response};
 use crate::router::{BuildError, Match, Router};
 use crate::state::AppState;
-use crate::keep_alive::KeepAlive;
 use crate::stream::StreamContext;
 
 /// One route: a method, a path pattern and a handler.

@@ -136,8 +136,8 @@ use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::event::{EventError, ServerSentEvent};
-use crate::into_event::IntoEvent;
 use crate::extract::LastEventId;
+use crate::into_event::IntoEvent;
 use crate::sse::Sse;
 
 /// The `event:` name of the event that tells a subscriber its `Last-Event-ID` could not be

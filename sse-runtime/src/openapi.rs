@@ -105,10 +105,10 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
 
 use crate::app::{App, RouteDef};
-use crate::http_error::HttpError;
 use crate::event::ServerSentEvent;
 use crate::extract::{Json, LastEventId, Path, Query, Rejection, State};
 use crate::handler::Handler;
+use crate::http_error::HttpError;
 use crate::ndjson::JsonLines;
 use crate::response::{Created, Html, Request, Response};
 use crate::sse::Sse;
