@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod app;
+mod arity;
 mod body;
 pub mod broadcast;
 mod conn;
