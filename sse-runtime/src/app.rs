@@ -1,7 +1,6 @@
 //! [`App`]: routes, shared state and app-wide settings; built into an [`AppService`]
 //! that the server (or the test client) calls for every request.
 
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -258,51 +257,6 @@ impl App {
                 openapi,
             }),
         })
-    }
-
-    /// Builds the app and serves it on `addr` until the process ends.
-    pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<(), crate::Error> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        self.serve_with_listener(listener).await
-    }
-
-    /// Builds the app and serves it on `listener` until the process ends.
-    pub async fn serve_with_listener(
-        self,
-        listener: tokio::net::TcpListener,
-    ) -> Result<(), crate::Error> {
-        self.serve_with_shutdown(listener, std::future::pending::<()>())
-            .await
-    }
-
-    /// Builds the app and serves it on `listener` until `signal` completes, then shuts
-    /// down gracefully: stop accepting, end every open stream (its cleanup runs), wait
-    /// up to the shutdown grace for connections to finish, drop the rest.
-    ///
-    /// Pass [`shutdown_signal()`](crate::shutdown_signal) for Ctrl-C and SIGTERM.
-    pub async fn serve_with_shutdown(
-        self,
-        listener: tokio::net::TcpListener,
-        signal: impl Future<Output = ()> + Send,
-    ) -> Result<(), crate::Error> {
-        let service = self.build()?;
-        crate::server::serve(service, listener, signal).await?;
-        Ok(())
-    }
-
-    /// Like [`serve_with_shutdown`](Self::serve_with_shutdown), over TLS: HTTPS with
-    /// HTTP/2 and HTTP/1.1 negotiated by ALPN, so browsers multiplex every
-    /// `EventSource` of a page over one connection.
-    #[cfg(feature = "tls")]
-    pub async fn serve_tls(
-        self,
-        listener: tokio::net::TcpListener,
-        tls: crate::TlsConfig,
-        signal: impl Future<Output = ()> + Send,
-    ) -> Result<(), crate::Error> {
-        let service = self.build()?;
-        crate::server::serve_tls(service, listener, &tls, signal).await?;
-        Ok(())
     }
 }
 

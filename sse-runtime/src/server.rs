@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppService;
+use crate::app::{App, AppService};
 use crate::body::Body;
 use crate::conn::{self, SendTimeout};
 use crate::error::BoxError;
@@ -114,6 +114,51 @@ async fn recv(signal: Option<&mut tokio::signal::unix::Signal>) {
             signal.recv().await;
         }
         None => std::future::pending::<()>().await,
+    }
+}
+
+// Serving is what an `App` is built for: these `App` methods start the server.
+impl App {
+    /// Builds the app and serves it on `addr` until the process ends.
+    pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<(), Error> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        self.serve_with_listener(listener).await
+    }
+
+    /// Builds the app and serves it on `listener` until the process ends.
+    pub async fn serve_with_listener(self, listener: tokio::net::TcpListener) -> Result<(), Error> {
+        self.serve_with_shutdown(listener, std::future::pending::<()>())
+            .await
+    }
+
+    /// Builds the app and serves it on `listener` until `signal` completes, then shuts
+    /// down gracefully: stop accepting, end every open stream (its cleanup runs), wait
+    /// up to the shutdown grace for connections to finish, drop the rest.
+    ///
+    /// Pass [`shutdown_signal()`](crate::shutdown_signal) for Ctrl-C and SIGTERM.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: tokio::net::TcpListener,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
+        let service = self.build()?;
+        serve(service, listener, signal).await?;
+        Ok(())
+    }
+
+    /// Like [`serve_with_shutdown`](Self::serve_with_shutdown), over TLS: HTTPS with
+    /// HTTP/2 and HTTP/1.1 negotiated by ALPN, so browsers multiplex every
+    /// `EventSource` of a page over one connection.
+    #[cfg(feature = "tls")]
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: crate::tls::TlsConfig,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
+        let service = self.build()?;
+        serve_tls(service, listener, &tls, signal).await?;
+        Ok(())
     }
 }
 
