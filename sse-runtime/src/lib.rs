@@ -32,6 +32,8 @@
 #![warn(missing_docs)]
 
 mod app;
+#[cfg(test)]
+mod architecture;
 mod arity;
 mod body;
 pub mod broadcast;
