@@ -17,7 +17,7 @@ pub enum Overflow {
     Resume,
 }
 
-/// Settings of a [`Broadcast`] hub.
+/// Settings of a [`Broadcast`](super::Broadcast) hub.
 ///
 /// ```
 /// use std::time::Duration;

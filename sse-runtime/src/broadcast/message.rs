@@ -57,7 +57,7 @@ impl<T> Clone for Feed<T> {
     }
 }
 
-/// An item of a [`Subscription`].
+/// An item of a [`Subscription`](super::Subscription).
 ///
 /// As an SSE item (it implements [`IntoEvent`]): an event is `data: <json>` with its
 /// `id:`, a reset is the [`RESET_EVENT`].

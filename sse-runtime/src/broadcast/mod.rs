@@ -254,7 +254,7 @@ impl<T: Serialize + Send + Sync + 'static> Broadcast<T> {
     }
 
     /// Subscribes to `topic` (made if needed), starting as `resume` says — usually the
-    /// request's [`LastEventId`]. In process, the subscription is registered at once:
+    /// request's [`LastEventId`](crate::LastEventId). In process, the subscription is registered at once:
     /// everything published after this call is delivered. On Redis, a
     /// [`live`](Resume::live) subscription gets what is published once this instance
     /// receives the topic (a few milliseconds for a topic new to it;

@@ -33,7 +33,7 @@ const OVERFLOW: u8 = 1;
 const CLOSED: u8 = 2;
 
 /// The events of a topic for one subscriber: a `Stream` of [`Message`]s
-/// (`Send + 'static`), made by [`Broadcast::subscribe`].
+/// (`Send + 'static`), made by [`Broadcast::subscribe`](super::Broadcast::subscribe).
 ///
 /// Return it from a streaming route as is (each item becomes an SSE event), turn it into
 /// an [`Sse`] with [`into_sse`](Self::into_sse), or loop over it in a generator. It ends

@@ -4,7 +4,7 @@
 //!
 //! Only with the default-on cargo feature `openapi`; without it this module, the
 //! [`schemars`] re-export and the documentation methods of
-//! [`App`](crate::App), [`RouteDef`](crate::RouteDef) and [`AppService`](crate::AppService) do not exist,
+//! [`App`], [`RouteDef`] and [`AppService`](crate::AppService) do not exist,
 //! and nothing of it is compiled.
 //!
 //! # What a route documents

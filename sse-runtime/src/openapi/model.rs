@@ -334,7 +334,7 @@ impl RouteDoc {
 
     /// Moves the success response (documented as `200` by the response types) to
     /// `status`, with `description` unless one was set with
-    /// [`response_description`](Self::response_description). [`Created`] does this for
+    /// [`response_description`](Self::response_description). [`Created`](crate::Created) does this for
     /// `201`.
     pub fn success_status(
         mut self,
