@@ -1,7 +1,6 @@
 //! [`App`]: routes, shared state and app-wide settings; built into an [`AppService`]
 //! that the server (or the test client) calls for every request.
 
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,14 +13,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::body::Body;
 use crate::cors::Cors;
-use crate::error::HttpError;
+use crate::error::panic_message;
 use crate::event::ServerSentEvent;
 use crate::handler::{Endpoint, Handler};
+use crate::http_error::HttpError;
+use crate::keep_alive::KeepAlive;
 use crate::limits::Limits;
 use crate::response::{json_response, IntoResponse, Request, Response};
 use crate::router::{BuildError, Match, Router};
 use crate::state::AppState;
-use crate::stream::{KeepAlive, StreamContext};
+use crate::stream::StreamContext;
 
 /// One route: a method, a path pattern and a handler.
 ///
@@ -257,81 +258,6 @@ impl App {
             }),
         })
     }
-
-    /// Builds the app and serves it on `addr` until Ctrl-C or SIGTERM, then shuts down
-    /// gracefully (see [`serve_with_shutdown`](Self::serve_with_shutdown)).
-    ///
-    /// A misconfigured app fails here, before anything is bound. Once bound, it logs
-    /// `listening on http://HOST:PORT` (`tracing`, level `info`).
-    ///
-    /// ```no_run
-    /// use sse_runtime::{get, App};
-    ///
-    /// #[get("/health")]
-    /// async fn health() -> &'static str {
-    ///     "ok"
-    /// }
-    ///
-    /// #[tokio::main]
-    /// async fn main() -> Result<(), sse_runtime::Error> {
-    ///     App::new().route(health).serve("127.0.0.1:8000").await
-    /// }
-    /// ```
-    pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<(), crate::Error> {
-        let service = self.build()?;
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        crate::server::serve(service, listener, crate::shutdown_signal()).await?;
-        Ok(())
-    }
-
-    /// Builds the app and serves it on `listener` until Ctrl-C or SIGTERM, then shuts
-    /// down gracefully. Bind the listener yourself to learn the port first (bind port
-    /// `0` for a free one):
-    ///
-    /// ```no_run
-    /// # async fn run(app: sse_runtime::App) -> Result<(), Box<dyn std::error::Error>> {
-    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// println!("listening on http://{}", listener.local_addr()?);
-    /// app.serve_with_listener(listener).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn serve_with_listener(
-        self,
-        listener: tokio::net::TcpListener,
-    ) -> Result<(), crate::Error> {
-        self.serve_with_shutdown(listener, crate::shutdown_signal())
-            .await
-    }
-
-    /// Builds the app and serves it on `listener` until `signal` completes, then shuts
-    /// down gracefully: stop accepting, end every open stream (its cleanup runs), wait
-    /// up to the shutdown grace for connections to finish, drop the rest.
-    ///
-    /// Pass [`shutdown_signal()`](crate::shutdown_signal) for Ctrl-C and SIGTERM.
-    pub async fn serve_with_shutdown(
-        self,
-        listener: tokio::net::TcpListener,
-        signal: impl Future<Output = ()> + Send,
-    ) -> Result<(), crate::Error> {
-        let service = self.build()?;
-        crate::server::serve(service, listener, signal).await?;
-        Ok(())
-    }
-
-    /// Like [`serve_with_shutdown`](Self::serve_with_shutdown), over TLS: HTTPS with
-    /// HTTP/2 and HTTP/1.1 negotiated by ALPN, so browsers multiplex every
-    /// `EventSource` of a page over one connection.
-    #[cfg(feature = "tls")]
-    pub async fn serve_tls(
-        self,
-        listener: tokio::net::TcpListener,
-        tls: crate::TlsConfig,
-        signal: impl Future<Output = ()> + Send,
-    ) -> Result<(), crate::Error> {
-        let service = self.build()?;
-        crate::server::serve_tls(service, listener, &tls, signal).await?;
-        Ok(())
-    }
 }
 
 /// A built app: cheap to clone, called once per request.
@@ -442,10 +368,7 @@ impl AppService {
                     panic = panic_message(&*panic),
                     "handler panicked"
                 );
-                return json_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &serde_json::json!({ "detail": "Internal Server Error" }),
-                );
+                return internal_server_error();
             }
         };
 
@@ -482,10 +405,7 @@ impl AppService {
                         panic = panic_message(&*panic),
                         "stream panicked before its first event"
                     );
-                    return json_response(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        &serde_json::json!({ "detail": "Internal Server Error" }),
-                    );
+                    return internal_server_error();
                 }
             }
         } else if method == Method::HEAD {
@@ -495,14 +415,13 @@ impl AppService {
     }
 }
 
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    if let Some(text) = panic.downcast_ref::<&'static str>() {
-        text
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text
-    } else {
-        "<non-string panic payload>"
-    }
+/// The answer to a request whose handler (or stream, before its first event) panicked:
+/// 500 with `{"detail": "Internal Server Error"}`; the panic itself is only logged.
+fn internal_server_error() -> Response {
+    json_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &serde_json::json!({ "detail": "Internal Server Error" }),
+    )
 }
 
 /// Turns an [`App`] or an [`AppService`] into a service (used by the test client).

@@ -9,10 +9,8 @@ use http_body::{Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
 
+use crate::error::BoxError;
 use crate::stream::StreamBody;
-
-/// A boxed error, as carried by [`Body`].
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The body of a [`Response`](crate::Response).
 ///

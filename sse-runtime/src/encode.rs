@@ -187,6 +187,17 @@ pub fn write_retry(millis: u64, buf: &mut BytesMut) {
     let _ = write_event(&ServerSentEvent::new().retry_ms(millis), buf);
 }
 
+/// The wire format of the event, or `<invalid event: ...>` when it cannot be sent.
+impl std::fmt::Display for ServerSentEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = BytesMut::new();
+        match write_event(self, &mut buf) {
+            Ok(()) => f.write_str(&String::from_utf8_lossy(&buf)),
+            Err(err) => write!(f, "<invalid event: {err}>"),
+        }
+    }
+}
+
 fn write_field(buf: &mut BytesMut, name: &[u8], value: &[u8]) {
     buf.reserve(name.len() + value.len() + 3);
     buf.put_slice(name);

@@ -1,13 +1,11 @@
-//! The event a handler sends: [`ServerSentEvent`], and [`IntoEvent`], which turns
-//! whatever a stream yields into one.
+//! The event a handler sends: [`ServerSentEvent`] and why one can be refused
+//! ([`EventError`]). A leaf: how an event is written is the encoder's business
+//! (`encode.rs`), what may be yielded as one is `into_event.rs`'s.
 
 use std::fmt;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use serde::Serialize;
-
-use crate::encode;
 
 /// One Server-Sent Event, with every field of the `text/event-stream` format.
 ///
@@ -182,17 +180,6 @@ impl fmt::Debug for ServerSentEvent {
     }
 }
 
-/// The wire format of the event, or `<invalid event: ...>` when it cannot be sent.
-impl fmt::Display for ServerSentEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = BytesMut::new();
-        match encode::write_event(self, &mut buf) {
-            Ok(()) => f.write_str(&String::from_utf8_lossy(&buf)),
-            Err(err) => write!(f, "<invalid event: {err}>"),
-        }
-    }
-}
-
 /// Why an event cannot be sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -227,55 +214,3 @@ impl fmt::Display for EventError {
 }
 
 impl std::error::Error for EventError {}
-
-/// Turns an item yielded by a streaming route into a Server-Sent Event.
-///
-/// Implemented for [`ServerSentEvent`] (sent as built) and for every `T: Serialize`
-/// (sent as one `data:` line of compact JSON, serialized straight into the response
-/// buffer with no intermediate allocation).
-///
-/// Streams of `Result<T, E>` are handled one level up, by
-/// [`Sse::try_new`](crate::Sse::try_new) and by `#[get(..., sse)]` routes whose item type is
-/// `Result`: `Ok(item)` is sent as usual, `Err(e)` ends the stream with one
-/// `event: error` event (or an HTTP error status if nothing was sent yet).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be sent as a Server-Sent Event",
-    label = "`{Self}` is neither `Serialize` nor `ServerSentEvent`",
-    note = "derive `serde::Serialize` for `{Self}`, or yield `sse_runtime::ServerSentEvent`"
-)]
-pub trait IntoEvent {
-    /// Converts the item into an event.
-    fn into_event(self) -> Result<ServerSentEvent, EventError>;
-
-    /// Appends the encoded event to `buf`; on error `buf` is left as it was.
-    #[doc(hidden)]
-    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError>
-    where
-        Self: Sized,
-    {
-        encode::write_event(&self.into_event()?, buf)
-    }
-}
-
-impl IntoEvent for ServerSentEvent {
-    fn into_event(self) -> Result<ServerSentEvent, EventError> {
-        self.validate()?;
-        Ok(self)
-    }
-
-    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
-        encode::write_event(&self, buf)
-    }
-}
-
-impl<T: Serialize> IntoEvent for T {
-    fn into_event(self) -> Result<ServerSentEvent, EventError> {
-        let event = ServerSentEvent::new().data(&self);
-        event.validate()?;
-        Ok(event)
-    }
-
-    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
-        encode::write_json_data(&self, buf)
-    }
-}

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::arity::for_each_arity;
 use crate::extract::{FromRequest, FromRequestParts};
 use crate::response::{IntoResponse, Request, Response};
 use crate::state::AppState;
@@ -59,20 +60,29 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
-impl<F, Fut, R> Handler<((),)> for F
-where
-    F: FnOnce() -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    R: IntoResponse,
-{
-    fn call(&self, _req: Request, _state: AppState) -> BoxFuture {
-        let f = self.clone();
-        Box::pin(async move { f().await.into_response() })
-    }
-}
-
 macro_rules! impl_handler {
-    ([$($part:ident),*], $last:ident) => {
+    // No argument.
+    () => {
+        impl<F, Fut, R> Handler<((),)> for F
+        where
+            F: FnOnce() -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoResponse,
+        {
+            fn call(&self, _req: Request, _state: AppState) -> BoxFuture {
+                let f = self.clone();
+                Box::pin(async move { f().await.into_response() })
+            }
+        }
+    };
+    // Split the list into the head-reading arguments and the last one.
+    ($($t:ident),+) => {
+        impl_handler!(@split [] $($t),+);
+    };
+    (@split [$($part:ident),*] $head:ident, $($rest:ident),+) => {
+        impl_handler!(@split [$($part,)* $head] $($rest),+);
+    };
+    (@split [$($part:ident),*] $last:ident) => {
         #[allow(non_snake_case, unused_mut)]
         impl<F, Fut, R, M, $($part,)* $last> Handler<(M, $($part,)* $last,)> for F
         where
@@ -104,15 +114,4 @@ macro_rules! impl_handler {
     };
 }
 
-impl_handler!([], T1);
-impl_handler!([T1], T2);
-impl_handler!([T1, T2], T3);
-impl_handler!([T1, T2, T3], T4);
-impl_handler!([T1, T2, T3, T4], T5);
-impl_handler!([T1, T2, T3, T4, T5], T6);
-impl_handler!([T1, T2, T3, T4, T5, T6], T7);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7], T8);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8], T9);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9], T10);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10], T11);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11], T12);
+for_each_arity!(impl_handler);

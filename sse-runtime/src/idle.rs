@@ -16,7 +16,8 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use tokio::sync::Notify;
 
-use crate::body::{Body, BoxError};
+use crate::body::Body;
+use crate::error::BoxError;
 
 /// The open requests of one connection.
 #[derive(Debug, Default)]

@@ -32,6 +32,9 @@
 #![warn(missing_docs)]
 
 mod app;
+#[cfg(test)]
+mod architecture;
+mod arity;
 mod body;
 pub mod broadcast;
 mod conn;
@@ -41,7 +44,10 @@ mod error;
 mod event;
 pub mod extract;
 mod handler;
+mod http_error;
 mod idle;
+mod into_event;
+mod keep_alive;
 mod limits;
 mod ndjson;
 pub mod parse;
@@ -51,6 +57,7 @@ mod server;
 mod sse;
 mod state;
 mod stream;
+mod streaming;
 pub mod testing;
 #[cfg(feature = "tls")]
 mod tls;
@@ -64,12 +71,15 @@ pub mod __private;
 pub mod openapi;
 
 pub use app::{App, AppService, IntoAppService, IntoRoute, RouteDef};
-pub use body::{Body, BoxError};
+pub use body::Body;
 pub use cors::Cors;
-pub use error::HttpError;
-pub use event::{EventError, IntoEvent, ServerSentEvent};
+pub use error::BoxError;
+pub use event::{EventError, ServerSentEvent};
 pub use extract::{Json, LastEventId, Path, Query, State};
 pub use handler::{BoxFuture, Endpoint, Handler};
+pub use http_error::HttpError;
+pub use into_event::IntoEvent;
+pub use keep_alive::KeepAlive;
 pub use limits::Limits;
 pub use ndjson::{JsonLines, JSON_LINES_CONTENT_TYPE};
 pub use response::{Created, Html, IntoResponse, Request, Response};
@@ -77,7 +87,6 @@ pub use router::BuildError;
 pub use server::{shutdown_signal, Error};
 pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
 pub use state::{AppState, DEFAULT_BODY_LIMIT};
-pub use stream::KeepAlive;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
 

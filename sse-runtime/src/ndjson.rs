@@ -2,14 +2,14 @@
 
 use std::fmt::Display;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_core::Stream;
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use serde::Serialize;
 
-use crate::body::Body;
+use crate::keep_alive::KeepAlive;
 use crate::response::{IntoResponse, Response};
-use crate::stream::{Format, Source, StreamBody, StreamFailure};
+use crate::stream::{Encode, Format, StreamBody, StreamFailure};
+use crate::streaming;
 
 /// `content-type` of a JSON Lines stream.
 pub const JSON_LINES_CONTENT_TYPE: &str = "application/x-ndjson";
@@ -40,18 +40,6 @@ pub struct JsonLines {
     body: StreamBody,
 }
 
-fn write_line<T: Serialize>(item: &T, buf: &mut BytesMut) -> Result<(), StreamFailure> {
-    let start = buf.len();
-    if let Err(err) = serde_json::to_writer(buf.writer(), item) {
-        buf.truncate(start);
-        return Err(StreamFailure::internal(format!(
-            "item failed to serialize as JSON: {err}"
-        )));
-    }
-    buf.put_u8(b'\n');
-    Ok(())
-}
-
 impl JsonLines {
     /// Streams every item as one JSON line.
     pub fn new<S>(stream: S) -> Self
@@ -59,11 +47,8 @@ impl JsonLines {
         S: Stream + Send + 'static,
         S::Item: Serialize,
     {
-        let source = Source::new(stream, |item: S::Item, buf: &mut BytesMut| {
-            write_line(&item, buf)
-        });
         Self {
-            body: StreamBody::new(Format::JsonLines, source, None),
+            body: streaming::body::<Ndjson, S>(stream),
         }
     }
 
@@ -76,15 +61,8 @@ impl JsonLines {
         T: Serialize,
         E: Display + 'static,
     {
-        let source = Source::new(
-            stream,
-            |item: Result<T, E>, buf: &mut BytesMut| match item {
-                Ok(item) => write_line(&item, buf),
-                Err(err) => Err(StreamFailure::from_error(err)),
-            },
-        );
         Self {
-            body: StreamBody::new(Format::JsonLines, source, None),
+            body: streaming::try_body::<Ndjson, S, T, E>(stream),
         }
     }
 }
@@ -97,14 +75,43 @@ impl std::fmt::Debug for JsonLines {
 
 impl IntoResponse for JsonLines {
     fn into_response(self) -> Response {
-        let mut response = Response::new(Body::from_stream(self.body));
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(JSON_LINES_CONTENT_TYPE),
-        );
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        response
+        streaming::response(self.body, JSON_LINES_CONTENT_TYPE)
+    }
+}
+
+/// The JSON Lines format: one compact JSON document per line, a failure as a last line
+/// `{"error": {...}}`; no keep-alive and no farewell (a line must be a document).
+struct Ndjson;
+
+impl Format for Ndjson {
+    fn keep_alive(_: &KeepAlive) -> Option<KeepAlive> {
+        None
+    }
+
+    fn farewell(_: Option<&Bytes>) -> Option<Bytes> {
+        None
+    }
+
+    fn write_failure(failure: &StreamFailure, buf: &mut BytesMut) {
+        let line = serde_json::json!({ "error": {
+            "status": failure.status.as_u16(),
+            "detail": failure.message,
+        } });
+        let _ = serde_json::to_writer(buf.writer(), &line);
+        buf.put_u8(b'\n');
+    }
+}
+
+impl<T: Serialize> Encode<T> for Ndjson {
+    fn write_item(item: T, buf: &mut BytesMut) -> Result<(), StreamFailure> {
+        let start = buf.len();
+        if let Err(err) = serde_json::to_writer(buf.writer(), &item) {
+            buf.truncate(start);
+            return Err(StreamFailure::internal(format!(
+                "item failed to serialize as JSON: {err}"
+            )));
+        }
+        buf.put_u8(b'\n');
+        Ok(())
     }
 }

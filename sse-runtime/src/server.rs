@@ -19,9 +19,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppService;
+use crate::app::{App, AppService};
 use crate::body::Body;
 use crate::conn::{self, SendTimeout};
+use crate::error::BoxError;
 use crate::idle::{Activity, TrackedBody};
 use crate::limits::Limits;
 
@@ -113,6 +114,80 @@ async fn recv(signal: Option<&mut tokio::signal::unix::Signal>) {
             signal.recv().await;
         }
         None => std::future::pending::<()>().await,
+    }
+}
+
+// Serving is what an `App` is built for: these `App` methods start the server.
+impl App {
+    /// Builds the app and serves it on `addr` until Ctrl-C or SIGTERM, then shuts down
+    /// gracefully (see [`serve_with_shutdown`](Self::serve_with_shutdown)).
+    ///
+    /// A misconfigured app fails here, before anything is bound. Once bound, it logs
+    /// `listening on http://HOST:PORT` (`tracing`, level `info`).
+    ///
+    /// ```no_run
+    /// use sse_runtime::{get, App};
+    ///
+    /// #[get("/health")]
+    /// async fn health() -> &'static str {
+    ///     "ok"
+    /// }
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> Result<(), sse_runtime::Error> {
+    ///     App::new().route(health).serve("127.0.0.1:8000").await
+    /// }
+    /// ```
+    pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<(), Error> {
+        let service = self.build()?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        serve(service, listener, shutdown_signal()).await?;
+        Ok(())
+    }
+
+    /// Builds the app and serves it on `listener` until Ctrl-C or SIGTERM, then shuts
+    /// down gracefully. Bind the listener yourself to learn the port first (bind port
+    /// `0` for a free one):
+    ///
+    /// ```no_run
+    /// # async fn run(app: sse_runtime::App) -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// println!("listening on http://{}", listener.local_addr()?);
+    /// app.serve_with_listener(listener).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve_with_listener(self, listener: tokio::net::TcpListener) -> Result<(), Error> {
+        self.serve_with_shutdown(listener, shutdown_signal()).await
+    }
+
+    /// Builds the app and serves it on `listener` until `signal` completes, then shuts
+    /// down gracefully: stop accepting, end every open stream (its cleanup runs), wait
+    /// up to the shutdown grace for connections to finish, drop the rest.
+    ///
+    /// Pass [`shutdown_signal()`](crate::shutdown_signal) for Ctrl-C and SIGTERM.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: tokio::net::TcpListener,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
+        let service = self.build()?;
+        serve(service, listener, signal).await?;
+        Ok(())
+    }
+
+    /// Like [`serve_with_shutdown`](Self::serve_with_shutdown), over TLS: HTTPS with
+    /// HTTP/2 and HTTP/1.1 negotiated by ALPN, so browsers multiplex every
+    /// `EventSource` of a page over one connection.
+    #[cfg(feature = "tls")]
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: crate::tls::TlsConfig,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
+        let service = self.build()?;
+        serve_tls(service, listener, &tls, signal).await?;
+        Ok(())
     }
 }
 
@@ -244,8 +319,6 @@ async fn serve_with(
     connections.shutdown().await;
     Ok(())
 }
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves one TLS connection with the protocol ALPN chose (`h2`, else HTTP/1.1) until it
 /// ends, or until graceful shutdown closes it.

@@ -3,13 +3,16 @@
 use std::fmt::Display;
 use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 
-use crate::body::Body;
-use crate::event::IntoEvent;
+use crate::encode;
+use crate::event::ServerSentEvent;
+use crate::into_event::IntoEvent;
+use crate::keep_alive::KeepAlive;
 use crate::response::{IntoResponse, Response};
-use crate::stream::{Format, KeepAlive, Source, StreamBody, StreamFailure};
+use crate::stream::{Encode, Format, StreamBody, StreamFailure};
+use crate::streaming;
 
 /// `content-type` of an event stream.
 pub const EVENT_STREAM_CONTENT_TYPE: &str = "text/event-stream; charset=utf-8";
@@ -55,11 +58,9 @@ impl Sse {
         S: Stream + Send + 'static,
         S::Item: IntoEvent,
     {
-        let source = Source::new(stream, |item: S::Item, buf: &mut _| {
-            item.encode_into(buf)
-                .map_err(|err| StreamFailure::internal(err.to_string()))
-        });
-        Self::from_source(source)
+        Self {
+            body: streaming::body::<EventStream, S>(stream),
+        }
     }
 
     /// Streams a stream of `Result`s: `Ok(item)` as [`Sse::new`] does; the first `Err(e)`
@@ -77,18 +78,8 @@ impl Sse {
         T: IntoEvent,
         E: Display + 'static,
     {
-        let source = Source::new(stream, |item: Result<T, E>, buf: &mut _| match item {
-            Ok(item) => item
-                .encode_into(buf)
-                .map_err(|err| StreamFailure::internal(err.to_string())),
-            Err(err) => Err(StreamFailure::from_error(err)),
-        });
-        Self::from_source(source)
-    }
-
-    fn from_source(source: impl crate::stream::ItemSource + 'static) -> Self {
         Self {
-            body: StreamBody::new(Format::EventStream, source, None),
+            body: streaming::try_body::<EventStream, S, T, E>(stream),
         }
     }
 
@@ -102,7 +93,9 @@ impl Sse {
     /// before reconnecting.
     pub fn retry(mut self, delay: Duration) -> Self {
         let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        self.body.set_retry(millis);
+        let mut retry = BytesMut::new();
+        encode::write_retry(millis, &mut retry);
+        self.body.prepend(&retry);
         self
     }
 }
@@ -115,14 +108,36 @@ impl std::fmt::Debug for Sse {
 
 impl IntoResponse for Sse {
     fn into_response(self) -> Response {
-        let mut response = Response::new(Body::from_stream(self.body));
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(EVENT_STREAM_CONTENT_TYPE),
-        );
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        response
+        streaming::response(self.body, EVENT_STREAM_CONTENT_TYPE)
+    }
+}
+
+/// The `text/event-stream` format: items as events, a failure as an `event: error`, the
+/// app's keep-alive comments and farewell event.
+struct EventStream;
+
+impl Format for EventStream {
+    fn keep_alive(app: &KeepAlive) -> Option<KeepAlive> {
+        Some(app.clone())
+    }
+
+    fn farewell(app: Option<&Bytes>) -> Option<Bytes> {
+        app.cloned()
+    }
+
+    fn write_failure(failure: &StreamFailure, buf: &mut BytesMut) {
+        let detail = serde_json::json!({
+            "status": failure.status.as_u16(),
+            "detail": failure.message,
+        });
+        let event = ServerSentEvent::new().event("error").data(detail);
+        let _ = encode::write_event(&event, buf);
+    }
+}
+
+impl<T: IntoEvent> Encode<T> for EventStream {
+    fn write_item(item: T, buf: &mut BytesMut) -> Result<(), StreamFailure> {
+        item.encode_into(buf)
+            .map_err(|err| StreamFailure::internal(err.to_string()))
     }
 }

@@ -3,91 +3,31 @@
 //! the items that are ready at the same time into one frame, writes keep-alive comments
 //! only between events, and ends the stream (dropping the handler's stream, so its
 //! cleanup runs) on failure, on server shutdown or when the client goes away.
+//!
+//! The engine knows no wire format: a [`Format`] says how an item, a failure and the
+//! idle keep-alive are written, and [`Source`] calls it statically (one `dyn` call per
+//! item, into the type-erased source, as before; none into the format).
 
-use std::any::Any;
-use std::fmt::Display;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http::StatusCode;
 use http_body::Frame;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::body::BoxError;
-use crate::error::HttpError;
+use crate::error::{panic_message, BoxError};
+use crate::keep_alive::KeepAlive;
 
 /// Stop pulling ready items into one frame once it holds this many bytes.
 const COALESCE_LIMIT: usize = 32 * 1024;
-
-/// Keep-alive comments for an idle stream.
-///
-/// The default is FastAPI's: the comment `: ping` after 15 seconds without any event, the
-/// timer restarting after every event. Some clients (e.g. OpenAI-style SDKs) choke on
-/// anything but data: [`KeepAlive::disabled`] turns it off.
-///
-/// ```
-/// use std::time::Duration;
-/// use sse_runtime::KeepAlive;
-///
-/// let every_5s = KeepAlive::new().interval(Duration::from_secs(5)).text("keep-alive");
-/// assert_eq!(every_5s.interval_value(), Some(Duration::from_secs(5)));
-/// assert_eq!(KeepAlive::disabled().interval_value(), None);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeepAlive {
-    interval: Option<Duration>,
-    comment: Bytes,
-}
-
-impl KeepAlive {
-    /// `: ping` every 15 seconds of silence.
-    pub fn new() -> Self {
-        Self {
-            interval: Some(Duration::from_secs(15)),
-            comment: Bytes::from_static(crate::encode::KEEP_ALIVE_COMMENT),
-        }
-    }
-
-    /// No keep-alive comments at all.
-    pub fn disabled() -> Self {
-        Self {
-            interval: None,
-            ..Self::new()
-        }
-    }
-
-    /// Sends the comment after `interval` without any event.
-    pub fn interval(mut self, interval: Duration) -> Self {
-        self.interval = Some(interval.max(Duration::from_millis(1)));
-        self
-    }
-
-    /// The comment text (default `ping`); line breaks split it over several comment lines.
-    pub fn text(mut self, text: &str) -> Self {
-        let mut buf = BytesMut::new();
-        crate::encode::write_comment(text, &mut buf);
-        self.comment = buf.freeze();
-        self
-    }
-
-    /// The interval, or `None` when disabled.
-    pub fn interval_value(&self) -> Option<Duration> {
-        self.interval
-    }
-}
-
-impl Default for KeepAlive {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// Why a stream stopped early: an `Err` item, or an item that could not be encoded.
 #[derive(Clone, Debug)]
@@ -97,55 +37,36 @@ pub(crate) struct StreamFailure {
 }
 
 impl StreamFailure {
-    /// From an `Err` item: an [`HttpError`] keeps its status, anything else is a 500.
-    pub(crate) fn from_error<E: Display + 'static>(err: E) -> Self {
-        let status = (&err as &dyn Any)
-            .downcast_ref::<HttpError>()
-            .map_or(StatusCode::INTERNAL_SERVER_ERROR, HttpError::status);
-        Self {
-            status,
-            message: err.to_string(),
-        }
+    pub(crate) fn new(status: StatusCode, message: String) -> Self {
+        Self { status, message }
     }
 
     pub(crate) fn internal(message: String) -> Self {
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message,
-        }
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 }
 
-/// The wire format a stream writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Format {
-    /// `text/event-stream`.
-    EventStream,
-    /// `application/x-ndjson`.
-    JsonLines,
+/// A streaming wire format: what a stream of it sends while idle and at shutdown, and how
+/// it writes the failure that ends it. Implemented by zero-sized types (the event stream
+/// in `sse.rs`, JSON Lines in `ndjson.rs`); [`Encode`] adds how it writes an item.
+pub(crate) trait Format: Send + Unpin + 'static {
+    /// The keep-alive of a stream that chose none, given the app's (`None`: send none).
+    fn keep_alive(app: &KeepAlive) -> Option<KeepAlive>;
+
+    /// What is written when the server shuts the stream down, given the app's farewell.
+    fn farewell(app: Option<&Bytes>) -> Option<Bytes>;
+
+    /// Appends the record that ends a stream after `failure`.
+    fn write_failure(failure: &StreamFailure, buf: &mut BytesMut);
 }
 
-impl Format {
-    fn write_failure(self, failure: &StreamFailure, buf: &mut BytesMut) {
-        let detail = serde_json::json!({
-            "status": failure.status.as_u16(),
-            "detail": failure.message,
-        });
-        match self {
-            Format::EventStream => {
-                let event = crate::ServerSentEvent::new().event("error").data(detail);
-                let _ = crate::encode::write_event(&event, buf);
-            }
-            Format::JsonLines => {
-                let line = serde_json::json!({ "error": detail });
-                let _ = serde_json::to_writer(buf.writer(), &line);
-                buf.put_u8(b'\n');
-            }
-        }
-    }
+/// How a [`Format`] writes one item of type `T`.
+pub(crate) trait Encode<T>: Format {
+    /// Appends the item to `buf`; on error `buf` is left as it was.
+    fn write_item(item: T, buf: &mut BytesMut) -> Result<(), StreamFailure>;
 }
 
-/// A handler's stream with its item encoder, type-erased for the body.
+/// A handler's stream with its format, type-erased for the body.
 pub(crate) trait ItemSource: Send {
     /// Polls for the next item and appends its encoding to `buf`.
     fn poll_item(
@@ -153,19 +74,28 @@ pub(crate) trait ItemSource: Send {
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<Option<Result<(), StreamFailure>>>;
+
+    /// The format's [`Format::keep_alive`].
+    fn keep_alive(&self, app: &KeepAlive) -> Option<KeepAlive>;
+
+    /// The format's [`Format::farewell`].
+    fn farewell(&self, app: Option<&Bytes>) -> Option<Bytes>;
+
+    /// The format's [`Format::write_failure`].
+    fn write_failure(&self, failure: &StreamFailure, buf: &mut BytesMut);
 }
 
-/// An [`ItemSource`] from a stream and a function that encodes one item.
+/// An [`ItemSource`]: a stream whose items format `F` encodes.
 pub(crate) struct Source<S, F> {
     stream: Pin<Box<S>>,
-    encode: F,
+    format: PhantomData<fn() -> F>,
 }
 
 impl<S, F> Source<S, F> {
-    pub(crate) fn new(stream: S, encode: F) -> Self {
+    pub(crate) fn new(stream: S) -> Self {
         Self {
             stream: Box::pin(stream),
-            encode,
+            format: PhantomData,
         }
     }
 }
@@ -173,7 +103,7 @@ impl<S, F> Source<S, F> {
 impl<S, F> ItemSource for Source<S, F>
 where
     S: Stream + Send,
-    F: FnMut(S::Item, &mut BytesMut) -> Result<(), StreamFailure> + Send + Unpin,
+    F: Encode<S::Item>,
 {
     fn poll_item(
         self: Pin<&mut Self>,
@@ -182,10 +112,22 @@ where
     ) -> Poll<Option<Result<(), StreamFailure>>> {
         let this = self.get_mut();
         match this.stream.as_mut().poll_next(cx) {
-            Poll::Ready(Some(item)) => Poll::Ready(Some((this.encode)(item, buf))),
+            Poll::Ready(Some(item)) => Poll::Ready(Some(F::write_item(item, buf))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
+    }
+
+    fn keep_alive(&self, app: &KeepAlive) -> Option<KeepAlive> {
+        F::keep_alive(app)
+    }
+
+    fn farewell(&self, app: Option<&Bytes>) -> Option<Bytes> {
+        F::farewell(app)
+    }
+
+    fn write_failure(&self, failure: &StreamFailure, buf: &mut BytesMut) {
+        F::write_failure(failure, buf);
     }
 }
 
@@ -201,7 +143,6 @@ pub(crate) struct StreamContext {
 
 /// The body of a streaming response.
 pub(crate) struct StreamBody {
-    format: Format,
     source: Option<Pin<Box<dyn ItemSource>>>,
     buf: BytesMut,
     /// `None` until bound: the app default applies.
@@ -216,16 +157,11 @@ pub(crate) struct StreamBody {
 }
 
 impl StreamBody {
-    pub(crate) fn new(
-        format: Format,
-        source: impl ItemSource + 'static,
-        keep_alive: Option<KeepAlive>,
-    ) -> Self {
+    pub(crate) fn new(source: impl ItemSource + 'static) -> Self {
         Self {
-            format,
             source: Some(Box::pin(source)),
             buf: BytesMut::with_capacity(512),
-            keep_alive,
+            keep_alive: None,
             timer: None,
             last_write: Instant::now(),
             shutdown: None,
@@ -239,23 +175,23 @@ impl StreamBody {
         self.keep_alive = Some(keep_alive);
     }
 
-    /// Puts a `retry:` line before anything else in the stream.
-    pub(crate) fn set_retry(&mut self, millis: u64) {
-        let mut first = BytesMut::new();
-        crate::encode::write_retry(millis, &mut first);
+    /// Puts `bytes` before anything else in the stream (e.g. an event stream's `retry:`).
+    pub(crate) fn prepend(&mut self, bytes: &[u8]) {
+        let mut first = BytesMut::with_capacity(bytes.len() + self.buf.len());
+        first.extend_from_slice(bytes);
         first.extend_from_slice(&self.buf);
         self.buf = first;
     }
 
-    /// Applies the app's defaults where the response did not choose.
+    /// Applies the app's defaults where the response did not choose, as its format says.
     pub(crate) fn bind(&mut self, ctx: &StreamContext) {
-        if self.keep_alive.is_none() && self.format == Format::EventStream {
-            self.keep_alive = Some(ctx.keep_alive.clone());
+        if let Some(source) = &self.source {
+            if self.keep_alive.is_none() {
+                self.keep_alive = source.keep_alive(&ctx.keep_alive);
+            }
+            self.farewell = source.farewell(ctx.farewell.as_ref());
         }
         self.shutdown = Some(Box::pin(ctx.shutdown.clone().cancelled_owned()));
-        if self.format == Format::EventStream {
-            self.farewell.clone_from(&ctx.farewell);
-        }
         self.route = Arc::clone(&ctx.route);
     }
 
@@ -294,7 +230,7 @@ impl StreamBody {
         if self
             .keep_alive
             .as_ref()
-            .is_some_and(|k| k.interval.is_some())
+            .is_some_and(|k| k.interval_value().is_some())
         {
             self.last_write = Instant::now();
         }
@@ -339,7 +275,7 @@ impl StreamBody {
                 let polled = polled.unwrap_or_else(|panic| {
                     tracing::error!(
                         route = %this.route,
-                        panic = crate::app::panic_message(&*panic),
+                        panic = panic_message(&*panic),
                         "stream panicked; ending it"
                     );
                     Poll::Ready(Some(Err(StreamFailure::internal(
@@ -355,7 +291,7 @@ impl StreamBody {
                             error = %failure.message,
                             "stream ended by an error item"
                         );
-                        this.format.write_failure(&failure, &mut this.buf);
+                        source.write_failure(&failure, &mut this.buf);
                         ended = true;
                         break;
                     }
@@ -379,7 +315,7 @@ impl StreamBody {
         }
 
         // Idle: the only place a keep-alive comment can go, so never inside an event.
-        let Some(interval) = this.keep_alive.as_ref().and_then(|k| k.interval) else {
+        let Some(interval) = this.keep_alive.as_ref().and_then(KeepAlive::interval_value) else {
             return Poll::Pending;
         };
         // The timer is only touched when it fires: while events flow it costs nothing, and
@@ -399,7 +335,7 @@ impl StreamBody {
             timer.as_mut().reset(due);
         }
         if let Some(keep_alive) = &this.keep_alive {
-            this.buf.extend_from_slice(&keep_alive.comment);
+            this.buf.extend_from_slice(keep_alive.frame());
         }
         let frame = this.take_frame();
         if let Some(timer) = this.timer.as_mut() {

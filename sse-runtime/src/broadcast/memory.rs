@@ -3,17 +3,17 @@
 //! that a subscriber's replay and its live feed meet exactly.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use super::{BroadcastConfig, Entry, EventId, Feed, Live, Reset, ResumeKind, Start};
-use crate::broadcast::Resume;
-
-/// The longest client-sent id echoed back in a reset event.
-const MAX_ECHOED_ID: usize = 128;
+use super::backend::{Backend, Begin, Live, Publishing, Restart, Start};
+use super::config::BroadcastConfig;
+use super::id::EventId;
+use super::message::{Entry, Feed, Reset};
+use super::resume::{echo_id, Resume, ResumeKind};
 
 pub(crate) struct Hub<T> {
     config: BroadcastConfig,
@@ -48,14 +48,6 @@ fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// A client-sent id, cut to a sane length for echoing it back.
-pub(crate) fn echo_id(raw: &str) -> String {
-    match raw.char_indices().nth(MAX_ECHOED_ID) {
-        Some((cut, _)) => raw[..cut].to_owned(),
-        None => raw.to_owned(),
-    }
 }
 
 impl<T> Hub<T> {
@@ -261,5 +253,39 @@ impl<T: Send + Sync + 'static> Hub<T> {
             }
             keep
         });
+    }
+}
+
+impl<T: Send + Sync + 'static> Backend<T> for Hub<T> {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    fn config(&self) -> &BroadcastConfig {
+        Hub::config(self)
+    }
+
+    fn topic_count(&self) -> usize {
+        Hub::topic_count(self)
+    }
+
+    fn subscriber_count(&self, topic: &str) -> usize {
+        Hub::subscriber_count(self, topic)
+    }
+
+    fn publish<'a>(&'a self, topic: &'a str, value: T, json: String) -> Publishing<'a> {
+        Publishing::Done(Ok(Hub::publish(self, topic, value, json)))
+    }
+
+    fn subscribe(self: Arc<Self>, topic: &str, resume: Resume) -> (Begin<T>, Box<dyn Restart<T>>) {
+        let restart = Box::new(Arc::downgrade(&self));
+        (Begin::Ready(self.start(topic, &resume)), restart)
+    }
+}
+
+impl<T: Send + Sync + 'static> Restart<T> for Weak<Hub<T>> {
+    fn restart(&self, topic: &str, resume: Resume) -> Option<Begin<T>> {
+        let hub = self.upgrade()?;
+        Some(Begin::Ready(hub.start(topic, &resume)))
     }
 }

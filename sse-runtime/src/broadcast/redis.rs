@@ -27,11 +27,15 @@ use redis::streams::StreamRangeReply;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::memory::echo_id;
-use super::{
-    Begin, BroadcastConfig, Entry, EventId, Feed, Live, PublishError, Reset, Resume, ResumeKind,
-    Start,
-};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::backend::{Backend, Begin, Live, Publishing, Restart, Start};
+use super::config::BroadcastConfig;
+use super::id::EventId;
+use super::message::{Entry, Feed, Reset};
+use super::resume::{echo_id, Resume, ResumeKind};
+use super::PublishError;
 
 /// XADD + trim + expire + PUBLISH, atomically.
 /// KEYS[1]: the stream (and channel); ARGV: json, maxlen, max age in ms (0: none), ttl ms.
@@ -170,6 +174,59 @@ impl<T: Send + Sync + 'static> Hub<T> {
 
     pub(crate) fn begin(&self, topic: &str, resume: Resume) -> Begin<T> {
         self.shared.begin(topic, resume)
+    }
+}
+
+impl<T> super::Broadcast<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// A hub backed by the Redis server at `url` (`redis://host:port/db`): instances that
+    /// use the same server and [`key_prefix`](BroadcastConfig::key_prefix) share topics,
+    /// and a `Last-Event-ID` from one resumes on another.
+    ///
+    /// Connects before returning (and fails if Redis cannot be reached). Afterwards the hub
+    /// reconnects by itself: while Redis is down, [`publish`](Self::publish) fails and
+    /// subscriptions wait; when it is back they catch up from the stream (a reset first if
+    /// the stream was lost). Needs a Tokio runtime. Redis 6.2 or later.
+    pub async fn redis(url: &str, config: BroadcastConfig) -> Result<Self, PublishError> {
+        let hub = Hub::connect(url, config).await?;
+        Ok(Self {
+            backend: Arc::new(hub),
+        })
+    }
+}
+
+impl<T: Send + Sync + 'static> Backend<T> for Hub<T> {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn config(&self) -> &BroadcastConfig {
+        Hub::config(self)
+    }
+
+    fn topic_count(&self) -> usize {
+        Hub::topic_count(self)
+    }
+
+    fn subscriber_count(&self, topic: &str) -> usize {
+        Hub::subscriber_count(self, topic)
+    }
+
+    fn publish<'a>(&'a self, topic: &'a str, _: T, json: String) -> Publishing<'a> {
+        Publishing::Pending(Box::pin(Hub::publish(self, topic, json)))
+    }
+
+    fn subscribe(self: Arc<Self>, topic: &str, resume: Resume) -> (Begin<T>, Box<dyn Restart<T>>) {
+        let restart = Box::new(self.downgrade());
+        (Hub::begin(&self, topic, resume), restart)
+    }
+}
+
+impl<T: Send + Sync + 'static> Restart<T> for WeakHub<T> {
+    fn restart(&self, topic: &str, resume: Resume) -> Option<Begin<T>> {
+        self.upgrade().map(|hub| hub.begin(topic, resume))
     }
 }
 

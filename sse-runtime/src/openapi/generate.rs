@@ -10,7 +10,8 @@ use schemars::generate::{Contract, SchemaSettings};
 use schemars::SchemaGenerator;
 use serde_json::{json, Map, Value};
 
-use super::{Builtin, In, MediaDoc, OpenApiConfig, ParamDoc, ResponseDoc, RouteDoc, StatusKey};
+use super::config::OpenApiConfig;
+use super::model::{Builtin, In, MediaDoc, ParamDoc, ResponseDoc, RouteDoc, StatusKey};
 use crate::app::RouteDef;
 use crate::handler::Endpoint;
 use crate::response::{Html, Response};

@@ -1,0 +1,138 @@
+//! [`BroadcastConfig`]: a hub's settings, and the [`Overflow`] policy.
+
+use std::time::Duration;
+
+/// What happens to a subscriber whose queue overflows (it reads slower than events are
+/// published). The publisher and the other subscribers are never slowed down either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// End the subscriber's stream. Its `EventSource` reconnects with the last id it got
+    /// and resumes from the replay buffer, so nothing is lost while the buffer reaches back
+    /// far enough (and a reset says so when it does not). The default.
+    #[default]
+    Disconnect,
+    /// Keep the stream open and resume it in place from the replay buffer, right after the
+    /// last event it delivered (a reset first if that event was evicted meanwhile).
+    Resume,
+}
+
+/// Settings of a [`Broadcast`](super::Broadcast) hub.
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_runtime::broadcast::{BroadcastConfig, Overflow};
+///
+/// let config = BroadcastConfig::new()
+///     .replay(500)
+///     .replay_max_age(Some(Duration::from_secs(600)))
+///     .queue(64)
+///     .overflow(Overflow::Resume)
+///     .idle_timeout(Duration::from_secs(3600));
+/// assert_eq!(config.replay_len(), 500);
+/// assert_eq!(config.queue_len(), 64);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BroadcastConfig {
+    pub(super) replay: usize,
+    pub(super) max_age: Option<Duration>,
+    pub(super) queue: usize,
+    pub(super) overflow: Overflow,
+    pub(super) idle_timeout: Duration,
+    pub(super) key_prefix: String,
+}
+
+impl Default for BroadcastConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BroadcastConfig {
+    /// Replay 1024 events per topic (no age limit), queues of 256 events,
+    /// [`Overflow::Disconnect`], topics dropped after 5 minutes unused, Redis keys under
+    /// `sse:broadcast`.
+    pub fn new() -> Self {
+        Self {
+            replay: 1024,
+            max_age: None,
+            queue: 256,
+            overflow: Overflow::Disconnect,
+            idle_timeout: Duration::from_secs(300),
+            key_prefix: "sse:broadcast".to_owned(),
+        }
+    }
+
+    /// How many of its latest events a topic keeps for resuming clients (0: none, so
+    /// every resume is a reset).
+    pub fn replay(mut self, events: usize) -> Self {
+        self.replay = events;
+        self
+    }
+
+    /// Drops buffered events older than this (`None`: no age limit, the default).
+    pub fn replay_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age.map(|age| age.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// How many events a subscriber may fall behind before [`overflow`](Self::overflow)
+    /// applies (at least 1; rounded up to a power of two).
+    pub fn queue(mut self, events: usize) -> Self {
+        self.queue = events.clamp(1, 1 << 20).next_power_of_two();
+        self
+    }
+
+    /// What happens to a subscriber that falls further behind than its queue.
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// How long a topic with no subscribers keeps its replay buffer for clients that come
+    /// back. In process: the topic is dropped this long after its last publish or last
+    /// unsubscribe. On Redis: the stream key expires this long after its last publish
+    /// (at least 1 second).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// The prefix of the Redis keys and channels (default `sse:broadcast`): topic `t` is
+    /// the stream `<prefix>:t`, its live events go to the channel of the same name. Hubs
+    /// that share topics must use the same prefix (and the same value type).
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// The replay buffer's length per topic.
+    pub fn replay_len(&self) -> usize {
+        self.replay
+    }
+
+    /// The replay buffer's age limit.
+    pub fn replay_max_age_value(&self) -> Option<Duration> {
+        self.max_age
+    }
+
+    /// A subscriber's queue length.
+    pub fn queue_len(&self) -> usize {
+        self.queue
+    }
+
+    /// The overflow policy.
+    pub fn overflow_policy(&self) -> Overflow {
+        self.overflow
+    }
+
+    /// The idle timeout of a topic.
+    pub fn idle_timeout_value(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// The Redis key prefix.
+    pub fn key_prefix_value(&self) -> &str {
+        &self.key_prefix
+    }
+}

@@ -1,0 +1,196 @@
+//! [`Subscription`]: one subscriber's stream of a topic, and the engine behind it
+//! (replay, then live events without duplicates; gaps become resets; overflow ends the
+//! stream or resumes it from the buffer).
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::backend::{Begin, Restart, Start};
+use super::config::Overflow;
+use super::message::{Feed, Message, Published, Reset};
+use super::resume::{Resume, ResumeKind};
+use crate::event::ServerSentEvent;
+use crate::sse::Sse;
+
+/// Why a [`Subscription`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// It fell further behind than its queue and the policy is [`Overflow::Disconnect`].
+    Overflow,
+    /// The hub was dropped.
+    Closed,
+}
+
+const RUNNING: u8 = 0;
+const OVERFLOW: u8 = 1;
+const CLOSED: u8 = 2;
+
+/// The events of a topic for one subscriber: a `Stream` of [`Message`]s
+/// (`Send + 'static`), made by [`Broadcast::subscribe`](super::Broadcast::subscribe).
+///
+/// Return it from a streaming route as is (each item becomes an SSE event), turn it into
+/// an [`Sse`] with [`into_sse`](Self::into_sse), or loop over it in a generator. It ends
+/// when it overflows under [`Overflow::Disconnect`] or when the hub is dropped
+/// ([`end_reason`](Self::end_reason) says which). Dropping it unsubscribes.
+#[must_use = "a subscription delivers nothing unless it is polled"]
+pub struct Subscription<T> {
+    topic: Arc<str>,
+    status: Arc<AtomicU8>,
+    inner: Pin<Box<dyn Stream<Item = Message<T>> + Send>>,
+}
+
+impl<T: Send + Sync + 'static> Subscription<T> {
+    pub(super) fn new(
+        topic: &str,
+        hub: Box<dyn Restart<T>>,
+        begin: Begin<T>,
+        overflow: Overflow,
+    ) -> Self {
+        let topic: Arc<str> = Arc::from(topic);
+        let status = Arc::new(AtomicU8::new(RUNNING));
+        let inner = Box::pin(drive(
+            hub,
+            Arc::clone(&topic),
+            begin,
+            overflow,
+            Arc::clone(&status),
+        ));
+        Self {
+            topic,
+            status,
+            inner,
+        }
+    }
+}
+
+impl<T> Subscription<T> {
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Why the stream ended; `None` while it runs.
+    pub fn end_reason(&self) -> Option<EndReason> {
+        match self.status.load(Ordering::Acquire) {
+            OVERFLOW => Some(EndReason::Overflow),
+            CLOSED => Some(EndReason::Closed),
+            _ => None,
+        }
+    }
+
+    /// The subscription as SSE events ([`Message::to_event`]), for a route that returns
+    /// `impl Stream<Item = ServerSentEvent>`.
+    pub fn into_events(self) -> impl Stream<Item = ServerSentEvent> + Send + 'static
+    where
+        T: 'static,
+    {
+        futures_util::StreamExt::map(self, |message| message.to_event())
+    }
+
+    /// The subscription as an [`Sse`] response.
+    pub fn into_sse(self) -> Sse
+    where
+        T: 'static,
+    {
+        Sse::new(self)
+    }
+}
+
+impl<T> Stream for Subscription<T> {
+    type Item = Message<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message<T>>> {
+        self.get_mut().inner.as_mut().poll_next(cx)
+    }
+}
+
+impl<T> fmt::Debug for Subscription<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("topic", &self.topic)
+            .field("end_reason", &self.end_reason())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The subscription's engine: replay, then live events without duplicates; gaps become
+/// resets; overflow ends the stream or resumes it from the buffer.
+fn drive<T: Send + Sync + 'static>(
+    hub: Box<dyn Restart<T>>,
+    topic: Arc<str>,
+    first: Begin<T>,
+    overflow: Overflow,
+    status: Arc<AtomicU8>,
+) -> impl Stream<Item = Message<T>> + Send {
+    async_stream::stream! {
+        let mut begin = first;
+        loop {
+            let start = match begin {
+                Begin::Ready(start) => start,
+                Begin::Pending(start) => match start.await {
+                    Some(start) => start,
+                    None => {
+                        status.store(CLOSED, Ordering::Release);
+                        return;
+                    }
+                },
+            };
+            let Start { mut live, replay, reset, position, epoch } = start;
+            let mut last = position;
+            if let Some(reset) = reset {
+                yield Message::Reset(reset);
+            }
+            for entry in replay {
+                last = Some(entry.id);
+                yield Message::Event(Published(entry));
+            }
+            let resume = loop {
+                match live.recv().await {
+                    Ok(Feed::Event(entry)) => {
+                        if last.is_some_and(|last| entry.id <= last) {
+                            continue;
+                        }
+                        last = Some(entry.id);
+                        yield Message::Event(Published(entry));
+                    }
+                    Ok(Feed::Gap(gap)) => {
+                        if gap > epoch {
+                            yield Message::Reset(Reset::new(last.map(|id| id.to_string())));
+                            last = None;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => match overflow {
+                        Overflow::Disconnect => {
+                            tracing::debug!(topic = %topic, "subscriber overflowed its queue: ending its stream");
+                            status.store(OVERFLOW, Ordering::Release);
+                            return;
+                        }
+                        Overflow::Resume => {
+                            tracing::debug!(topic = %topic, "subscriber overflowed its queue: resuming from the buffer");
+                            break last.map_or(Resume(ResumeKind::Beginning), Resume::from);
+                        }
+                    },
+                    Err(RecvError::Closed) => {
+                        status.store(CLOSED, Ordering::Release);
+                        return;
+                    }
+                }
+            };
+            drop(live);
+            begin = match hub.restart(&topic, resume) {
+                Some(begin) => begin,
+                None => {
+                    status.store(CLOSED, Ordering::Release);
+                    return;
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! [`IntoEvent`]: what a streaming route may yield as a Server-Sent Event, and how it is
+//! encoded (straight into the response buffer).
+
+use bytes::BytesMut;
+use serde::Serialize;
+
+use crate::encode;
+use crate::event::{EventError, ServerSentEvent};
+
+/// Turns an item yielded by a streaming route into a Server-Sent Event.
+///
+/// Implemented for [`ServerSentEvent`] (sent as built) and for every `T: Serialize`
+/// (sent as one `data:` line of compact JSON, serialized straight into the response
+/// buffer with no intermediate allocation).
+///
+/// Streams of `Result<T, E>` are handled one level up, by
+/// [`Sse::try_new`](crate::Sse::try_new) and by `#[get(..., sse)]` routes whose item type is
+/// `Result`: `Ok(item)` is sent as usual, `Err(e)` ends the stream with one
+/// `event: error` event (or an HTTP error status if nothing was sent yet).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as a Server-Sent Event",
+    label = "`{Self}` is neither `Serialize` nor `ServerSentEvent`",
+    note = "derive `serde::Serialize` for `{Self}`, or yield `sse_runtime::ServerSentEvent`"
+)]
+pub trait IntoEvent {
+    /// Converts the item into an event.
+    fn into_event(self) -> Result<ServerSentEvent, EventError>;
+
+    /// Appends the encoded event to `buf`; on error `buf` is left as it was.
+    #[doc(hidden)]
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError>
+    where
+        Self: Sized,
+    {
+        encode::write_event(&self.into_event()?, buf)
+    }
+}
+
+impl IntoEvent for ServerSentEvent {
+    fn into_event(self) -> Result<ServerSentEvent, EventError> {
+        self.validate()?;
+        Ok(self)
+    }
+
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
+        encode::write_event(&self, buf)
+    }
+}
+
+impl<T: Serialize> IntoEvent for T {
+    fn into_event(self) -> Result<ServerSentEvent, EventError> {
+        let event = ServerSentEvent::new().data(&self);
+        event.validate()?;
+        Ok(event)
+    }
+
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
+        encode::write_json_data(&self, buf)
+    }
+}
