@@ -16,31 +16,31 @@
 
 #[allow(dead_code)]
 #[path = "chat.rs"]
-mod chat;
+pub mod chat;
 #[allow(dead_code)]
 #[path = "chat_room.rs"]
-mod chat_room;
+pub mod chat_room;
 #[allow(dead_code)]
 #[path = "logs.rs"]
-mod logs;
+pub mod logs;
 #[allow(dead_code)]
 #[path = "notifications.rs"]
-mod notifications;
+pub mod notifications;
 #[allow(dead_code)]
 #[path = "quickstart.rs"]
-mod quickstart;
+pub mod quickstart;
 #[allow(dead_code)]
 #[path = "resume.rs"]
-mod resume;
+pub mod resume;
 #[allow(dead_code)]
 #[path = "safe_stream.rs"]
-mod safe_stream;
+pub mod safe_stream;
 #[allow(dead_code)]
 #[path = "stocks.rs"]
-mod stocks;
+pub mod stocks;
 #[allow(dead_code)]
 #[path = "typed_events.rs"]
-mod typed_events;
+pub mod typed_events;
 
 use sse_runtime::openapi::OpenApiConfig;
 use sse_runtime::{App, Html};

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs Debian's redis-server if it is missing (idempotent). Used by .ci/run and, when
-# CI is set, by tests/tests/broadcast_redis.rs before it gives up on a missing server.
+# Installs Debian's redis-server if it is missing (idempotent), for running
+# tests/broadcast/two_tabs.test.mjs or the Redis tests by hand.
 set -euo pipefail
 command -v redis-server >/dev/null 2>&1 && exit 0
 export DEBIAN_FRONTEND=noninteractive

@@ -6,7 +6,7 @@
 #   tests/openapi/validate.sh FILE...
 #
 # Exit status: 0 every document is valid; 1 a document is invalid; 3 the validator could
-# not be installed (no python3/venv, no registry): tests/tests/openapi.rs skips on 3,
+# not be installed (no python3/venv, no registry): tests/it/openapi.rs skips on 3,
 # except under CI=true, where it fails.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -4,7 +4,7 @@
 //! `tests/openapi/requirements.txt`) run on the documents; the showcase's document
 //! compared with its committed snapshot; `/docs` driven in headless Chromium.
 //!
-//! `UPDATE_OPENAPI_SNAPSHOTS=1 cargo test -p sse-tests --test openapi` rewrites the
+//! `UPDATE_OPENAPI_SNAPSHOTS=1 cargo test -p sse-tests --test it openapi` rewrites the
 //! snapshots in `tests/openapi/snapshots/`.
 
 use std::collections::HashMap;
@@ -20,6 +20,8 @@ use sse_runtime::{
     App, HeaderMap, HttpError, Json, JsonLines, LastEventId, Method, Path, Query, RouteDef,
     ServerSentEvent, Sse, State, StatusCode,
 };
+
+use crate::showcase;
 
 // ---------------------------------------------------------------------------------------
 // The test app: every parameter kind, every response kind.
@@ -202,7 +204,7 @@ fn test_app() -> App {
         .route(RouteDef::new(Method::GET, "/internal", internal).with_doc(RouteDoc::hidden))
         .openapi_config(
             OpenApiConfig::new("Every parameter kind", "1.0.0")
-                .description("The test app of tests/tests/openapi.rs.")
+                .description("The test app of tests/it/openapi.rs.")
                 .path("/api/openapi.json")
                 .docs_path("/api/docs"),
         )
@@ -228,7 +230,7 @@ fn validator_missing(text: &str) {
     sse_tests::tools::missing(
         "the OpenAPI validation (openapi-spec-validator, tests/openapi/validate.sh)",
         why,
-        "apt-get install python3-venv && cargo test -p sse-tests --test openapi",
+        "apt-get install python3-venv && cargo test -p sse-tests --test it openapi",
     );
 }
 
@@ -347,7 +349,7 @@ fn assert_snapshot(name: &str, doc: &Value) {
         panic!(
             "the OpenAPI document of `{name}` differs from {}: {diff}\n\
              If the change is intended, run \
-             `UPDATE_OPENAPI_SNAPSHOTS=1 cargo test -p sse-tests --test openapi` and commit \
+             `UPDATE_OPENAPI_SNAPSHOTS=1 cargo test -p sse-tests --test it openapi` and commit \
              the snapshot.\nNew document:\n{pretty}",
             path.display()
         );
@@ -590,7 +592,7 @@ fn undocumented_and_hidden_routes() {
     assert_eq!(doc["openapi"], "3.2.0");
     assert_eq!(
         doc["info"],
-        json!({"title": "Every parameter kind", "version": "1.0.0", "description": "The test app of tests/tests/openapi.rs."})
+        json!({"title": "Every parameter kind", "version": "1.0.0", "description": "The test app of tests/it/openapi.rs."})
     );
 }
 
@@ -718,9 +720,6 @@ fn a_route_on_the_document_path_is_a_build_error() {
 // Independent validation and snapshots.
 
 /// The showcase example (`examples/showcase.rs`), whose document is validated and snapshotted.
-#[allow(dead_code)]
-#[path = "../../examples/showcase.rs"]
-mod showcase;
 
 #[test]
 fn validator_accepts_the_test_app_and_the_showcase() {
@@ -776,9 +775,9 @@ fn snapshot_of_the_showcase() {
 // The docs page in a real browser.
 
 /// The suite and how to run it, for the notice when Chromium or Node is missing.
-const DOCS_PAGE_SUITE: &str = "the OpenAPI docs page in Chromium (tests/tests/openapi.rs)";
+const DOCS_PAGE_SUITE: &str = "the OpenAPI docs page in Chromium (tests/it/openapi.rs)";
 const DOCS_PAGE_COMMAND: &str =
-    "apt-get install chromium nodejs && cargo test -p sse-tests --test openapi docs_page";
+    "apt-get install chromium nodejs && cargo test -p sse-tests --test it openapi::docs_page";
 
 /// `$CHROMIUM`, or Debian's Chromium.
 fn chromium() -> Option<PathBuf> {

@@ -15,7 +15,7 @@ mod binaries {
     use std::time::{Duration, Instant};
 
     /// `target/<profile>/examples/NAME`, freshly built: `cargo test` builds the examples,
-    /// but `cargo test --test examples` alone does not, so build them (a no-op when fresh).
+    /// but `cargo test --test it examples` alone does not, so build them (a no-op when fresh).
     fn example_binary(name: &str) -> PathBuf {
         static BUILT: std::sync::Once = std::sync::Once::new();
         BUILT.call_once(|| {

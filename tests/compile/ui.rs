@@ -4,7 +4,7 @@
 //! The snapshots belong to the toolchain on this project's machines, **rustc 1.95
 //! (stable)**: another rustc words or places some diagnostics differently. After a
 //! toolchain upgrade, regenerate them with
-//! `TRYBUILD=overwrite cargo test -p sse-tests --test ui` and review the diff.
+//! `TRYBUILD=overwrite cargo test -p sse-tests --test compile ui` and review the diff.
 
 #[test]
 fn ui() {

@@ -30,12 +30,7 @@ use sse_runtime::{
 };
 
 // Two of the examples (`examples/`), whose routes the tutorials below run as they are.
-#[allow(dead_code)]
-#[path = "../../examples/logs.rs"]
-mod logs;
-#[allow(dead_code)]
-#[path = "../../examples/quickstart.rs"]
-mod quickstart;
+use crate::showcase::{logs, quickstart};
 
 const EVENT_STREAM: &str = "text/event-stream; charset=utf-8";
 

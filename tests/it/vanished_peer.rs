@@ -127,9 +127,9 @@ impl Lab {
             Ok(lab) => Some(lab),
             Err(why) => {
                 sse_tests::tools::missing(
-                    "the vanished-peer tests (tests/tests/vanished_peer.rs)",
+                    "the vanished-peer tests (tests/it/vanished_peer.rs)",
                     &format!("cannot make a network namespace: {why}"),
-                    "apt-get install iproute2 curl && sudo -E cargo test -p sse-tests --test vanished_peer",
+                    "apt-get install iproute2 curl && sudo -E cargo test -p sse-tests --test it vanished_peer",
                 );
                 None
             }

@@ -17,9 +17,7 @@ use sse_runtime::parse::Event;
 use sse_runtime::testing::{Events, Protocol, TestClient};
 use sse_runtime::{App, HttpError, Json, LastEventId, Path, Sse, State, StatusCode};
 
-#[allow(dead_code)]
-#[path = "../../examples/chat_room.rs"]
-mod chat_room;
+use crate::showcase::chat_room;
 
 // ---------------------------------------------------------------------------------------
 // A redis-server of our own
@@ -36,8 +34,8 @@ impl RedisServer {
     fn start() -> Option<Self> {
         sse_tests::tools::require(
             "redis-server",
-            "the Redis broadcast tests (tests/tests/broadcast_redis.rs)",
-            "apt-get install redis-server && cargo test -p sse-tests --test broadcast_redis",
+            "the Redis broadcast tests (tests/it/broadcast_redis.rs)",
+            "apt-get install redis-server && cargo test -p sse-tests --test it broadcast_redis",
         )?;
         for _ in 0..5 {
             let port = free_port();
@@ -563,7 +561,7 @@ async fn chat_room_as_two_instances_shows_everyone_the_same_conversation() {
 /// Publish → receive latency of one event fanned out to `SUBSCRIBERS` subscriptions, in
 /// process and through Redis (publisher on instance B, subscribers split over A and B).
 /// Figures for the performance bench:
-/// `cargo test --release -p sse-tests --test broadcast_redis -- --ignored --nocapture`.
+/// `cargo test --release -p sse-tests --test it broadcast_redis -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement; run with --ignored --nocapture"]
 async fn fan_out_latency_figures() {

@@ -6,7 +6,7 @@
 //! pretty-printer decides their layout): the test installs it with `cargo install` when it
 //! is missing or another version (`sse_tests::tools::cargo_install`). After an intended
 //! change to the generated code, regenerate the snapshots with
-//! `MACROTEST=overwrite cargo test -p sse-tests --test expand` and review the diff.
+//! `MACROTEST=overwrite cargo test -p sse-tests --test compile expand` and review the diff.
 
 /// The cargo-expand release the snapshots were made with.
 const CARGO_EXPAND_VERSION: &str = "1.0.127";

@@ -7,11 +7,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use sse_runtime::testing::{Protocol, TestClient};
 
-#[allow(dead_code)]
-#[path = "../../examples/auth.rs"]
-mod auth;
-
-use auth::{app, Sessions};
+use crate::auth_example::{app, Sessions};
 
 fn sessions() -> Sessions {
     Sessions(Arc::new(HashMap::from([(
