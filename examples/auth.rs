@@ -19,9 +19,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use sse_runtime::extract::AppState;
 use sse_runtime::extract::FromRequestParts;
 use sse_runtime::http::request::Parts;
-use sse_runtime::{App, AppState, HttpError, Json, Query, ServerSentEvent, Stream};
+use sse_runtime::{App, HttpError, Json, Query, ServerSentEvent, Stream};
 
 /// Valid session tokens and the user each belongs to.
 #[derive(Clone, Debug, Default)]

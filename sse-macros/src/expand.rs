@@ -450,7 +450,7 @@ fn handler_impl(route: &Route, args: &Args, cfgs: &[&Attribute]) -> TokenStream 
     quote! {
         #(#cfgs)*
         impl ::sse_runtime::Handler<::sse_runtime::__private::Generated> for #name {
-            fn call(&self, #req: ::sse_runtime::Request, #state: ::sse_runtime::AppState) -> ::sse_runtime::BoxFuture {
+            fn call(&self, #req: ::sse_runtime::Request, #state: ::sse_runtime::__private::AppState) -> ::sse_runtime::__private::BoxFuture {
                 ::sse_runtime::__private::handle(async move {
                     #(#stmts)*
                     #response

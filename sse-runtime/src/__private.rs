@@ -19,14 +19,14 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::extract::{FromRequest, FromRequestParts};
-use crate::handler::BoxFuture;
 use crate::into_event::IntoEvent;
 use crate::keep_alive::KeepAlive;
 use crate::ndjson::JsonLines;
 use crate::response::{IntoResponse, Request, Response};
 use crate::sse::Sse;
-use crate::state::AppState;
 
+pub use crate::handler::BoxFuture;
+pub use crate::state::AppState;
 pub use async_stream;
 pub use futures_core::Stream;
 pub use http::request::Parts;

@@ -127,27 +127,27 @@ impl ServerSentEvent {
     }
 
     /// The `data` field as it will be sent (JSON text for [`data`](Self::data)).
-    pub fn data_text(&self) -> Option<&str> {
+    pub fn get_data(&self) -> Option<&str> {
         self.data.as_deref()
     }
 
     /// The `event` field.
-    pub fn event_name(&self) -> Option<&str> {
+    pub fn get_event(&self) -> Option<&str> {
         self.event.as_deref()
     }
 
     /// The `id` field.
-    pub fn id_value(&self) -> Option<&str> {
+    pub fn get_id(&self) -> Option<&str> {
         self.id.as_deref()
     }
 
     /// The `retry` field in milliseconds.
-    pub fn retry_value(&self) -> Option<u64> {
+    pub fn get_retry(&self) -> Option<u64> {
         self.retry
     }
 
     /// The comment.
-    pub fn comment_text(&self) -> Option<&str> {
+    pub fn get_comment(&self) -> Option<&str> {
         self.comment.as_deref()
     }
 

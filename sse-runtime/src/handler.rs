@@ -40,7 +40,7 @@ pub trait Handler<M>: Clone + Send + Sync + 'static {
 
 /// A type-erased handler, as stored in the router.
 #[derive(Clone)]
-pub struct Endpoint(Arc<dyn Fn(Request, AppState) -> BoxFuture + Send + Sync>);
+pub(crate) struct Endpoint(Arc<dyn Fn(Request, AppState) -> BoxFuture + Send + Sync>);
 
 impl Endpoint {
     /// Erases the handler's type.

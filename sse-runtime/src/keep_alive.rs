@@ -18,8 +18,8 @@ use crate::encode;
 /// use sse_runtime::KeepAlive;
 ///
 /// let every_5s = KeepAlive::new().interval(Duration::from_secs(5)).text("keep-alive");
-/// assert_eq!(every_5s.interval_value(), Some(Duration::from_secs(5)));
-/// assert_eq!(KeepAlive::disabled().interval_value(), None);
+/// assert_eq!(every_5s.get_interval(), Some(Duration::from_secs(5)));
+/// assert_eq!(KeepAlive::disabled().get_interval(), None);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeepAlive {
@@ -59,7 +59,7 @@ impl KeepAlive {
     }
 
     /// The interval, or `None` when disabled.
-    pub fn interval_value(&self) -> Option<Duration> {
+    pub fn get_interval(&self) -> Option<Duration> {
         self.interval
     }
 

@@ -23,7 +23,7 @@
 //! }
 //!
 //! #[tokio::main]
-//! async fn main() -> Result<(), sse_runtime::Error> {
+//! async fn main() -> Result<(), sse_runtime::ServeError> {
 //!     App::new().get("/ticks", ticks).serve("127.0.0.1:8000").await
 //! }
 //! ```
@@ -70,13 +70,13 @@ pub mod __private;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 
-pub use app::{App, AppService, IntoAppService, IntoRoute, RouteDef};
+pub use app::{App, AppService, IntoRoute, RouteDef};
 pub use body::Body;
 pub use cors::Cors;
 pub use error::BoxError;
 pub use event::{EventError, ServerSentEvent};
 pub use extract::{Json, LastEventId, Path, Query, State};
-pub use handler::{BoxFuture, Endpoint, Handler};
+pub use handler::Handler;
 pub use http_error::HttpError;
 pub use into_event::IntoEvent;
 pub use keep_alive::KeepAlive;
@@ -84,9 +84,9 @@ pub use limits::Limits;
 pub use ndjson::{JsonLines, JSON_LINES_CONTENT_TYPE};
 pub use response::{Created, Html, IntoResponse, Request, Response};
 pub use router::BuildError;
-pub use server::{shutdown_signal, Error};
+pub use server::{shutdown_signal, ServeError};
 pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
-pub use state::{AppState, DEFAULT_BODY_LIMIT};
+pub use state::DEFAULT_BODY_LIMIT;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
 

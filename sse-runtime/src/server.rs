@@ -26,43 +26,44 @@ use crate::error::BoxError;
 use crate::idle::{Activity, TrackedBody};
 use crate::limits::Limits;
 
-/// Why serving failed.
+/// Why serving failed: the app is misconfigured ([`BuildError`](crate::BuildError)), or
+/// binding or accepting failed.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ServeError {
     /// The routes are invalid.
     Build(crate::BuildError),
     /// Binding or accepting failed.
     Io(std::io::Error),
 }
 
-impl std::fmt::Display for Error {
+impl std::fmt::Display for ServeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Build(err) => write!(f, "invalid app: {err}"),
-            Error::Io(err) => write!(f, "server I/O error: {err}"),
+            ServeError::Build(err) => write!(f, "invalid app: {err}"),
+            ServeError::Io(err) => write!(f, "server I/O error: {err}"),
         }
     }
 }
 
-impl std::error::Error for Error {
+impl std::error::Error for ServeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Build(err) => Some(err),
-            Error::Io(err) => Some(err),
+            ServeError::Build(err) => Some(err),
+            ServeError::Io(err) => Some(err),
         }
     }
 }
 
-impl From<crate::BuildError> for Error {
+impl From<crate::BuildError> for ServeError {
     fn from(err: crate::BuildError) -> Self {
-        Error::Build(err)
+        ServeError::Build(err)
     }
 }
 
-impl From<std::io::Error> for Error {
+impl From<std::io::Error> for ServeError {
     fn from(err: std::io::Error) -> Self {
-        Error::Io(err)
+        ServeError::Io(err)
     }
 }
 
@@ -134,11 +135,11 @@ impl App {
     /// }
     ///
     /// #[tokio::main]
-    /// async fn main() -> Result<(), sse_runtime::Error> {
+    /// async fn main() -> Result<(), sse_runtime::ServeError> {
     ///     App::new().route(health).serve("127.0.0.1:8000").await
     /// }
     /// ```
-    pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<(), Error> {
+    pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<(), ServeError> {
         let service = self.build()?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         serve(service, listener, shutdown_signal()).await?;
@@ -156,7 +157,10 @@ impl App {
     /// app.serve_with_listener(listener).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn serve_with_listener(self, listener: tokio::net::TcpListener) -> Result<(), Error> {
+    pub async fn serve_with_listener(
+        self,
+        listener: tokio::net::TcpListener,
+    ) -> Result<(), ServeError> {
         self.serve_with_shutdown(listener, shutdown_signal()).await
     }
 
@@ -169,7 +173,7 @@ impl App {
         self,
         listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send,
-    ) -> Result<(), Error> {
+    ) -> Result<(), ServeError> {
         let service = self.build()?;
         serve(service, listener, signal).await?;
         Ok(())
@@ -184,7 +188,7 @@ impl App {
         listener: tokio::net::TcpListener,
         tls: crate::tls::TlsConfig,
         signal: impl Future<Output = ()> + Send,
-    ) -> Result<(), Error> {
+    ) -> Result<(), ServeError> {
         let service = self.build()?;
         serve_tls(service, listener, &tls, signal).await?;
         Ok(())

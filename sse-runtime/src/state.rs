@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 /// Shared application state: one value per type, registered with
 /// [`App::state`](crate::App::state) and read by the [`State`](crate::State) extractor.
+/// Custom extractors get it in
+/// [`FromRequestParts::from_request_parts`](crate::extract::FromRequestParts).
 ///
-/// Cloning is cheap (one reference count).
+/// Cloning is cheap (one reference count). The framework's own settings that extractors
+/// need (the request body limit) travel with it but are not part of its API.
 ///
 /// ```
-/// use sse_runtime::AppState;
+/// use sse_runtime::extract::AppState;
 ///
 /// let state = AppState::default().with(42u32);
 /// assert_eq!(state.get::<u32>(), Some(&42));
@@ -53,8 +56,9 @@ impl AppState {
         self.inner.values.values().map(|(_, name)| *name)
     }
 
-    /// The request body limit for extractors that read the body.
-    pub fn body_limit(&self) -> usize {
+    /// The request body limit for extractors that read the body
+    /// ([`App::body_limit`](crate::App::body_limit)).
+    pub(crate) fn body_limit(&self) -> usize {
         self.inner.body_limit.unwrap_or(DEFAULT_BODY_LIMIT)
     }
 
@@ -67,7 +71,6 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("types", &self.type_names().collect::<Vec<_>>())
-            .field("body_limit", &self.body_limit())
             .finish()
     }
 }

@@ -230,7 +230,7 @@ impl StreamBody {
         if self
             .keep_alive
             .as_ref()
-            .is_some_and(|k| k.interval_value().is_some())
+            .is_some_and(|k| k.get_interval().is_some())
         {
             self.last_write = Instant::now();
         }
@@ -315,7 +315,7 @@ impl StreamBody {
         }
 
         // Idle: the only place a keep-alive comment can go, so never inside an event.
-        let Some(interval) = this.keep_alive.as_ref().and_then(KeepAlive::interval_value) else {
+        let Some(interval) = this.keep_alive.as_ref().and_then(KeepAlive::get_interval) else {
             return Poll::Pending;
         };
         // The timer is only touched when it fires: while events flow it costs nothing, and

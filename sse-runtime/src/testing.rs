@@ -35,7 +35,8 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{AppService, IntoAppService};
+use crate::app::AppService;
+pub use crate::app::IntoAppService;
 use crate::body::Body;
 use crate::parse::{Event, EventParser, Frame};
 use crate::response::Request;

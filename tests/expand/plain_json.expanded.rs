@@ -52,8 +52,8 @@ impl ::sse_runtime::Handler<::sse_runtime::__private::Generated> for health {
     fn call(
         &self,
         __req: ::sse_runtime::Request,
-        __state: ::sse_runtime::AppState,
-    ) -> ::sse_runtime::BoxFuture {
+        __state: ::sse_runtime::__private::AppState,
+    ) -> ::sse_runtime::__private::BoxFuture {
         ::sse_runtime::__private::handle(async move {
             let __result = health::call().await;
             ::core::result::Result::Ok(

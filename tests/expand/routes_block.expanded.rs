@@ -77,8 +77,8 @@ impl ::sse_runtime::Handler<::sse_runtime::__private::Generated> for count {
     fn call(
         &self,
         __req: ::sse_runtime::Request,
-        __state: ::sse_runtime::AppState,
-    ) -> ::sse_runtime::BoxFuture {
+        __state: ::sse_runtime::__private::AppState,
+    ) -> ::sse_runtime::__private::BoxFuture {
         ::sse_runtime::__private::handle(async move {
             let __arg0 = ::sse_runtime::__private::from_request::<
                 Path<u32>,

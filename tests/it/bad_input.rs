@@ -47,10 +47,7 @@ fn app() -> App {
         })
         .post("/json", |Json(b): Json<Body>| async move { b.text })
         .body_limit(1024)
-        .limits(Limits {
-            max_header_bytes: 16 * 1024,
-            ..Limits::default()
-        })
+        .limits(Limits::default().max_header_bytes(16 * 1024))
 }
 
 /// Sends raw bytes, returns everything the server answers before closing (or 2 s).
@@ -121,10 +118,7 @@ async fn every_bad_input_gets_its_answer_while_a_stream_keeps_flowing() {
 #[tokio::test]
 async fn http2_limits_are_advertised_to_clients() {
     let client = TestClient::spawn(
-        app().limits(Limits {
-            h2_max_concurrent_streams: 64,
-            ..Limits::default()
-        }),
+        app().limits(Limits::default().h2_max_concurrent_streams(64)),
         Protocol::Http2,
     )
     .await;

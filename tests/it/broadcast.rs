@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_runtime::broadcast::{Broadcast, BroadcastConfig, EventId, Message, Resume, RESET_EVENT};
+use sse_runtime::broadcast::{
+    Broadcast, BroadcastConfig, EventId, Message, Resume, Subscription, RESET_EVENT,
+};
 use sse_runtime::parse::Event;
 use sse_runtime::testing::{Events, Protocol, TestClient};
 use sse_runtime::{
@@ -15,9 +17,13 @@ use sse_runtime::{
 
 type Hub = Broadcast<u64>;
 
-/// `GET /topics/{topic}/events`: the one-liner.
-async fn events(State(hub): State<Hub>, Path(topic): Path<String>, last: LastEventId) -> Sse {
-    hub.sse(&topic, last)
+/// `GET /topics/{topic}/events`: the subscription is the response.
+async fn events(
+    State(hub): State<Hub>,
+    Path(topic): Path<String>,
+    last: LastEventId,
+) -> Subscription<u64> {
+    hub.subscribe(&topic, last)
 }
 
 /// `GET /topics/{topic}/shout`: a generator that transforms each item, keeping its id.
@@ -25,7 +31,7 @@ async fn shout(State(hub): State<Hub>, Path(topic): Path<String>, last: LastEven
     Sse::new(async_stream::stream! {
         let mut subscription = hub.subscribe(&topic, last);
         while let Some(message) = subscription.next().await {
-            yield message.into_sse_with(|n| ServerSentEvent::new().event("shout").data(n * 10));
+            yield message.into_event_with(|n| ServerSentEvent::new().event("shout").data(n * 10));
         }
     })
 }
@@ -47,7 +53,8 @@ async fn plain(
     Path(topic): Path<String>,
     last: LastEventId,
 ) -> impl Stream<Item = ServerSentEvent> {
-    hub.subscribe(&topic, last).into_events()
+    hub.subscribe(&topic, last)
+        .map(|message| message.to_event())
 }
 
 /// `POST /topics/{topic}` with a JSON number: publishes it, answers its id.

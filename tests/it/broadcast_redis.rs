@@ -12,10 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_runtime::broadcast::{Broadcast, BroadcastConfig, Resume, RESET_EVENT};
+use sse_runtime::broadcast::{Broadcast, BroadcastConfig, Resume, Subscription, RESET_EVENT};
 use sse_runtime::parse::Event;
 use sse_runtime::testing::{Events, Protocol, TestClient};
-use sse_runtime::{App, HttpError, Json, LastEventId, Path, Sse, State, StatusCode};
+use sse_runtime::{App, HttpError, Json, LastEventId, Path, State, StatusCode};
 
 use crate::showcase::chat_room;
 
@@ -149,8 +149,12 @@ async fn channel_subscribers(conn: &mut redis::aio::MultiplexedConnection, chann
 
 type Hub = Broadcast<u64>;
 
-async fn events(State(hub): State<Hub>, Path(topic): Path<String>, last: LastEventId) -> Sse {
-    hub.sse(&topic, last)
+async fn events(
+    State(hub): State<Hub>,
+    Path(topic): Path<String>,
+    last: LastEventId,
+) -> Subscription<u64> {
+    hub.subscribe(&topic, last)
 }
 
 async fn publish(

@@ -321,7 +321,7 @@ mod test_sse {
     #[test]
     fn server_sent_event_retry_is_whole_non_negative_milliseconds() {
         let event = ServerSentEvent::new().retry(Duration::from_micros(1_500_900));
-        assert_eq!(event.retry_value(), Some(1500));
+        assert_eq!(event.get_retry(), Some(1500));
         assert_eq!(event.to_string(), "retry: 1500\n\n");
     }
 

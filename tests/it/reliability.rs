@@ -61,10 +61,7 @@ async fn raw_get(client: &TestClient, path: &str) -> TcpStream {
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     let cleanups = Cleanups::default();
-    let limits = Limits {
-        send_timeout: Some(Duration::from_millis(300)),
-        ..Limits::default()
-    };
+    let limits = Limits::default().send_timeout(Some(Duration::from_millis(300)));
     let client = spawn(limits, &cleanups).await;
     // Connect, ask for the firehose, never read: the buffers fill, writes block.
     let stalled = raw_get(&client, "/firehose").await;
@@ -77,10 +74,7 @@ async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
 #[tokio::test]
 async fn connections_over_the_limit_get_503_and_the_others_keep_streaming() {
     let cleanups = Cleanups::default();
-    let limits = Limits {
-        max_connections: 2,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_connections(2);
     let client = spawn(limits, &cleanups).await;
     let first = client.get("/ticker").send().await.events();
     let second = client.get("/ticker").send().await.events();
@@ -101,10 +95,7 @@ async fn connections_over_the_limit_get_503_and_the_others_keep_streaming() {
 #[tokio::test]
 async fn a_slowloris_client_is_cut_off_after_the_header_read_timeout() {
     let cleanups = Cleanups::default();
-    let limits = Limits {
-        header_read_timeout: Duration::from_millis(300),
-        ..Limits::default()
-    };
+    let limits = Limits::default().header_read_timeout(Duration::from_millis(300));
     let client = spawn(limits, &cleanups).await;
     let mut slow = TcpStream::connect(client.addr().unwrap()).await.unwrap();
     slow.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n")
@@ -145,10 +136,7 @@ async fn a_silent_client_is_disconnected_after_the_header_read_timeout() {
     // connection slot) forever.
     let cleanups = Cleanups::default();
     let timeout = Duration::from_millis(300);
-    let limits = Limits {
-        header_read_timeout: timeout,
-        ..Limits::default()
-    };
+    let limits = Limits::default().header_read_timeout(timeout);
     let client = spawn(limits, &cleanups).await;
     let mut streaming = client.get("/ticker").send().await.events();
     assert!(streaming.next().await.is_some());
@@ -177,10 +165,7 @@ async fn a_client_that_stops_inside_the_http2_preface_is_disconnected() {
     // cut off by the header read timeout as well.
     let cleanups = Cleanups::default();
     let timeout = Duration::from_millis(300);
-    let limits = Limits {
-        header_read_timeout: timeout,
-        ..Limits::default()
-    };
+    let limits = Limits::default().header_read_timeout(timeout);
     let client = spawn(limits, &cleanups).await;
     for prefix in [
         &b"P"[..],
@@ -219,10 +204,7 @@ async fn an_idle_http1_keep_alive_connection_is_closed_after_the_header_read_tim
     // request's head on a keep-alive connection is bounded by the header read timeout.
     let cleanups = Cleanups::default();
     let timeout = Duration::from_millis(300);
-    let limits = Limits {
-        header_read_timeout: timeout,
-        ..Limits::default()
-    };
+    let limits = Limits::default().header_read_timeout(timeout);
     let client = spawn(limits, &cleanups).await;
     let mut kept = TcpStream::connect(client.addr().unwrap()).await.unwrap();
     kept.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
@@ -256,10 +238,7 @@ async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
     // connection slot. The server closes it (GOAWAY) after `idle_timeout`.
     let cleanups = Cleanups::default();
     let idle = Duration::from_millis(300);
-    let limits = Limits {
-        idle_timeout: idle,
-        ..Limits::default()
-    };
+    let limits = Limits::default().idle_timeout(idle);
     let client = spawn(limits, &cleanups).await;
     let mut h2 = TcpStream::connect(client.addr().unwrap()).await.unwrap();
     h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
@@ -287,10 +266,7 @@ async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
 async fn an_http2_connection_with_an_open_stream_is_not_idle() {
     let cleanups = Cleanups::default();
     let idle = Duration::from_millis(300);
-    let limits = Limits {
-        idle_timeout: idle,
-        ..Limits::default()
-    };
+    let limits = Limits::default().idle_timeout(idle);
     let client = spawn_over(Protocol::Http2, limits, &cleanups).await;
     let mut events = client.get("/ticker").send().await.events();
     // Four idle timeouts' worth of events (one every 50 ms) on the one connection.

@@ -308,11 +308,11 @@ async fn vanish(
         .get("/health", || async { "ok" })
         .state(cleanups.clone())
         .keep_alive(keep_alive)
-        .limits(Limits {
-            send_timeout: Some(SEND_TIMEOUT),
-            tcp_keepalive: Some(TCP_KEEPALIVE),
-            ..Limits::default()
-        });
+        .limits(
+            Limits::default()
+                .send_timeout(Some(SEND_TIMEOUT))
+                .tcp_keepalive(Some(TCP_KEEPALIVE)),
+        );
     let listener = tokio::net::TcpListener::bind((lab.host_ip, 0))
         .await
         .expect("bind the host end of the veth");

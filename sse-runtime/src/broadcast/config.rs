@@ -29,8 +29,8 @@ pub enum Overflow {
 ///     .queue(64)
 ///     .overflow(Overflow::Resume)
 ///     .idle_timeout(Duration::from_secs(3600));
-/// assert_eq!(config.replay_len(), 500);
-/// assert_eq!(config.queue_len(), 64);
+/// assert_eq!(config.get_replay(), 500);
+/// assert_eq!(config.get_queue(), 64);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BroadcastConfig {
@@ -107,32 +107,32 @@ impl BroadcastConfig {
     }
 
     /// The replay buffer's length per topic.
-    pub fn replay_len(&self) -> usize {
+    pub fn get_replay(&self) -> usize {
         self.replay
     }
 
     /// The replay buffer's age limit.
-    pub fn replay_max_age_value(&self) -> Option<Duration> {
+    pub fn get_replay_max_age(&self) -> Option<Duration> {
         self.max_age
     }
 
     /// A subscriber's queue length.
-    pub fn queue_len(&self) -> usize {
+    pub fn get_queue(&self) -> usize {
         self.queue
     }
 
     /// The overflow policy.
-    pub fn overflow_policy(&self) -> Overflow {
+    pub fn get_overflow(&self) -> Overflow {
         self.overflow
     }
 
     /// The idle timeout of a topic.
-    pub fn idle_timeout_value(&self) -> Duration {
+    pub fn get_idle_timeout(&self) -> Duration {
         self.idle_timeout
     }
 
     /// The Redis key prefix.
-    pub fn key_prefix_value(&self) -> &str {
+    pub fn get_key_prefix(&self) -> &str {
         &self.key_prefix
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct Entry<T> {
 impl<T> Entry<T> {
     pub(crate) fn new(id: EventId, data: T, json: String) -> Self {
         let event = ServerSentEvent::new().raw_data(json).id(id.to_string());
-        let mut buf = BytesMut::with_capacity(event.data_text().map_or(0, str::len) + 48);
+        let mut buf = BytesMut::with_capacity(event.get_data().map_or(0, str::len) + 48);
         // Raw data and a `<digits>-<digits>` id are always valid.
         let _ = encode::write_event(&event, &mut buf);
         let json = event.data.unwrap_or_default().into_boxed_str();
@@ -110,11 +110,11 @@ impl<T> Message<T> {
     /// let mut sub = hub.subscribe("prices", Resume::oldest());
     /// let msg = sub.next().await.unwrap();
     /// let id = msg.id().unwrap();
-    /// let event = msg.into_sse_with(|price| ServerSentEvent::new().event("price").data(price * 2));
+    /// let event = msg.into_event_with(|price| ServerSentEvent::new().event("price").data(price * 2));
     /// assert_eq!(event.to_string(), format!("event: price\ndata: 84\nid: {id}\n\n"));
     /// # });
     /// ```
-    pub fn into_sse_with(self, f: impl FnOnce(&T) -> ServerSentEvent) -> ServerSentEvent {
+    pub fn into_event_with(self, f: impl FnOnce(&T) -> ServerSentEvent) -> ServerSentEvent {
         match self {
             Message::Event(event) => f(event.data()).id(event.id().to_string()),
             Message::Reset(reset) => reset.to_event(),

@@ -29,8 +29,9 @@
 //!
 //! # In a route
 //!
-//! A [`Subscription`] is a plain `Stream + Send + 'static` whose items are SSE events, so
-//! an `sse` route returns it as is:
+//! Subscribe, then return the [`Subscription`]: that is the one way. It is a response
+//! (`impl IntoResponse`, for a plain handler) and a `Stream + Send + 'static` of
+//! [`Message`]s, each one SSE event with its id (for an `sse` route):
 //!
 //! ```
 //! use sse_runtime::broadcast::{Broadcast, Message};
@@ -49,21 +50,20 @@
 //! # let _ = app;
 //! ```
 //!
-//! [`Subscription::into_events`] types it as `impl Stream<Item = ServerSentEvent>`; a
-//! generator can loop over it and transform the items (keep the id with
-//! [`Message::into_sse_with`]); and [`Broadcast::sse`] is the one-liner for a hand-written
-//! route:
+//! The same without the attribute, next to the route that publishes (to transform the
+//! messages instead, loop over the subscription in a generator and keep each id with
+//! [`Message::into_event_with`]):
 //!
 //! ```
-//! use sse_runtime::broadcast::Broadcast;
-//! use sse_runtime::{App, Json, LastEventId, Path, Sse, State};
+//! use sse_runtime::broadcast::{Broadcast, Subscription};
+//! use sse_runtime::{App, Json, LastEventId, Path, State};
 //!
 //! async fn events(
 //!     State(hub): State<Broadcast<String>>,
 //!     Path(room): Path<String>,
 //!     last: LastEventId,
-//! ) -> Sse {
-//!     hub.sse(&room, last)
+//! ) -> Subscription<String> {
+//!     hub.subscribe(&room, last)
 //! }
 //!
 //! async fn post(
@@ -131,7 +131,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::sse::Sse;
 use backend::{Backend, Publishing};
 
 pub use config::{BroadcastConfig, Overflow};
@@ -267,11 +266,6 @@ impl<T: Serialize + Send + Sync + 'static> Broadcast<T> {
         let (begin, restart) = Arc::clone(&self.backend).subscribe(topic, resume);
         Subscription::new(topic, restart, begin, overflow)
     }
-
-    /// The one-liner for a route: [`subscribe`](Self::subscribe) as an [`Sse`] response.
-    pub fn sse(&self, topic: &str, resume: impl Into<Resume>) -> Sse {
-        Sse::new(self.subscribe(topic, resume))
-    }
 }
 
 #[cfg(test)]
@@ -352,12 +346,12 @@ mod tests {
 
     #[test]
     fn config_clamps_queue_to_a_power_of_two() {
-        assert_eq!(BroadcastConfig::new().queue(0).queue_len(), 1);
-        assert_eq!(BroadcastConfig::new().queue(5).queue_len(), 8);
+        assert_eq!(BroadcastConfig::new().queue(0).get_queue(), 1);
+        assert_eq!(BroadcastConfig::new().queue(5).get_queue(), 8);
         assert_eq!(
             BroadcastConfig::new()
                 .replay_max_age(Some(Duration::ZERO))
-                .replay_max_age_value(),
+                .get_replay_max_age(),
             Some(Duration::from_millis(1))
         );
     }
@@ -604,12 +598,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn into_sse_with_keeps_the_id() {
+    async fn to_event_keeps_the_id() {
         let hub = Broadcast::<u32>::new();
         let id = hub.publish("t", 7).await.unwrap();
-        let mut events = hub.subscribe("t", Resume::oldest()).into_events();
+        let mut events = hub.subscribe("t", Resume::oldest()).map(|m| m.to_event());
         let event = events.next().await.unwrap();
-        assert_eq!(event.id_value(), Some(id.to_string().as_str()));
-        assert_eq!(event.data_text(), Some("7"));
+        assert_eq!(event.get_id(), Some(id.to_string().as_str()));
+        assert_eq!(event.get_data(), Some("7"));
     }
 }

@@ -15,7 +15,7 @@ use super::backend::{Begin, Restart, Start};
 use super::config::Overflow;
 use super::message::{Feed, Message, Published, Reset};
 use super::resume::{Resume, ResumeKind};
-use crate::event::ServerSentEvent;
+use crate::response::{IntoResponse, Response};
 use crate::sse::Sse;
 
 /// Why a [`Subscription`] ended.
@@ -35,8 +35,10 @@ const CLOSED: u8 = 2;
 /// The events of a topic for one subscriber: a `Stream` of [`Message`]s
 /// (`Send + 'static`), made by [`Broadcast::subscribe`](super::Broadcast::subscribe).
 ///
-/// Return it from a streaming route as is (each item becomes an SSE event), turn it into
-/// an [`Sse`] with [`into_sse`](Self::into_sse), or loop over it in a generator. It ends
+/// Return it from a route as it is: it is a response (`impl IntoResponse`), and an
+/// `impl Stream<Item = Message<T>>` for a `#[get(.., sse)]` route; each message becomes
+/// one SSE event with its id. To transform the messages, loop over it in a generator
+/// ([`Message::into_event_with`] keeps the id). It ends
 /// when it overflows under [`Overflow::Disconnect`] or when the hub is dropped
 /// ([`end_reason`](Self::end_reason) says which). Dropping it unsubscribes.
 #[must_use = "a subscription delivers nothing unless it is polled"]
@@ -84,22 +86,12 @@ impl<T> Subscription<T> {
             _ => None,
         }
     }
+}
 
-    /// The subscription as SSE events ([`Message::to_event`]), for a route that returns
-    /// `impl Stream<Item = ServerSentEvent>`.
-    pub fn into_events(self) -> impl Stream<Item = ServerSentEvent> + Send + 'static
-    where
-        T: 'static,
-    {
-        futures_util::StreamExt::map(self, |message| message.to_event())
-    }
-
-    /// The subscription as an [`Sse`] response.
-    pub fn into_sse(self) -> Sse
-    where
-        T: 'static,
-    {
-        Sse::new(self)
+/// A subscription is a streaming response as it is: return it from a route.
+impl<T: Send + Sync + 'static> IntoResponse for Subscription<T> {
+    fn into_response(self) -> Response {
+        Sse::new(self).into_response()
     }
 }
 

@@ -45,8 +45,8 @@ use http::{HeaderMap, Method, Uri};
 use std::convert::Infallible;
 
 use crate::response::{IntoResponse, Request};
-use crate::state::AppState;
 
+pub use crate::state::AppState;
 pub use json::Json;
 pub use last_event_id::{LastEventId, LAST_EVENT_ID};
 pub use path::{Path, PathParams};

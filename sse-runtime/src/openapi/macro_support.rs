@@ -326,7 +326,7 @@ mod tests {
         type Rejection = crate::HttpError;
         async fn from_request_parts(
             _: &mut http::request::Parts,
-            _: &crate::AppState,
+            _: &crate::extract::AppState,
         ) -> Result<Self, Self::Rejection> {
             Ok(Self)
         }
