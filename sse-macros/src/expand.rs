@@ -446,6 +446,14 @@ fn handler_impl(route: &Route, args: &Args, cfgs: &[&Attribute]) -> TokenStream 
     let output = quote!(#name::call(#(#values),*)#await_);
     let response = response(route, args, output);
 
+    // What each argument needs from the app, checked by `App::build`. A probe that never
+    // fails to compile: an argument that is not an extractor requires nothing here, and
+    // its error comes from `call` alone.
+    let requirements = local("__requirements");
+    let requires = types.iter().map(
+        |ty| quote!((&&&::sse_runtime::__private::Require::<#ty>::NEW).require(#requirements);),
+    );
+
     let (req, state) = (local("__req"), local("__state"));
     quote! {
         #(#cfgs)*
@@ -455,6 +463,12 @@ fn handler_impl(route: &Route, args: &Args, cfgs: &[&Attribute]) -> TokenStream 
                     #(#stmts)*
                     #response
                 })
+            }
+
+            fn requirements(&self, #requirements: &mut ::sse_runtime::extract::Requirements) {
+                #[allow(unused_imports)]
+                use ::sse_runtime::__private::{RequireNothing as _, RequireParts as _, RequireRequest as _};
+                #(#requires)*
             }
         }
     }

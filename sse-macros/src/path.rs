@@ -12,6 +12,27 @@ pub(crate) fn validate(lit: &LitStr) -> syn::Result<()> {
     check(&lit.value()).map_err(|message| syn::Error::new(lit.span(), message))
 }
 
+/// The parameter names of a valid path, in order (`{name}`, `{*name}`; `{{` and `}}` are
+/// literal braces).
+pub(crate) fn params(path: &str) -> Vec<&str> {
+    let mut params = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        if let Some(escaped) = after.strip_prefix('{') {
+            rest = escaped;
+            continue;
+        }
+        let Some(close) = after.find('}') else {
+            break;
+        };
+        let name = &after[..close];
+        params.push(name.strip_prefix('*').unwrap_or(name));
+        rest = &after[close + 1..];
+    }
+    params
+}
+
 /// The rules, on the path's text.
 pub(crate) fn check(path: &str) -> Result<(), String> {
     if path.is_empty() {

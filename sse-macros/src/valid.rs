@@ -81,12 +81,75 @@ pub(crate) fn validate<'a>(
     errors: &mut Errors,
 ) -> Option<Valid<'a>> {
     let valid = check_function(route, macro_name, errors);
+    if let Some(args) = &route.args {
+        check_path_arity(route, args, errors);
+    }
     if origin == Origin::Attribute && !cfg!(sse_yield_parses) {
         // Reported, but the route is still expanded in full: only the toolchain is wrong.
         bare_yield_on_stable(route, macro_name, errors);
     }
     match (valid, &route.args) {
         (true, Some(args)) => Some(Valid { route, args }),
+        _ => None,
+    }
+}
+
+/// A `Path<(A, B, ..)>` argument takes one value per parameter of the route's pattern, in
+/// order: a tuple of another arity can never extract, so it is an error on the tuple
+/// (reported beside a full expansion: the types themselves are fine). Struct and
+/// single-value paths are checked when the app is built, where serde's names are known.
+fn check_path_arity(route: &Route, args: &Args, errors: &mut Errors) {
+    let pattern = args.path.value();
+    if crate::path::check(&pattern).is_err() {
+        return; // reported by the path check
+    }
+    let params = crate::path::params(&pattern);
+    for arg in &route.func.sig.inputs {
+        let FnArg::Typed(arg) = arg else { continue };
+        let Some(tuple) = path_tuple(&arg.ty) else {
+            continue;
+        };
+        let len = tuple.elems.len();
+        if len != params.len() {
+            let listed = if params.is_empty() {
+                "no path parameters".to_owned()
+            } else {
+                let names: Vec<String> = params.iter().map(|p| format!("{{{p}}}")).collect();
+                format!(
+                    "{} path parameter{} ({})",
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                )
+            };
+            errors.push(syn::Error::new_spanned(
+                tuple,
+                format!(
+                    "this `Path` tuple takes {len} value{}, but \"{pattern}\" has {listed}: \
+                     use one tuple element per parameter, in order",
+                    if len == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+    }
+}
+
+/// `(A, B, ..)` in an argument of type `Path<(A, B, ..)>` (any path ending in `Path`).
+fn path_tuple(ty: &syn::Type) -> Option<&syn::TypeTuple> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Path" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(generics) = &last.arguments else {
+        return None;
+    };
+    match generics.args.first()? {
+        syn::GenericArgument::Type(syn::Type::Tuple(tuple)) if !tuple.elems.is_empty() => {
+            Some(tuple)
+        }
         _ => None,
     }
 }

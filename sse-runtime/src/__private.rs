@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::extract::{FromRequest, FromRequestParts};
+use crate::extract::{FromRequest, FromRequestParts, Requirements};
 use crate::into_event::IntoEvent;
 use crate::keep_alive::KeepAlive;
 use crate::ndjson::JsonLines;
@@ -134,3 +134,49 @@ pub fn keep_alive_off() -> KeepAlive {
 pub fn millis(millis: u64) -> Duration {
     Duration::from_millis(millis)
 }
+
+/// The requirements probe of one route argument, for the generated
+/// `Handler::requirements`: `(&&&Require::<T>::NEW).require(r)` declares what `T` needs
+/// when `T` is an extractor (through [`FromRequestParts`] first, then [`FromRequest`]),
+/// and nothing otherwise (autoref specialization: the probe never fails to compile, so an
+/// argument that is not an extractor is reported once, by the handler's `call`).
+pub struct Require<T: ?Sized>(std::marker::PhantomData<fn() -> Box<T>>);
+
+impl<T: ?Sized> Require<T> {
+    /// The probe.
+    pub const NEW: Self = Self(std::marker::PhantomData);
+}
+
+/// The probe for a head extractor.
+pub trait RequireParts {
+    /// Declares the requirements.
+    fn require(&self, requirements: &mut Requirements);
+}
+
+impl<T: FromRequestParts> RequireParts for &&Require<T> {
+    fn require(&self, requirements: &mut Requirements) {
+        T::requirements(requirements);
+    }
+}
+
+/// The probe for a body extractor.
+pub trait RequireRequest {
+    /// Declares the requirements.
+    fn require(&self, requirements: &mut Requirements);
+}
+
+impl<T: FromRequest> RequireRequest for &Require<T> {
+    fn require(&self, requirements: &mut Requirements) {
+        <T as FromRequest>::requirements(requirements);
+    }
+}
+
+/// The probe for anything else: no requirements.
+pub trait RequireNothing {
+    /// Declares nothing.
+    fn require(&self, requirements: &mut Requirements) {
+        let _ = requirements;
+    }
+}
+
+impl<T: ?Sized> RequireNothing for Require<T> {}

@@ -236,17 +236,60 @@ impl App {
         Ok(self)
     }
 
-    /// Checks the routes and builds the service. Conflicting, duplicate or invalid route
-    /// patterns are reported here.
+    /// Checks the app and builds the service. One error lists every problem at once:
+    /// conflicting, duplicate or invalid route patterns; a `State<T>` that no
+    /// [`state`](Self::state) provides; a `Path` extractor whose struct fields (by their
+    /// serde names) or tuple arity do not match the route pattern's parameters.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use sse_runtime::{App, Path, State};
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Metric {
+    ///     metric: String,
+    /// }
+    ///
+    /// #[derive(Clone)]
+    /// struct Stats;
+    ///
+    /// async fn show(Path(m): Path<Metric>, State(_): State<Stats>) -> String {
+    ///     m.metric
+    /// }
+    ///
+    /// let err = App::new().get("/metrics/{metrc}", show).build().unwrap_err();
+    /// let text = err.to_string();
+    /// assert!(text.contains("`GET /metrics/{metrc}` reads `State<"), "{text}");
+    /// assert!(text.contains("field `metric` matches no path parameter"), "{text}");
+    /// ```
     pub fn build(self) -> Result<AppService, BuildError> {
         let mut router = Router::default();
+        let mut problems = Vec::new();
         #[cfg(feature = "openapi")]
         let openapi = crate::openapi::AppDocs::new(&self.routes, self.openapi.as_ref());
         for route in self.routes {
-            router.insert(route.method, &route.path, route.endpoint)?;
+            let name = format!("{} {}", route.method, route.path);
+            let params = crate::router::pattern_params(&route.path);
+            problems.extend(
+                route
+                    .endpoint
+                    .requirements()
+                    .problems(&name, &params, |id| self.state.has(id)),
+            );
+            if let Err(err) = router.insert(route.method, &route.path, route.endpoint) {
+                problems.push(err.to_string());
+            }
         }
         #[cfg(feature = "openapi")]
-        openapi.register(&mut router)?;
+        if let Err(err) = openapi.register(&mut router) {
+            problems.push(err.to_string());
+        }
+        if !problems.is_empty() {
+            for problem in &problems {
+                tracing::error!("{problem}");
+            }
+            return Err(BuildError::from_problems(problems));
+        }
         Ok(AppService {
             inner: Arc::new(Inner {
                 router,

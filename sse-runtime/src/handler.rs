@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::arity::for_each_arity;
-use crate::extract::{FromRequest, FromRequestParts};
+use crate::extract::{FromRequest, FromRequestParts, Requirements};
 use crate::response::{IntoResponse, Request, Response};
 use crate::state::AppState;
 
@@ -36,21 +36,40 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
 pub trait Handler<M>: Clone + Send + Sync + 'static {
     /// Extracts the arguments, runs the function and builds the response.
     fn call(&self, req: Request, state: AppState) -> BoxFuture;
+
+    /// What the arguments need from the app, checked when it is built (see
+    /// [`Requirements`]).
+    fn requirements(&self, requirements: &mut Requirements) {
+        let _ = requirements;
+    }
 }
 
-/// A type-erased handler, as stored in the router.
+/// A type-erased handler, as stored in the router, with what it requires of the app.
 #[derive(Clone)]
-pub(crate) struct Endpoint(Arc<dyn Fn(Request, AppState) -> BoxFuture + Send + Sync>);
+pub(crate) struct Endpoint {
+    call: Arc<dyn Fn(Request, AppState) -> BoxFuture + Send + Sync>,
+    requirements: Arc<Requirements>,
+}
 
 impl Endpoint {
     /// Erases the handler's type.
     pub fn new<H: Handler<M>, M>(handler: H) -> Self {
-        Self(Arc::new(move |req, state| handler.call(req, state)))
+        let mut requirements = Requirements::default();
+        handler.requirements(&mut requirements);
+        Self {
+            call: Arc::new(move |req, state| handler.call(req, state)),
+            requirements: Arc::new(requirements),
+        }
     }
 
     /// Calls the handler.
     pub fn call(&self, req: Request, state: AppState) -> BoxFuture {
-        (self.0)(req, state)
+        (self.call)(req, state)
+    }
+
+    /// What the handler's extractors need from the app.
+    pub fn requirements(&self) -> &Requirements {
+        &self.requirements
     }
 }
 
@@ -109,6 +128,11 @@ macro_rules! impl_handler {
                     };
                     f($($part,)* $last).await.into_response()
                 })
+            }
+
+            fn requirements(&self, requirements: &mut Requirements) {
+                $(<$part as FromRequestParts>::requirements(requirements);)*
+                <$last as FromRequest<M>>::requirements(requirements);
             }
         }
     };

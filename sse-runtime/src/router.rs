@@ -17,6 +17,44 @@ impl BuildError {
     pub(crate) fn new(message: String) -> Self {
         Self { message }
     }
+
+    /// One error for every problem found: the problem itself when there is one, a list
+    /// otherwise.
+    pub(crate) fn from_problems(problems: Vec<String>) -> Self {
+        match <[String; 1]>::try_from(problems) {
+            Ok([problem]) => Self::new(problem),
+            Err(problems) => Self::new(format!(
+                "the app has {} problems:\n{}",
+                problems.len(),
+                problems
+                    .iter()
+                    .map(|problem| format!("- {problem}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )),
+        }
+    }
+}
+
+/// The parameter names of a route pattern, in order: `{name}` and `{*name}` (`{{` and
+/// `}}` are literal braces).
+pub(crate) fn pattern_params(pattern: &str) -> Vec<&str> {
+    let mut params = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        if let Some(escaped) = after.strip_prefix('{') {
+            rest = escaped;
+            continue;
+        }
+        let Some(close) = after.find('}') else {
+            break;
+        };
+        let name = &after[..close];
+        params.push(name.strip_prefix('*').unwrap_or(name));
+        rest = &after[close + 1..];
+    }
+    params
 }
 
 impl fmt::Display for BuildError {

@@ -51,6 +51,11 @@ impl AppState {
             .and_then(|(value, _)| value.downcast_ref())
     }
 
+    /// Whether a value of the type `id` is registered.
+    pub(crate) fn has(&self, id: TypeId) -> bool {
+        self.inner.values.contains_key(&id)
+    }
+
     /// The names of the registered types.
     pub fn type_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.inner.values.values().map(|(_, name)| *name)

@@ -61,5 +61,11 @@ impl ::sse_runtime::Handler<::sse_runtime::__private::Generated> for health {
             )
         })
     }
+    fn requirements(&self, __requirements: &mut ::sse_runtime::extract::Requirements) {
+        #[allow(unused_imports)]
+        use ::sse_runtime::__private::{
+            RequireNothing as _, RequireParts as _, RequireRequest as _,
+        };
+    }
 }
 fn main() {}

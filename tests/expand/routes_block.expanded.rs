@@ -93,5 +93,12 @@ impl ::sse_runtime::Handler<::sse_runtime::__private::Generated> for count {
             )
         })
     }
+    fn requirements(&self, __requirements: &mut ::sse_runtime::extract::Requirements) {
+        #[allow(unused_imports)]
+        use ::sse_runtime::__private::{
+            RequireNothing as _, RequireParts as _, RequireRequest as _,
+        };
+        (&&&::sse_runtime::__private::Require::<Path<u32>>::NEW).require(__requirements);
+    }
 }
 fn main() {}

@@ -122,5 +122,15 @@ impl ::sse_runtime::Handler<::sse_runtime::__private::Generated> for stocks {
             )
         })
     }
+    fn requirements(&self, __requirements: &mut ::sse_runtime::extract::Requirements) {
+        #[allow(unused_imports)]
+        use ::sse_runtime::__private::{
+            RequireNothing as _, RequireParts as _, RequireRequest as _,
+        };
+        (&&&::sse_runtime::__private::Require::<Path<String>>::NEW)
+            .require(__requirements);
+        (&&&::sse_runtime::__private::Require::<State<Quotes>>::NEW)
+            .require(__requirements);
+    }
 }
 fn main() {}

@@ -109,5 +109,13 @@ impl ::sse_runtime::Handler<::sse_runtime::__private::Generated> for echo {
             )
         })
     }
+    fn requirements(&self, __requirements: &mut ::sse_runtime::extract::Requirements) {
+        #[allow(unused_imports)]
+        use ::sse_runtime::__private::{
+            RequireNothing as _, RequireParts as _, RequireRequest as _,
+        };
+        (&&&::sse_runtime::__private::Require::<Json<Vec<String>>>::NEW)
+            .require(__requirements);
+    }
 }
 fn main() {}

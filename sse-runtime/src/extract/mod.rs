@@ -36,6 +36,7 @@ mod path;
 mod path_de;
 mod query;
 mod rejection;
+mod requirements;
 mod state;
 
 use std::future::Future;
@@ -52,6 +53,7 @@ pub use last_event_id::{LastEventId, LAST_EVENT_ID};
 pub use path::{Path, PathParams};
 pub use query::Query;
 pub use rejection::{ErrorItem, Rejection};
+pub use requirements::Requirements;
 pub use state::State;
 
 /// Reads a value from the head of the request (method, URI, headers, path parameters,
@@ -71,6 +73,12 @@ pub trait FromRequestParts: Sized {
         parts: &mut Parts,
         state: &AppState,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+
+    /// Declares what the extractor needs from the app (a state type, the shape of the
+    /// path parameters), checked when the app is built; nothing by default.
+    fn requirements(requirements: &mut Requirements) {
+        let _ = requirements;
+    }
 }
 
 /// Marker types that keep [`FromRequest`] implementations apart.
@@ -100,6 +108,12 @@ pub trait FromRequest<M = marker::ViaRequest>: Sized {
         req: Request,
         state: &AppState,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+
+    /// Declares what the extractor needs from the app, as
+    /// [`FromRequestParts::requirements`] does; nothing by default.
+    fn requirements(requirements: &mut Requirements) {
+        let _ = requirements;
+    }
 }
 
 impl<T: FromRequestParts + Send> FromRequest<marker::ViaParts> for T {
@@ -108,6 +122,10 @@ impl<T: FromRequestParts + Send> FromRequest<marker::ViaParts> for T {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, _) = req.into_parts();
         T::from_request_parts(&mut parts, state).await
+    }
+
+    fn requirements(requirements: &mut Requirements) {
+        <T as FromRequestParts>::requirements(requirements);
     }
 }
 

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::path_de;
 use super::rejection::{Rejection, UNPROCESSABLE};
-use super::FromRequestParts;
+use super::{FromRequestParts, Requirements};
 use crate::state::AppState;
 
 /// The decoded path parameters of the matched route, in pattern order. The router puts
@@ -42,5 +42,9 @@ impl<T: DeserializeOwned + Send> FromRequestParts for Path<T> {
             };
             Rejection::new(UNPROCESSABLE, err.kind, &loc, err.message).with_input(err.input)
         })
+    }
+
+    fn requirements(requirements: &mut Requirements) {
+        requirements.path::<T>();
     }
 }
