@@ -269,7 +269,10 @@ impl App {
             None
         } else {
             let routed = InnerService(Stage::Routed(Arc::clone(&inner)));
-            let layered = self.layers.into_iter().fold(routed, |inner, apply| apply(inner));
+            let layered = self
+                .layers
+                .into_iter()
+                .fold(routed, |inner, apply| apply(inner));
             Some(Arc::new(layered.into_boxed()))
         };
         Ok(AppService { inner, layered })
@@ -496,9 +499,7 @@ impl InnerService {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<crate::BoxError>,
     {
-        let service = service
-            .map_response(into_response::<B>)
-            .map_err(Into::into);
+        let service = service.map_response(into_response::<B>).map_err(Into::into);
         Self(Stage::Layered(BoxCloneSyncService::new(service)))
     }
 

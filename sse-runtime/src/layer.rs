@@ -67,8 +67,9 @@ impl App {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        self.layers
-            .push(Box::new(move |inner| InnerService::layered(layer.layer(inner))));
+        self.layers.push(Box::new(move |inner| {
+            InnerService::layered(layer.layer(inner))
+        }));
         self
     }
 }

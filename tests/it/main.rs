@@ -28,4 +28,5 @@ mod reliability;
 mod routes_macro;
 mod runtime;
 mod sigterm;
+mod tower;
 mod vanished_peer;
