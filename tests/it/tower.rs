@@ -119,6 +119,8 @@ async fn bearer_auth_answers_401_before_any_stream_starts() {
         let cleanups = Cleanups::default();
         let handled = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&handled);
+        // tower-http's signature: the refusal is the `Err` (a whole response).
+        #[allow(clippy::result_large_err)]
         let auth = ValidateRequestHeaderLayer::custom(|req: &mut sse_runtime::Request| {
             let bearer = req.headers().get("authorization").map(|v| v.as_bytes());
             if bearer == Some(b"Bearer secret".as_slice()) {
