@@ -173,12 +173,14 @@ async fn bearer_auth_answers_401_before_any_stream_starts() {
     }
 }
 
+/// A plain route that answers after 150 ms.
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    "done"
+}
+
 #[tokio::test]
 async fn concurrency_limit_holds_requests_until_their_head_not_their_stream() {
-    async fn slow() -> &'static str {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        "done"
-    }
     for protocol in BOTH {
         let cleanups = Cleanups::default();
         let app = stream_app(&cleanups)
@@ -320,10 +322,6 @@ async fn compression_flushes_json_lines_line_by_line_or_leaves_them_when_exclude
 #[tokio::test]
 async fn timeout_layer_times_the_head_not_the_stream() {
     use tower_http::timeout::TimeoutLayer;
-    async fn slow() -> &'static str {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        "late"
-    }
     for protocol in BOTH {
         let cleanups = Cleanups::default();
         let app = stream_app(&cleanups)
