@@ -351,7 +351,8 @@ impl AppService {
 
     /// Answers one request: through the app's [layers](App::layer), if any, to CORS,
     /// route, extract, run the handler, bind streaming bodies to the app's settings.
-    /// Never panics: a handler that panics gets a 500.
+    /// A handler that panics gets a 500; a layer's panic unwinds (tower-http's
+    /// `CatchPanicLayer`, added last, turns it into a 500 too).
     pub async fn handle(&self, req: Request) -> Response {
         match &self.layered {
             None => self.inner.answer(req).await,
