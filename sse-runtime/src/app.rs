@@ -1,8 +1,11 @@
 //! [`App`]: routes, shared state and app-wide settings; built into an [`AppService`]
 //! that the server (or the test client) calls for every request.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,6 +13,7 @@ use futures_util::FutureExt;
 use http::header::{HeaderValue, ALLOW};
 use http::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
+use tower::util::{BoxCloneSyncService, ServiceExt};
 
 use crate::body::Body;
 use crate::cors::Cors;
@@ -109,9 +113,14 @@ pub struct App {
     pub(crate) routes: Vec<RouteDef>,
     state: AppState,
     settings: Settings,
+    /// `App::layer`s, first added innermost.
+    pub(crate) layers: Vec<ApplyLayer>,
     #[cfg(feature = "openapi")]
     pub(crate) openapi: Option<crate::openapi::OpenApiConfig>,
 }
+
+/// One `App::layer`, applied when the app is built.
+pub(crate) type ApplyLayer = Box<dyn FnOnce(InnerService) -> InnerService + Send + Sync>;
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -143,6 +152,7 @@ impl App {
                 limits: Limits::default(),
                 cors: None,
             },
+            layers: Vec::new(),
             #[cfg(feature = "openapi")]
             openapi: None,
         }
@@ -290,26 +300,46 @@ impl App {
             }
             return Err(BuildError::from_problems(problems));
         }
-        Ok(AppService {
-            inner: Arc::new(Inner {
-                router,
-                state: self.state,
-                shutdown: CancellationToken::new(),
-                settings: self.settings,
-                #[cfg(feature = "openapi")]
-                openapi,
-            }),
-        })
+        let inner = Arc::new(Core {
+            router,
+            state: self.state,
+            shutdown: CancellationToken::new(),
+            settings: self.settings,
+            #[cfg(feature = "openapi")]
+            openapi,
+        });
+        let layered = if self.layers.is_empty() {
+            None
+        } else {
+            let routed = InnerService(Stage::Routed(Arc::clone(&inner)));
+            let layered = self
+                .layers
+                .into_iter()
+                .fold(routed, |inner, apply| apply(inner));
+            Some(Arc::new(layered.into_boxed()))
+        };
+        Ok(AppService { inner, layered })
     }
 }
 
 /// A built app: cheap to clone, called once per request.
+///
+/// It is a [`tower::Service`] for requests with any body (see its `Service` impl), so it
+/// can be mounted in an axum `Router` or wrapped in tower layers; [`App::layer`] wraps it
+/// in layers that the app's own server and the test client go through too.
 #[derive(Clone)]
 pub struct AppService {
-    inner: Arc<Inner>,
+    inner: Arc<Core>,
+    /// The routed service inside the app's layers, if it has any. (It holds its own
+    /// `Arc<Core>`: the core never points back at it.)
+    layered: Option<Arc<Layered>>,
 }
 
-struct Inner {
+/// The app inside its layers, boxed; a layer's error becomes a 500.
+type Layered = BoxCloneSyncService<Request, Response, crate::BoxError>;
+
+/// The routes, state and settings of a built app.
+struct Core {
     router: Router,
     state: AppState,
     shutdown: CancellationToken,
@@ -362,10 +392,28 @@ impl AppService {
         self.inner.settings.shutdown_grace
     }
 
-    /// Answers one request: CORS, route, extract, run the handler, bind streaming bodies
-    /// to the app's settings. Never panics: a handler that panics gets a 500.
+    /// Answers one request: through the app's [layers](App::layer), if any, to CORS,
+    /// route, extract, run the handler, bind streaming bodies to the app's settings.
+    /// A handler that panics gets a 500; a layer's panic unwinds (tower-http's
+    /// `CatchPanicLayer`, added last, turns it into a 500 too).
     pub async fn handle(&self, req: Request) -> Response {
-        let Some(cors) = &self.inner.settings.cors else {
+        match &self.layered {
+            None => self.inner.answer(req).await,
+            Some(layered) => match Layered::clone(layered).oneshot(req).await {
+                Ok(response) => response,
+                Err(err) => {
+                    tracing::error!(error = %err, "a layer failed the request");
+                    internal_server_error()
+                }
+            },
+        }
+    }
+}
+
+impl Core {
+    /// The routed app's answer, inside any layers: CORS, then `dispatch`.
+    async fn answer(&self, req: Request) -> Response {
+        let Some(cors) = &self.settings.cors else {
             return self.dispatch(req).await;
         };
         if let Some(preflight) = cors.preflight(req.method(), req.headers()) {
@@ -378,7 +426,7 @@ impl AppService {
     }
 
     async fn dispatch(&self, mut req: Request) -> Response {
-        let inner = &self.inner;
+        let inner = self;
         let method = req.method().clone();
         let endpoint = match inner.router.find(&method, req.uri().path()) {
             Match::Found(endpoint, params) => {
@@ -455,6 +503,87 @@ impl AppService {
             *response.body_mut() = Body::empty();
         }
         response
+    }
+}
+
+/// The service an [`App::layer`] wraps: the routed app (CORS, routing, handlers), inside
+/// the layers added before.
+///
+/// It answers every [`Request`], and is ready at once, unless a layer inside it fails or
+/// says otherwise. Layers are generic over the service they wrap, so this type
+/// is rarely named: see [`App::layer`].
+#[derive(Clone)]
+pub struct InnerService(Stage);
+
+#[derive(Clone)]
+enum Stage {
+    Routed(Arc<Core>),
+    Layered(Layered),
+}
+
+impl std::fmt::Debug for InnerService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stage = match &self.0 {
+            Stage::Routed(_) => "routed",
+            Stage::Layered(_) => "layered",
+        };
+        f.debug_tuple("InnerService").field(&stage).finish()
+    }
+}
+
+impl InnerService {
+    /// Boxes a layered service that answers with any response body and may fail: the
+    /// body is boxed into a [`Body`] (an unbuffered wrapper: frames pass as they come),
+    /// the error into a `BoxError` (answered with a logged 500 by `AppService::handle`).
+    pub(crate) fn layered<S, B>(service: S) -> Self
+    where
+        S: tower::Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<crate::BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<crate::BoxError>,
+    {
+        let service = service.map_response(into_response::<B>).map_err(Into::into);
+        Self(Stage::Layered(BoxCloneSyncService::new(service)))
+    }
+
+    fn into_boxed(self) -> Layered {
+        match self.0 {
+            Stage::Routed(core) => BoxCloneSyncService::new(InnerService(Stage::Routed(core))),
+            Stage::Layered(layered) => layered,
+        }
+    }
+}
+
+/// A layered service's response, with its body boxed into a [`Body`].
+fn into_response<B>(response: http::Response<B>) -> Response
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<crate::BoxError>,
+{
+    response.map(Body::new)
+}
+
+impl tower::Service<Request> for InnerService {
+    type Response = Response;
+    type Error = crate::BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, crate::BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), crate::BoxError>> {
+        match &mut self.0 {
+            Stage::Routed(_) => Poll::Ready(Ok(())),
+            Stage::Layered(layered) => layered.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        match &mut self.0 {
+            Stage::Routed(core) => {
+                let core = Arc::clone(core);
+                Box::pin(async move { Ok(core.answer(req).await) })
+            }
+            Stage::Layered(layered) => layered.call(req),
+        }
     }
 }
 

@@ -37,14 +37,24 @@ impl Body {
         Self { kind: Kind::Empty }
     }
 
-    /// Wraps any [`http_body::Body`], e.g. a proxied response.
+    /// Wraps any [`http_body::Body`], e.g. a proxied response. A `Body` is returned as
+    /// it is, not boxed again.
     pub fn new<B>(body: B) -> Self
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        Self {
-            kind: Kind::Boxed(body.map_err(Into::into).boxed_unsync()),
+        let mut slot = Some(body);
+        if let Some(same) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Body>>() {
+            if let Some(body) = same.take() {
+                return body;
+            }
+        }
+        match slot {
+            Some(body) => Self {
+                kind: Kind::Boxed(body.map_err(Into::into).boxed_unsync()),
+            },
+            None => Self::empty(),
         }
     }
 

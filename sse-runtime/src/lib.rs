@@ -48,6 +48,7 @@ mod http_error;
 mod idle;
 mod into_event;
 mod keep_alive;
+mod layer;
 mod limits;
 mod ndjson;
 pub mod parse;
@@ -70,7 +71,7 @@ pub mod __private;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 
-pub use app::{App, AppService, IntoRoute, RouteDef};
+pub use app::{App, AppService, InnerService, IntoRoute, RouteDef};
 pub use body::Body;
 pub use cors::Cors;
 pub use error::BoxError;

@@ -56,13 +56,16 @@ enum Target {
 struct Remote {
     addr: SocketAddr,
     http2: bool,
-    stop: CancellationToken,
+    /// Stops the server [`TestClient::spawn`] started; `None` for a server the test runs.
+    stop: Option<CancellationToken>,
     service: AppService,
 }
 
 impl Drop for Remote {
     fn drop(&mut self) {
-        self.stop.cancel();
+        if let Some(stop) = &self.stop {
+            stop.cancel();
+        }
     }
 }
 
@@ -110,8 +113,50 @@ impl TestClient {
             target: Target::Remote(std::sync::Arc::new(Remote {
                 addr,
                 http2: protocol == Protocol::Http2,
-                stop,
+                stop: Some(stop),
                 service,
+            })),
+        }
+    }
+
+    /// A client of a server the test started itself at `addr`, speaking `protocol`,
+    /// that serves `service`: mounted in an axum `Router`, say, or behind tower layers
+    /// of its own. Request paths are the server's, prefix included.
+    ///
+    /// [`shutdown`](Self::shutdown) cannot stop that server: it ends `service`'s open
+    /// streams, as the server's own shutdown should.
+    ///
+    /// ```
+    /// use sse_runtime::testing::{Protocol, TestClient};
+    /// use sse_runtime::App;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let app = App::new().get("/health", || async { "ok" }).build().expect("valid routes");
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let addr = listener.local_addr().unwrap();
+    /// // Any server: here a bare hyper connection, calling the app as a tower service.
+    /// let served = app.clone();
+    /// let service = hyper::service::service_fn(move |req| {
+    ///     tower::ServiceExt::oneshot(served.clone(), req)
+    /// });
+    /// tokio::spawn(async move {
+    ///     let (stream, _) = listener.accept().await.unwrap();
+    ///     let io = hyper_util::rt::TokioIo::new(stream);
+    ///     let _ = hyper::server::conn::http1::Builder::new()
+    ///         .serve_connection(io, service)
+    ///         .await;
+    /// });
+    /// let client = TestClient::connect(addr, Protocol::Http1, app);
+    /// assert_eq!(client.get("/health").send().await.text().await, "ok");
+    /// # });
+    /// ```
+    pub fn connect(addr: SocketAddr, protocol: Protocol, service: impl IntoAppService) -> Self {
+        Self {
+            target: Target::Remote(std::sync::Arc::new(Remote {
+                addr,
+                http2: protocol == Protocol::Http2,
+                stop: None,
+                service: service.into_app_service(),
             })),
         }
     }
@@ -132,11 +177,15 @@ impl TestClient {
         }
     }
 
-    /// Stops a spawned server gracefully (open streams end, their cleanup runs).
+    /// Stops a spawned server gracefully (open streams end, their cleanup runs); for an
+    /// in-process or [connected](Self::connect) client, ends the app's open streams.
     pub fn shutdown(&self) {
         match &self.target {
             Target::InProcess(service) => service.shutdown_streams(),
-            Target::Remote(remote) => remote.stop.cancel(),
+            Target::Remote(remote) => match &remote.stop {
+                Some(stop) => stop.cancel(),
+                None => remote.service.shutdown_streams(),
+            },
         }
     }
 

@@ -159,6 +159,7 @@ mod binaries {
                 "event: private",
             ),
             ("hand_written", "GET", "/counter", "event: tick"),
+            ("axum_mount", "GET", "/events/ticks", "data: {\"tick\":0}"),
             (
                 "showcase",
                 "GET",

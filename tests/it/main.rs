@@ -29,4 +29,5 @@ mod routes_macro;
 mod runtime;
 mod sigterm;
 mod startup;
+mod tower;
 mod vanished_peer;

@@ -14,7 +14,7 @@ use sse_tests::cleanups::Cleanups;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// An endless stream, 20 ms apart, with a drop guard.
-async fn endless(State(cleanups): State<Cleanups>) -> Sse {
+pub(crate) async fn endless(State(cleanups): State<Cleanups>) -> Sse {
     Sse::new(async_stream::stream! {
         let _guard = cleanups.guard();
         for i in 0u64.. {
@@ -24,8 +24,87 @@ async fn endless(State(cleanups): State<Cleanups>) -> Sse {
     })
 }
 
-fn stream_app(cleanups: &Cleanups) -> App {
-    App::new().get("/endless", endless).state(cleanups.clone())
+/// `GET /endless` ([`endless`]), `GET /idle` ([`idle`]) and `GET /quiet` (no events, a
+/// keep-alive every [`QUIET_PING`]), counting their cleanups.
+pub(crate) fn stream_app(cleanups: &Cleanups) -> App {
+    async fn quiet() -> Sse {
+        Sse::new(futures_util::stream::pending::<ServerSentEvent>())
+            .keep_alive(KeepAlive::new().interval(QUIET_PING))
+    }
+    App::new()
+        .get("/endless", endless)
+        .get("/idle", idle)
+        .get("/quiet", quiet)
+        .state(cleanups.clone())
+}
+
+/// The keep-alive interval of `GET /quiet` in [`stream_app`].
+pub(crate) const QUIET_PING: Duration = Duration::from_millis(50);
+
+/// `GET {path}` on the `quiet` route of [`stream_app`]: over a real socket and clock, only
+/// keep-alive comments arrive, one per interval.
+pub(crate) async fn keep_alive_arrives_on_time(client: &TestClient, path: &str) {
+    let start = std::time::Instant::now();
+    let mut frames = client.get(path).send().await.frames();
+    for n in 1..=3u32 {
+        let frame = tokio::time::timeout(Duration::from_secs(5), frames.next())
+            .await
+            .expect("a keep-alive within 5 s")
+            .expect("the stream is open");
+        assert!(frame.is_comment_only(), "{frame:?}");
+        assert_eq!(frame.comments, ["ping"]);
+        assert!(start.elapsed() >= QUIET_PING * n, "ping {n} came early");
+    }
+}
+
+/// One event, then nothing (not even a keep-alive), with a drop guard.
+pub(crate) async fn idle(State(cleanups): State<Cleanups>) -> Sse {
+    Sse::new(async_stream::stream! {
+        let _guard = cleanups.guard();
+        yield ServerSentEvent::new().raw_data("first");
+        std::future::pending::<()>().await;
+    })
+    .keep_alive(KeepAlive::disabled())
+}
+
+/// `GET {path}` on [`endless`]: an event stream, three events, then the client goes away
+/// and the server must notice and run the stream's cleanup.
+pub(crate) async fn streams_then_cleans_up(client: &TestClient, path: &str, cleanups: &Cleanups) {
+    let before = cleanups.count();
+    let response = client.get(path).send().await;
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/event-stream; charset=utf-8")
+    );
+    let events: Vec<_> = response.events().take(3).collect().await;
+    assert_eq!(events[2].data, "2");
+    // The response (and its connection) is gone: the server must notice and clean up.
+    cleanups.wait_for(before + 1, Duration::from_secs(5)).await;
+}
+
+/// A raw TCP client of `GET {path}` on [`idle`]: connect, read the one event, close; the
+/// cleanup must run promptly even while the stream is idle (no more writes that could
+/// fail).
+pub(crate) async fn raw_disconnect_of_an_idle_stream_cleans_up(
+    addr: std::net::SocketAddr,
+    path: &str,
+    cleanups: &Cleanups,
+) {
+    let before = cleanups.count();
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    // Chunked encoding wraps the event; look for it inside the chunk.
+    while !seen.windows(13).any(|w| w == b"data: first\n\n") {
+        let n = socket.read(&mut buf).await.unwrap();
+        assert!(n > 0, "server closed early");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(cleanups.count(), before);
+    drop(socket);
+    cleanups.wait_for(before + 1, Duration::from_secs(3)).await;
 }
 
 #[tokio::test]
@@ -50,15 +129,7 @@ async fn event_stream_has_exact_headers_and_events() {
 async fn over_socket(protocol: Protocol) {
     let cleanups = Cleanups::default();
     let client = TestClient::spawn(stream_app(&cleanups), protocol).await;
-    let response = client.get("/endless").send().await;
-    assert_eq!(
-        response.header("content-type"),
-        Some("text/event-stream; charset=utf-8")
-    );
-    let events: Vec<_> = response.events().take(3).collect().await;
-    assert_eq!(events[2].data, "2");
-    // The response (and its connection) is gone: the server must notice and clean up.
-    cleanups.wait_for(1, Duration::from_secs(5)).await;
+    streams_then_cleans_up(&client, "/endless", &cleanups).await;
 }
 
 #[tokio::test]
@@ -71,43 +142,22 @@ async fn streams_over_http2_socket_and_cleans_up_on_disconnect() {
     over_socket(Protocol::Http2).await;
 }
 
+#[tokio::test]
+async fn keep_alive_arrives_on_time_over_http1_and_http2_sockets() {
+    for protocol in [Protocol::Http1, Protocol::Http2] {
+        let client = TestClient::spawn(stream_app(&Cleanups::default()), protocol).await;
+        keep_alive_arrives_on_time(&client, "/quiet").await;
+    }
+}
+
 /// A raw TCP client: connect, read one event, close; the cleanup must run promptly even
 /// while the stream is idle (no more writes that could fail).
 #[tokio::test]
 async fn raw_tcp_disconnect_of_an_idle_stream_runs_cleanup() {
-    async fn idle(State(cleanups): State<Cleanups>) -> Sse {
-        Sse::new(async_stream::stream! {
-            let _guard = cleanups.guard();
-            yield ServerSentEvent::new().raw_data("first");
-            std::future::pending::<()>().await;
-        })
-    }
     let cleanups = Cleanups::default();
-    let client = TestClient::spawn(
-        App::new().get("/idle", idle).state(cleanups.clone()),
-        Protocol::Http1,
-    )
-    .await;
+    let client = TestClient::spawn(stream_app(&cleanups), Protocol::Http1).await;
     let addr = client.addr().expect("spawned");
-    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-    socket
-        .write_all(b"GET /idle HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n")
-        .await
-        .unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !seen.ends_with(b"data: first\n\n") {
-        let n = socket.read(&mut buf).await.unwrap();
-        assert!(n > 0, "server closed early");
-        seen.extend_from_slice(&buf[..n]);
-        // Chunked encoding wraps the event; look for it inside the chunk.
-        if seen.windows(13).any(|w| w == b"data: first\n\n") {
-            break;
-        }
-    }
-    assert_eq!(cleanups.count(), 0);
-    drop(socket);
-    cleanups.wait_for(1, Duration::from_secs(3)).await;
+    raw_disconnect_of_an_idle_stream_cleans_up(addr, "/idle", &cleanups).await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -16,7 +16,8 @@
 //! a fresh process for every measurement, and the table reports the median.
 //!
 //! Options (after `--`): `--quick` (or `BENCH_QUICK=1`), `--rounds N`,
-//! `--servers ours,axum,raw-hyper,fastapi`,
+//! `--servers ours,axum,raw-hyper,fastapi` (and `ours+trace`, ours inside tower-http's
+//! `TraceLayer`, only when named),
 //! `--scenarios throughput,streams,ttfe,short,fanout,fanout-redis` (`fanout-redis`: the
 //! fan-out through the Redis hub, server `ours-redis`; see `fanout_redis.rs`),
 //! `--no-fastapi`, `--no-pin`, `--out FILE` (default `target/tmp/bench-load.md`),
@@ -188,11 +189,17 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
             launch: None,
         });
     }
-    for name in servers::RUST_SERVERS {
+    for name in servers::RUST_SERVERS
+        .into_iter()
+        .chain(servers::OPT_IN_SERVERS)
+    {
         if options.attach.is_some() {
             break;
         }
-        if options.wants_server(&name.replace(' ', "-")) {
+        let key = name.replace(' ', "-");
+        let opt_in = servers::OPT_IN_SERVERS.contains(&name);
+        let named = options.servers.as_ref().is_some_and(|s| s.contains(&key));
+        if options.wants_server(&key) && (named || !opt_in) {
             servers.push(Server {
                 name,
                 launch: Some(Launch::Rust(name)),
@@ -351,7 +358,7 @@ fn report(
         results.iter().map(|(k, v)| (*k, median(v))).collect();
     let index_of = |name: &str| servers.iter().position(|s| s.name == name);
     let ours = index_of("ours");
-    let compare = ["axum", "raw hyper", "FastAPI"]
+    let compare = ["ours+trace", "axum", "raw hyper", "FastAPI"]
         .into_iter()
         .filter_map(|name| index_of(name).map(|i| (name, i)))
         .collect::<Vec<_>>();

@@ -56,6 +56,10 @@ pub const TOPIC: &str = "bench";
 /// The Rust servers, by the name the driver and the table use.
 pub const RUST_SERVERS: [&str; 3] = ["ours", "axum", "raw hyper"];
 
+/// Rust servers measured only when `--servers` names them: `ours+trace`, ours inside
+/// tower-http's `TraceLayer` (what a layer costs per event).
+pub const OPT_IN_SERVERS: [&str; 1] = ["ours+trace"];
+
 /// Serves `name` on 127.0.0.1:`port` until SIGTERM / Ctrl-C.
 pub fn run(name: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -65,6 +69,7 @@ pub fn run(name: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         match name {
             "ours" => ours::serve(listener).await,
+            "ours+trace" => ours::serve_traced(listener).await,
             "axum" => axum_sse::serve(listener).await,
             "raw-hyper" | "raw hyper" => raw_hyper::serve(listener).await,
             // Ours with the Redis hub at `$BENCH_REDIS_URL` (`fanout_redis.rs`).

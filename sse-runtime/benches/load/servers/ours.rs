@@ -60,12 +60,8 @@ pub async fn serve(listener: tokio::net::TcpListener) -> Result<(), Box<dyn std:
     serve_with(listener, Broadcast::new()).await
 }
 
-/// The same routes, fanning out through `hub` (in process, or on Redis for the
-/// `ours + Redis` server of `fanout_redis.rs`).
-pub async fn serve_with(
-    listener: tokio::net::TcpListener,
-    hub: Broadcast<Event>,
-) -> Result<(), Box<dyn std::error::Error>> {
+/// The routes, fanning out through `hub`.
+fn app(hub: Broadcast<Event>) -> App {
     App::new()
         .route(events)
         .route(idle)
@@ -73,6 +69,41 @@ pub async fn serve_with(
         .route(fanout)
         .route(publish)
         .state(hub)
+}
+
+/// The same routes, fanning out through `hub` (in process, or on Redis for the
+/// `ours + Redis` server of `fanout_redis.rs`).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    hub: Broadcast<Event>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    app(hub)
+        .serve_with_shutdown(listener, shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// `ours+trace`: the same app inside tower-http's `TraceLayer`, as a production app logs:
+/// a span per request and a line per response and stream end at `INFO`, written by a
+/// `tracing-subscriber` fmt layer (to nowhere, so that the figure is the layer's cost and
+/// the formatting's, not a terminal's). The layer enters the span on every poll of the
+/// body: the cost per event the comparison with `ours` shows.
+pub async fn serve_traced(
+    listener: tokio::net::TcpListener,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use tower_http::trace::{DefaultMakeSpan, DefaultOnEos, DefaultOnResponse, TraceLayer};
+    use tracing::Level;
+    tracing_subscriber::fmt()
+        .with_max_level(Level::INFO)
+        .with_writer(std::io::sink)
+        .try_init()
+        .map_err(|err| err.to_string())?;
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+        .on_response(DefaultOnResponse::new().level(Level::INFO))
+        .on_eos(DefaultOnEos::new().level(Level::INFO));
+    app(Broadcast::new())
+        .layer(trace)
         .serve_with_shutdown(listener, shutdown_signal())
         .await?;
     Ok(())
