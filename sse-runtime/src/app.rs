@@ -10,6 +10,7 @@ use futures_util::FutureExt;
 use http::header::{HeaderValue, ALLOW};
 use http::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::body::Body;
 use crate::cors::Cors;
@@ -321,7 +322,20 @@ impl AppService {
 
     /// Answers one request: CORS, route, extract, run the handler, bind streaming bodies
     /// to the app's settings. Never panics: a handler that panics gets a 500.
+    ///
+    /// Each request runs in an `info` span `request` (fields `method`, `path`, and `route`
+    /// once matched), which is also the parent of its stream's log records.
     pub async fn handle(&self, req: Request) -> Response {
+        let span = tracing::info_span!(
+            "request",
+            method = req.method().as_str(),
+            path = req.uri().path(),
+            route = tracing::field::Empty,
+        );
+        self.handle_cors(req).instrument(span).await
+    }
+
+    async fn handle_cors(&self, req: Request) -> Response {
         let Some(cors) = &self.inner.settings.cors else {
             return self.dispatch(req).await;
         };
@@ -337,10 +351,11 @@ impl AppService {
     async fn dispatch(&self, mut req: Request) -> Response {
         let inner = &self.inner;
         let method = req.method().clone();
-        let endpoint = match inner.router.find(&method, req.uri().path()) {
-            Match::Found(endpoint, params) => {
+        let (endpoint, route) = match inner.router.find(&method, req.uri().path()) {
+            Match::Found(endpoint, params, route) => {
                 req.extensions_mut().insert(params);
-                endpoint
+                tracing::Span::current().record("route", &**route);
+                (endpoint, route)
             }
             Match::NotFound => {
                 return HttpError::new(StatusCode::NOT_FOUND, "Not Found").into_response()
@@ -381,7 +396,8 @@ impl AppService {
                 keep_alive: inner.settings.keep_alive.clone(),
                 shutdown: inner.shutdown.clone(),
                 farewell: inner.settings.farewell.clone(),
-                route: format!("{method} {path}").into(),
+                route: Arc::clone(route),
+                span: tracing::Span::current(),
             });
             let primed = AssertUnwindSafe(stream.prime(inner.settings.first_event_window))
                 .catch_unwind()

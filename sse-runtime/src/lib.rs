@@ -50,6 +50,7 @@ mod into_event;
 mod keep_alive;
 mod limits;
 mod ndjson;
+pub mod observability;
 pub mod parse;
 mod response;
 mod router;
