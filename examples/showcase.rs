@@ -61,6 +61,23 @@ sse_runtime::routes! {
     pub async fn index() -> Html<&'static str> {
         Html(INDEX_HTML)
     }
+
+    /// `GET /metrics`: the runtime's metrics in the Prometheus text format
+    /// (`docs/observability.md`).
+    #[get("/metrics")]
+    pub async fn metrics() -> Response {
+        let Some(handle) = metrics_handle() else {
+            return (StatusCode::SERVICE_UNAVAILABLE, "no metrics recorder").into_response();
+        };
+        // Histograms are drained on upkeep: once per scrape is enough here.
+        handle.run_upkeep();
+        let mut response = handle.render().into_response();
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        response
+    }
 }
 
 /// The process's Prometheus recorder, installed (with the runtime's metric descriptions)
@@ -82,21 +99,6 @@ pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// `GET /metrics`: the runtime's metrics in the Prometheus text format.
-pub async fn metrics() -> Response {
-    let Some(handle) = metrics_handle() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "no metrics recorder").into_response();
-    };
-    // Histograms are drained on upkeep: once per scrape is enough here.
-    handle.run_upkeep();
-    let mut response = handle.render().into_response();
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    response
-}
-
 /// The showcase app: the page, every example's routes with the state they need, the
 /// OpenAPI document at `/openapi.json` with its docs page at `/docs`, and `/metrics`.
 pub fn app() -> App {
@@ -104,7 +106,7 @@ pub fn app() -> App {
     metrics_handle();
     App::new()
         .route(index)
-        .get("/metrics", metrics)
+        .route(metrics)
         .route(quickstart::stream_data)
         .route(typed_events::get_events)
         .route(notifications::notifications)

@@ -157,6 +157,11 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     Some(value.trim_matches('"'))
 }
 
+/// Every event of the stream at `path`, until it ends.
+async fn all_events(client: &TestClient, path: &str) -> Vec<sse_runtime::parse::Event> {
+    client.get(path).send().await.events().collect().await
+}
+
 /// Three events, then the end.
 async fn three() -> Sse {
     Sse::new(futures_util::stream::iter(
@@ -217,13 +222,7 @@ async fn streams_report_events_bytes_keep_alives_and_why_they_ended() {
     let ended = observability::STREAMS_ENDED;
 
     // Completed.
-    let events: Vec<_> = client
-        .get("/obs/three")
-        .send()
-        .await
-        .events()
-        .collect()
-        .await;
+    let events = all_events(&client, "/obs/three").await;
     assert_eq!(events.len(), 3);
     let samples = wait_for(
         ended,
@@ -242,13 +241,7 @@ async fn streams_report_events_bytes_keep_alives_and_why_they_ended() {
     );
 
     // An error event after the first event, and an error before any.
-    let events: Vec<_> = client
-        .get("/obs/failing")
-        .send()
-        .await
-        .events()
-        .collect()
-        .await;
+    let events = all_events(&client, "/obs/failing").await;
     assert_eq!(events.last().map(|e| e.event.as_str()), Some("error"));
     wait_for(
         ended,
@@ -499,7 +492,7 @@ fn the_doc_and_the_runtime_name_the_same_metrics() {
 async fn the_showcase_serves_every_documented_metric() {
     let server = TestClient::spawn(showcase::app(), Protocol::Http1).await;
     // A stream that completes (quickstart: 10 events).
-    let events: Vec<_> = server.get("/stream").send().await.events().collect().await;
+    let events = all_events(&server, "/stream").await;
     assert_eq!(events.len(), 10);
     // One whose client leaves after the first event.
     let mut ticker = server.get("/stocks/OBS/stream").send().await.events();
