@@ -266,7 +266,6 @@ impl Drop for StreamStats {
                 StreamEnd::ClientGone
             }
         });
-        // Events encoded but never framed (the client left first) were not sent.
         self.open.decrement(1.0);
         let duration = self.started.elapsed();
         let route = [("route", Arc::clone(&self.route))];
@@ -283,6 +282,7 @@ impl Drop for StreamStats {
             parent: &self.span,
             route = %self.route,
             reason = reason.as_str(),
+            // Handed to the connection: events still in the buffer when dropped are not.
             events = self.events_counted,
             bytes = self.bytes,
             keep_alives = self.keep_alives,
