@@ -4,7 +4,10 @@
 //! reader, and has a chat room panel (an in-process broadcast hub): a form that posts
 //! messages and an `EventSource` on the room that shows everyone's messages live and
 //! resumes after a reconnection. The app also serves its OpenAPI document at
-//! `/openapi.json` and a docs page at `/docs`.
+//! `/openapi.json` and a docs page at `/docs`, and the runtime's metrics at `/metrics` in
+//! the Prometheus text format (`metrics-exporter-prometheus`, rendered by the app's own
+//! route: no second listener), which the page draws as a live panel (open streams, events
+//! per second). `docs/observability.md` lists the metrics.
 //!
 //! Each example is included as a module (`#[path]`), so their routes are used as they
 //! are; their `main`s go unused here.
@@ -42,8 +45,12 @@ pub mod stocks;
 #[path = "typed_events.rs"]
 pub mod typed_events;
 
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sse_runtime::http::header::{HeaderValue, CONTENT_TYPE};
 use sse_runtime::openapi::OpenApiConfig;
-use sse_runtime::{App, Html};
+use sse_runtime::{App, Html, IntoResponse, Response, StatusCode};
 
 /// The page served at `/` (`examples/showcase/index.html`).
 pub const INDEX_HTML: &str = include_str!("showcase/index.html");
@@ -54,13 +61,52 @@ sse_runtime::routes! {
     pub async fn index() -> Html<&'static str> {
         Html(INDEX_HTML)
     }
+
+    /// `GET /metrics`: the runtime's metrics in the Prometheus text format
+    /// (`docs/observability.md`).
+    #[get("/metrics")]
+    pub async fn metrics() -> Response {
+        let Some(handle) = metrics_handle() else {
+            return (StatusCode::SERVICE_UNAVAILABLE, "no metrics recorder").into_response();
+        };
+        // Histograms are drained on upkeep: once per scrape is enough here.
+        handle.run_upkeep();
+        let mut response = handle.render().into_response();
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        response
+    }
 }
 
-/// The showcase app: the page, every example's routes with the state they need, and the
-/// OpenAPI document at `/openapi.json` with its docs page at `/docs`.
+/// The process's Prometheus recorder, installed (with the runtime's metric descriptions)
+/// on first use; `None` if another recorder was installed first. One per process: the
+/// `metrics` facade has one global recorder.
+pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => {
+                sse_runtime::observability::describe_metrics();
+                Some(handle)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot install the Prometheus recorder");
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// The showcase app: the page, every example's routes with the state they need, the
+/// OpenAPI document at `/openapi.json` with its docs page at `/docs`, and `/metrics`.
 pub fn app() -> App {
+    // Installed before any stream opens, so that every metric is recorded.
+    metrics_handle();
     App::new()
         .route(index)
+        .route(metrics)
         .route(quickstart::stream_data)
         .route(typed_events::get_events)
         .route(notifications::notifications)
@@ -142,6 +188,9 @@ mod tests {
             "\"/rooms/\"",
             "\"/messages\"",
             "Last-Event-ID",
+            "\"/metrics\"",
+            "sse_streams_open",
+            "sse_stream_events_total",
         ] {
             assert!(html.contains(needle), "the page does not use {needle}");
         }
@@ -168,6 +217,7 @@ mod tests {
             // The OpenAPI document and the docs page (`OpenApiConfig` in `app`).
             (Method::GET, "/openapi.json".to_owned()),
             (Method::GET, "/docs".to_owned()),
+            (Method::GET, "/metrics".to_owned()),
         ];
         expected.sort();
         assert_eq!(routes, expected);

@@ -14,6 +14,7 @@ use http::header::{HeaderValue, ALLOW};
 use http::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
 use tower::util::{BoxCloneSyncService, ServiceExt};
+use tracing::Instrument;
 
 use crate::body::Body;
 use crate::cors::Cors;
@@ -396,17 +397,30 @@ impl AppService {
     /// route, extract, run the handler, bind streaming bodies to the app's settings.
     /// A handler that panics gets a 500; a layer's panic unwinds (tower-http's
     /// `CatchPanicLayer`, added last, turns it into a 500 too).
+    ///
+    /// Each request runs in an `info` span `request` (fields `method`, `path`, and `route`
+    /// once matched), which is also the parent of its stream's log records.
     pub async fn handle(&self, req: Request) -> Response {
-        match &self.layered {
-            None => self.inner.answer(req).await,
-            Some(layered) => match Layered::clone(layered).oneshot(req).await {
-                Ok(response) => response,
-                Err(err) => {
-                    tracing::error!(error = %err, "a layer failed the request");
-                    internal_server_error()
-                }
-            },
+        let span = tracing::info_span!(
+            "request",
+            method = req.method().as_str(),
+            path = req.uri().path(),
+            route = tracing::field::Empty,
+        );
+        async move {
+            match &self.layered {
+                None => self.inner.answer(req).await,
+                Some(layered) => match Layered::clone(layered).oneshot(req).await {
+                    Ok(response) => response,
+                    Err(err) => {
+                        tracing::error!(error = %err, "a layer failed the request");
+                        internal_server_error()
+                    }
+                },
+            }
         }
+        .instrument(span)
+        .await
     }
 }
 
@@ -428,10 +442,11 @@ impl Core {
     async fn dispatch(&self, mut req: Request) -> Response {
         let inner = self;
         let method = req.method().clone();
-        let endpoint = match inner.router.find(&method, req.uri().path()) {
-            Match::Found(endpoint, params) => {
+        let (endpoint, route) = match inner.router.find(&method, req.uri().path()) {
+            Match::Found(endpoint, params, route) => {
                 req.extensions_mut().insert(params);
-                endpoint
+                tracing::Span::current().record("route", &**route);
+                (endpoint, route)
             }
             Match::NotFound => {
                 return HttpError::new(StatusCode::NOT_FOUND, "Not Found").into_response()
@@ -472,7 +487,8 @@ impl Core {
                 keep_alive: inner.settings.keep_alive.clone(),
                 shutdown: inner.shutdown.clone(),
                 farewell: inner.settings.farewell.clone(),
-                route: format!("{method} {path}").into(),
+                route: Arc::clone(route),
+                span: tracing::Span::current(),
             });
             let primed = AssertUnwindSafe(stream.prime(inner.settings.first_event_window))
                 .catch_unwind()

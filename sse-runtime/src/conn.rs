@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 use crate::limits::Limits;
+use crate::observability::SendTimedOut;
 
 /// Applies the per-socket options of `limits`: no Nagle delay (events go out at once);
 /// TCP keepalive probes, so a vanished peer is noticed while nothing is in flight; and,
@@ -43,6 +44,7 @@ pub(crate) struct SendTimeout<IO> {
     io: IO,
     timeout: Option<Duration>,
     stalled: Option<Pin<Box<Sleep>>>,
+    timed_out: SendTimedOut,
 }
 
 impl<IO> SendTimeout<IO> {
@@ -51,7 +53,13 @@ impl<IO> SendTimeout<IO> {
             io,
             timeout,
             stalled: None,
+            timed_out: SendTimedOut::default(),
         }
+    }
+
+    /// Set once the timeout fired: the streams of this connection end as `send_timeout`.
+    pub(crate) fn timed_out(&self) -> SendTimedOut {
+        self.timed_out.clone()
     }
 
     /// The wrapped stream.
@@ -76,6 +84,7 @@ impl<IO> SendTimeout<IO> {
                 match timer.as_mut().poll(cx) {
                     Poll::Ready(()) => {
                         tracing::info!(?timeout, "client stopped reading: send timeout");
+                        self.timed_out.set();
                         Poll::Ready(Err(io::Error::new(
                             io::ErrorKind::TimedOut,
                             "send timeout: the client stopped reading",

@@ -51,6 +51,7 @@ mod keep_alive;
 mod layer;
 mod limits;
 mod ndjson;
+pub mod observability;
 pub mod parse;
 mod response;
 mod router;

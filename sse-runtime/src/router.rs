@@ -1,6 +1,7 @@
 //! The router: `matchit` patterns (`{param}`, `{*rest}`) per HTTP method.
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::Method;
 
@@ -73,14 +74,15 @@ pub(crate) struct Router {
 }
 
 struct PathRoutes {
-    pattern: String,
+    /// Shared with every stream of the route, as its metrics' `route` label.
+    pattern: Arc<str>,
     methods: Vec<(Method, Endpoint)>,
 }
 
 /// The result of a lookup.
 pub(crate) enum Match<'a> {
-    /// A route: its endpoint and the decoded path parameters.
-    Found(&'a Endpoint, PathParams),
+    /// A route: its endpoint, the decoded path parameters, and the route's path pattern.
+    Found(&'a Endpoint, PathParams, &'a Arc<str>),
     /// The path exists with other methods; the value is the `Allow` header.
     MethodNotAllowed(String),
     /// No route has this path.
@@ -102,7 +104,7 @@ impl Router {
                 "invalid route `{method} {pattern}`: a path must start with `/`"
             )));
         }
-        if let Some(index) = self.routes.iter().position(|r| r.pattern == pattern) {
+        if let Some(index) = self.routes.iter().position(|r| &*r.pattern == pattern) {
             let routes = &mut self.routes[index];
             if routes.methods.iter().any(|(m, _)| *m == method) {
                 return Err(BuildError::new(format!(
@@ -117,7 +119,7 @@ impl Router {
             .insert(pattern, index)
             .map_err(|err| BuildError::new(format!("invalid route `{method} {pattern}`: {err}")))?;
         self.routes.push(PathRoutes {
-            pattern: pattern.to_owned(),
+            pattern: Arc::from(pattern),
             methods: vec![(method, endpoint)],
         });
         Ok(())
@@ -152,14 +154,14 @@ impl Router {
                 }
             }
         }
-        Match::Found(endpoint, PathParams(params))
+        Match::Found(endpoint, PathParams(params), &routes.pattern)
     }
 
     /// Every `(method, pattern)`, in registration order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Method, &str)> {
         self.routes
             .iter()
-            .flat_map(|r| r.methods.iter().map(|(m, _)| (m, r.pattern.as_str())))
+            .flat_map(|r| r.methods.iter().map(|(m, _)| (m, &*r.pattern)))
     }
 }
 
@@ -215,7 +217,8 @@ mod tests {
             .insert(Method::GET, "/s/{name}/{*rest}", endpoint())
             .unwrap();
         match router.find(&Method::GET, "/s/a%20b/c/d") {
-            Match::Found(_, params) => {
+            Match::Found(_, params, pattern) => {
+                assert_eq!(&**pattern, "/s/{name}/{*rest}");
                 let got: Vec<_> = params.iter().collect();
                 assert_eq!(got, [("name", "a b"), ("rest", "c/d")]);
             }

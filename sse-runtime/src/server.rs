@@ -25,6 +25,7 @@ use crate::conn::{self, SendTimeout};
 use crate::error::BoxError;
 use crate::idle::{Activity, TrackedBody};
 use crate::limits::Limits;
+use crate::observability::{OpenConnection, SendTimedOut};
 
 /// Why serving failed: the app is misconfigured ([`BuildError`](crate::BuildError)), or
 /// binding or accepting failed.
@@ -260,7 +261,9 @@ async fn serve_with(
                     continue;
                 };
                 conn::configure(&stream, &limits);
+                let open = OpenConnection::new();
                 let io = SendTimeout::new(stream, limits.send_timeout);
+                let timed_out = io.timed_out();
                 let service = service.clone();
                 let builders = Arc::clone(&builders);
                 let watcher = graceful.watcher();
@@ -269,14 +272,15 @@ async fn serve_with(
                 let handshake_timeout = limits.header_read_timeout;
                 connections.spawn(async move {
                     let _slot = slot;
+                    let _open = open;
                     let result = match tls {
                         None => {
-                            serve_plain(&builders, io, service, watcher, stopping, handshake_timeout).await
+                            serve_plain(&builders, io, service, watcher, stopping, handshake_timeout, timed_out).await
                         }
                         #[cfg(feature = "tls")]
                         Some(acceptor) => {
                             match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
-                                Ok(Ok(io)) => serve_tls_connection(&builders, io, service, watcher, stopping).await,
+                                Ok(Ok(io)) => serve_tls_connection(&builders, io, service, watcher, stopping, timed_out).await,
                                 Ok(Err(err)) => {
                                     tracing::debug!(%peer, error = %err, "TLS handshake failed");
                                     return;
@@ -289,7 +293,7 @@ async fn serve_with(
                         }
                         #[cfg(not(feature = "tls"))]
                         Some(never) => {
-                            let _ = handshake_timeout;
+                            let _ = (handshake_timeout, timed_out);
                             match *never {}
                         }
                     };
@@ -333,14 +337,18 @@ async fn serve_tls_connection(
     service: AppService,
     watcher: Watcher,
     stopping: CancellationToken,
+    timed_out: SendTimedOut,
 ) -> Result<(), BoxError> {
     let h2 = io.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
     if h2 {
-        Box::pin(serve_h2(builders, io, service, watcher, stopping)).await
+        Box::pin(serve_h2(
+            builders, io, service, watcher, stopping, timed_out,
+        ))
+        .await
     } else {
         let conn = builders
             .http1
-            .serve_connection(TokioIo::new(io), hyper_service(service));
+            .serve_connection(TokioIo::new(io), hyper_service(service, timed_out));
         Ok(watcher.watch(conn).await?)
     }
 }
@@ -356,6 +364,7 @@ async fn serve_plain(
     watcher: Watcher,
     stopping: CancellationToken,
     sniff_timeout: Duration,
+    timed_out: SendTimedOut,
 ) -> Result<(), BoxError> {
     let protocol = match tokio::time::timeout(sniff_timeout, sniff(io.get_ref())).await {
         Ok(Ok(Some(protocol))) => protocol,
@@ -376,10 +385,15 @@ async fn serve_plain(
         Protocol::Http1 => {
             let conn = builders
                 .http1
-                .serve_connection(TokioIo::new(io), hyper_service(service));
+                .serve_connection(TokioIo::new(io), hyper_service(service, timed_out));
             Ok(watcher.watch(conn).await?)
         }
-        Protocol::Http2 => Box::pin(serve_h2(builders, io, service, watcher, stopping)).await,
+        Protocol::Http2 => {
+            Box::pin(serve_h2(
+                builders, io, service, watcher, stopping, timed_out,
+            ))
+            .await
+        }
     }
 }
 
@@ -397,6 +411,7 @@ async fn serve_h2<IO>(
     service: AppService,
     watcher: Watcher,
     stopping: CancellationToken,
+    timed_out: SendTimedOut,
 ) -> Result<(), BoxError>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -405,7 +420,7 @@ where
     let activity = Arc::new(Activity::default());
     let conn = builders.http2.serve_connection(
         TokioIo::new(io),
-        tracked_service(service, Arc::clone(&activity)),
+        tracked_service(service, Arc::clone(&activity), timed_out),
     );
     tokio::pin!(conn);
     let idle_timeout = builders.idle_timeout;
@@ -466,9 +481,10 @@ async fn sniff(stream: &TcpStream) -> std::io::Result<Option<Protocol>> {
     }
 }
 
-/// The app as a hyper service.
+/// The app as a hyper service; its streams end as `send_timeout` once `timed_out` is set.
 fn hyper_service(
     service: AppService,
+    timed_out: SendTimedOut,
 ) -> impl hyper::service::Service<
     hyper::Request<Incoming>,
     Response = crate::Response,
@@ -476,7 +492,7 @@ fn hyper_service(
     Future = impl Future<Output = Result<crate::Response, Infallible>> + Send,
 > + Clone {
     hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let response = handle_boxed(&service, req);
+        let response = handle_boxed(&service, req, &timed_out);
         async move { Ok::<_, Infallible>(response.await) }
     })
 }
@@ -487,9 +503,17 @@ fn hyper_service(
 fn handle_boxed(
     service: &AppService,
     req: hyper::Request<Incoming>,
+    timed_out: &SendTimedOut,
 ) -> Pin<Box<dyn Future<Output = crate::Response> + Send>> {
     let service = service.clone();
-    Box::pin(async move { service.handle(req.map(Body::new)).await })
+    let timed_out = timed_out.clone();
+    Box::pin(async move {
+        let mut response = service.handle(req.map(Body::new)).await;
+        if let Some(stream) = response.body_mut().stream_mut() {
+            stream.set_send_timed_out(timed_out);
+        }
+        response
+    })
 }
 
 /// The app as a hyper service whose requests count as open on `activity` until their
@@ -497,6 +521,7 @@ fn handle_boxed(
 fn tracked_service(
     service: AppService,
     activity: Arc<Activity>,
+    timed_out: SendTimedOut,
 ) -> impl hyper::service::Service<
     hyper::Request<Incoming>,
     Response = http::Response<TrackedBody>,
@@ -505,7 +530,7 @@ fn tracked_service(
 > + Clone {
     hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let active = activity.start();
-        let response = handle_boxed(&service, req);
+        let response = handle_boxed(&service, req, &timed_out);
         async move {
             let response = response.await;
             Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, active)))

@@ -25,6 +25,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::error::{panic_message, BoxError};
 use crate::keep_alive::KeepAlive;
+use crate::observability::{SendTimedOut, StreamEnd, StreamStats};
 
 /// Stop pulling ready items into one frame once it holds this many bytes.
 const COALESCE_LIMIT: usize = 32 * 1024;
@@ -137,8 +138,10 @@ pub(crate) struct StreamContext {
     pub(crate) keep_alive: KeepAlive,
     pub(crate) shutdown: CancellationToken,
     pub(crate) farewell: Option<Bytes>,
-    /// `METHOD /path` of the request, for logs.
+    /// The route's path pattern: the `route` label of the stream's metrics.
     pub(crate) route: Arc<str>,
+    /// The request's span: the parent of the stream's log records.
+    pub(crate) span: tracing::Span,
 }
 
 /// The body of a streaming response.
@@ -151,8 +154,9 @@ pub(crate) struct StreamBody {
     last_write: Instant,
     shutdown: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     farewell: Option<Bytes>,
-    /// `METHOD /path` of the request, for logs.
-    route: Arc<str>,
+    /// Counts and metrics, from the moment it is bound to an app; records how the stream
+    /// ended when dropped.
+    stats: Option<StreamStats>,
     done: bool,
 }
 
@@ -166,7 +170,7 @@ impl StreamBody {
             last_write: Instant::now(),
             shutdown: None,
             farewell: None,
-            route: Arc::from(""),
+            stats: None,
             done: false,
         }
     }
@@ -192,7 +196,24 @@ impl StreamBody {
             self.farewell = source.farewell(ctx.farewell.as_ref());
         }
         self.shutdown = Some(Box::pin(ctx.shutdown.clone().cancelled_owned()));
-        self.route = Arc::clone(&ctx.route);
+        let mut stats = StreamStats::open(Arc::clone(&ctx.route), ctx.span.clone());
+        if self.done {
+            stats.end(StreamEnd::Completed);
+        }
+        self.stats = Some(stats);
+    }
+
+    /// The connection's send-timeout flag, so that a stream dropped by the timeout says so.
+    pub(crate) fn set_send_timed_out(&mut self, flag: SendTimedOut) {
+        if let Some(stats) = self.stats.as_mut() {
+            stats.set_send_timed_out(flag);
+        }
+    }
+
+    fn ended(&mut self, reason: StreamEnd) {
+        if let Some(stats) = self.stats.as_mut() {
+            stats.end(reason);
+        }
     }
 
     pub(crate) fn is_done(&self) -> bool {
@@ -211,13 +232,21 @@ impl StreamBody {
             Ok(Some(Err(failure))) => {
                 self.source = None;
                 self.done = true;
+                self.ended(StreamEnd::Error);
                 Err(failure)
             }
             Ok(None) => {
                 self.source = None;
+                self.ended(StreamEnd::Completed);
                 Ok(())
             }
-            Ok(Some(Ok(()))) | Err(_) => Ok(()),
+            Ok(Some(Ok(()))) => {
+                if let Some(stats) = self.stats.as_mut() {
+                    stats.event();
+                }
+                Ok(())
+            }
+            Err(_) => Ok(()),
         }
     }
 
@@ -233,6 +262,9 @@ impl StreamBody {
             .is_some_and(|k| k.get_interval().is_some())
         {
             self.last_write = Instant::now();
+        }
+        if let Some(stats) = self.stats.as_mut() {
+            stats.frame(self.buf.len());
         }
         Poll::Ready(Some(Ok(Frame::data(self.buf.split().freeze()))))
     }
@@ -254,6 +286,7 @@ impl StreamBody {
             if shutdown.as_mut().poll(cx).is_ready() {
                 this.end_source();
                 this.done = true;
+                this.ended(StreamEnd::Shutdown);
                 if let Some(farewell) = this.farewell.take() {
                     this.buf.extend_from_slice(&farewell);
                 }
@@ -265,7 +298,7 @@ impl StreamBody {
             }
         }
 
-        let mut ended = this.source.is_none();
+        let mut ended = this.source.is_none().then_some(StreamEnd::Completed);
         if let Some(source) = this.source.as_mut() {
             while this.buf.len() < COALESCE_LIMIT {
                 let buf = &mut this.buf;
@@ -273,8 +306,10 @@ impl StreamBody {
                     source.as_mut().poll_item(cx, buf)
                 }));
                 let polled = polled.unwrap_or_else(|panic| {
+                    let (span, route) = span_and_route(this.stats.as_ref());
                     tracing::error!(
-                        route = %this.route,
+                        parent: &span,
+                        route,
                         panic = panic_message(&*panic),
                         "stream panicked; ending it"
                     );
@@ -283,29 +318,36 @@ impl StreamBody {
                     ))))
                 });
                 match polled {
-                    Poll::Ready(Some(Ok(()))) => {}
+                    Poll::Ready(Some(Ok(()))) => {
+                        if let Some(stats) = this.stats.as_mut() {
+                            stats.event();
+                        }
+                    }
                     Poll::Ready(Some(Err(failure))) => {
+                        let (span, route) = span_and_route(this.stats.as_ref());
                         tracing::error!(
-                            route = %this.route,
+                            parent: &span,
+                            route,
                             status = failure.status.as_u16(),
                             error = %failure.message,
                             "stream ended by an error item"
                         );
                         source.write_failure(&failure, &mut this.buf);
-                        ended = true;
+                        ended = Some(StreamEnd::Error);
                         break;
                     }
                     Poll::Ready(None) => {
-                        ended = true;
+                        ended = Some(StreamEnd::Completed);
                         break;
                     }
                     Poll::Pending => break,
                 }
             }
         }
-        if ended {
+        if let Some(reason) = ended {
             this.end_source();
             this.done = true;
+            this.ended(reason);
         }
         if !this.buf.is_empty() {
             return this.take_frame();
@@ -336,6 +378,9 @@ impl StreamBody {
         }
         if let Some(keep_alive) = &this.keep_alive {
             this.buf.extend_from_slice(keep_alive.frame());
+            if let Some(stats) = this.stats.as_mut() {
+                stats.keep_alive();
+            }
         }
         let frame = this.take_frame();
         if let Some(timer) = this.timer.as_mut() {
@@ -343,4 +388,13 @@ impl StreamBody {
         }
         frame
     }
+}
+
+/// The parent span and the `route` of a stream's log records (none before it is bound).
+/// The error path only: it clones the span.
+fn span_and_route(stats: Option<&StreamStats>) -> (tracing::Span, &str) {
+    stats.map_or_else(
+        || (tracing::Span::current(), ""),
+        |stats| (stats.span().clone(), stats.route()),
+    )
 }

@@ -3,7 +3,8 @@
 // Then the chat room panel (a broadcast hub) in two pages: a message posted in either shows
 // up live in both; while one page's connection is cut (it goes through a TCP proxy) the
 // other posts, and once it is back its EventSource resumes with Last-Event-ID and shows
-// exactly the missed message; a third page joining late gets the room's history.
+// exactly the missed message; a third page joining late gets the room's history. The
+// server metrics panel (it polls GET /metrics) shows open streams and events per second.
 // Screenshots: target/showcase.png (page A), target/showcase-chat-room-b.png (page B).
 //
 //   cd tests/browser && npm ci && node showcase.test.mjs
@@ -333,6 +334,36 @@ async function main() {
       failures.push(`the resume demo did not reconnect with Last-Event-ID within ${timeout} ms`);
     }
 
+    // The metrics panel (it polls GET /metrics): while the demos stream, a non-zero
+    // open-streams count and an events/s figure above zero.
+    try {
+      await page.waitForFunction(
+        () => {
+          const panel = document.getElementById("metrics");
+          const open = Number(panel?.querySelector(".open-streams").textContent);
+          const rate = Number(panel?.querySelector(".events-per-second").textContent);
+          return open >= 1 && Number.isFinite(rate) && rate > 0;
+        },
+        null,
+        { timeout, polling: 100 },
+      );
+    } catch {
+      failures.push(`the metrics panel showed no open streams and events/s within ${timeout} ms`);
+    }
+    const metrics = await page.evaluate(() => {
+      const panel = document.getElementById("metrics");
+      const text = (cls) => panel?.querySelector("." + cls)?.textContent ?? "";
+      return {
+        open: text("open-streams"),
+        rate: text("events-per-second"),
+        connections: text("open-connections"),
+        routes: text("by-route"),
+        points: panel?.querySelector("polyline")?.getAttribute("points")?.split(" ").filter(Boolean).length ?? 0,
+      };
+    });
+    log(`metrics panel: ${metrics.open} open streams, ${metrics.rate} events/s, ${metrics.connections} connections, ${metrics.points} sparkline points; ${metrics.routes}`);
+    if (metrics.points < 1) failures.push("the metrics panel drew no sparkline");
+
     const report = await page.evaluate(() =>
       [...document.querySelectorAll("[data-demo]")].map((panel) => ({
         demo: panel.dataset.demo,
@@ -379,6 +410,7 @@ async function main() {
   }
   log(
     `PASS: all ${getDemos.length} GET demos and the POST chat showed live events; resume reconnected; ` +
+      "the metrics panel showed open streams and events/s; " +
       "the chat room showed messages live in two pages, resumed after a network drop and gave a late joiner the history",
   );
   process.exit(0);

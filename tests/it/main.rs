@@ -23,6 +23,7 @@ mod cors;
 mod examples;
 mod fastapi_parity;
 mod macros;
+mod observability;
 mod openapi;
 mod reliability;
 mod routes_macro;

@@ -131,6 +131,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::observability::TopicLabels;
 use backend::{Backend, Publishing};
 
 pub use config::{BroadcastConfig, Overflow};
@@ -182,12 +183,15 @@ impl std::error::Error for PublishError {
 /// policies.
 pub struct Broadcast<T> {
     backend: Arc<dyn Backend<T>>,
+    /// The `topic` label of its subscriptions' metrics (bounded).
+    labels: Arc<TopicLabels>,
 }
 
 impl<T> Clone for Broadcast<T> {
     fn clone(&self) -> Self {
         Self {
             backend: Arc::clone(&self.backend),
+            labels: Arc::clone(&self.labels),
         }
     }
 }
@@ -236,6 +240,7 @@ impl<T: Serialize + Send + Sync + 'static> Broadcast<T> {
     pub fn with_config(config: BroadcastConfig) -> Self {
         Self {
             backend: Arc::new(memory::Hub::new(config)),
+            labels: Arc::default(),
         }
     }
 
@@ -264,7 +269,8 @@ impl<T: Serialize + Send + Sync + 'static> Broadcast<T> {
         let config = self.config();
         let overflow = config.overflow;
         let (begin, restart) = Arc::clone(&self.backend).subscribe(topic, resume);
-        Subscription::new(topic, restart, begin, overflow)
+        let label = self.labels.label(topic);
+        Subscription::new(topic, restart, begin, overflow, label)
     }
 }
 

@@ -193,6 +193,7 @@ where
         let hub = Hub::connect(url, config).await?;
         Ok(Self {
             backend: Arc::new(hub),
+            labels: Arc::default(),
         })
     }
 }
@@ -531,6 +532,7 @@ async fn run_reader<T: Send + Sync + 'static>(
         };
         if outage {
             tracing::info!("broadcast: reconnected to Redis");
+            crate::observability::redis_reconnected();
         }
         backoff = MIN_BACKOFF;
         let lost = loop {

@@ -15,6 +15,7 @@ use super::backend::{Begin, Restart, Start};
 use super::config::Overflow;
 use super::message::{Feed, Message, Published, Reset};
 use super::resume::{Resume, ResumeKind};
+use crate::observability::SubscriberStats;
 use crate::response::{IntoResponse, Response};
 use crate::sse::Sse;
 
@@ -54,6 +55,7 @@ impl<T: Send + Sync + 'static> Subscription<T> {
         hub: Box<dyn Restart<T>>,
         begin: Begin<T>,
         overflow: Overflow,
+        label: Arc<str>,
     ) -> Self {
         let topic: Arc<str> = Arc::from(topic);
         let status = Arc::new(AtomicU8::new(RUNNING));
@@ -63,6 +65,7 @@ impl<T: Send + Sync + 'static> Subscription<T> {
             begin,
             overflow,
             Arc::clone(&status),
+            SubscriberStats::open(label),
         ));
         Self {
             topic,
@@ -120,9 +123,13 @@ fn drive<T: Send + Sync + 'static>(
     first: Begin<T>,
     overflow: Overflow,
     status: Arc<AtomicU8>,
+    stats: SubscriberStats,
 ) -> impl Stream<Item = Message<T>> + Send {
     async_stream::stream! {
+        // Counted as a subscriber until the stream ends or is dropped.
+        let stats = stats;
         let mut begin = first;
+        let mut after_overflow = false;
         loop {
             let start = match begin {
                 Begin::Ready(start) => start,
@@ -139,6 +146,7 @@ fn drive<T: Send + Sync + 'static>(
             if let Some(reset) = reset {
                 yield Message::Reset(reset);
             }
+            stats.replayed(replay.len(), after_overflow);
             for entry in replay {
                 last = Some(entry.id);
                 yield Message::Event(Published(entry));
@@ -158,13 +166,16 @@ fn drive<T: Send + Sync + 'static>(
                             last = None;
                         }
                     }
-                    Err(RecvError::Lagged(_)) => match overflow {
+                    Err(RecvError::Lagged(dropped)) => match overflow {
                         Overflow::Disconnect => {
+                            stats.lagged(dropped);
                             tracing::debug!(topic = %topic, "subscriber overflowed its queue: ending its stream");
                             status.store(OVERFLOW, Ordering::Release);
                             return;
                         }
                         Overflow::Resume => {
+                            stats.lagged(dropped);
+                            after_overflow = true;
                             tracing::debug!(topic = %topic, "subscriber overflowed its queue: resuming from the buffer");
                             break last.map_or(Resume(ResumeKind::Beginning), Resume::from);
                         }
