@@ -152,22 +152,11 @@ mod tests {
     use futures_util::StreamExt;
     use serde_json::{json, Value};
     use sse_runtime::parse::Event;
-    use sse_runtime::testing::{TestClient, TestResponse};
+    use sse_runtime::testing::TestClient;
     use sse_runtime::StatusCode;
     use tokio::time::Instant;
 
     use super::{app, app_with, ChatModel, Model, ModelError, Reply, ScriptedModel};
-
-    /// A `200` event stream, with the headers that keep proxies from buffering it.
-    fn assert_event_stream(response: &TestResponse) {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/event-stream; charset=utf-8")
-        );
-        assert_eq!(response.header("cache-control"), Some("no-cache"));
-        assert_eq!(response.header("x-accel-buffering"), Some("no"));
-    }
 
     #[tokio::test(start_paused = true)]
     async fn reply_streams_ai_response_events_half_a_second_apart() {
@@ -178,7 +167,7 @@ mod tests {
             .query(&[("query", "Rust 的 SSE")])
             .send()
             .await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         let mut events = response.events();
         let mut seen = Vec::new();
         while let Some(event) = events.next().await {
@@ -264,7 +253,7 @@ mod tests {
             .post("/chat/stream?query=x")
             .send()
             .await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         let events: Vec<Event> = response.events().collect().await;
         let types: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
         assert_eq!(types, ["ai_response", "ai_response", "error"]);

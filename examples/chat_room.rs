@@ -312,21 +312,10 @@ mod tests {
     use futures_util::StreamExt;
     use serde_json::{json, Value};
     use sse_runtime::parse::Event;
-    use sse_runtime::testing::{Events, Protocol, TestClient, TestResponse};
+    use sse_runtime::testing::{Events, Protocol, TestClient};
     use sse_runtime::{App, StatusCode};
 
     use super::{app, hub_config, ChatMessage, Hub};
-
-    /// A `200` event stream, with the headers that keep proxies from buffering it.
-    fn assert_event_stream(response: &TestResponse) {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/event-stream; charset=utf-8")
-        );
-        assert_eq!(response.header("cache-control"), Some("no-cache"));
-        assert_eq!(response.header("x-accel-buffering"), Some("no"));
-    }
 
     /// The app on an in-process hub.
     fn app_in_memory() -> App {
@@ -357,7 +346,7 @@ mod tests {
             request = request.header("last-event-id", last);
         }
         let response = request.send().await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         response.events()
     }
 

@@ -47,26 +47,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 #[cfg(test)]
 mod tests {
-    use sse_runtime::testing::{TestClient, TestResponse};
-    use sse_runtime::StatusCode;
+    use sse_runtime::testing::TestClient;
 
     use super::app;
-
-    /// A `200` event stream, with the headers that keep proxies from buffering it.
-    fn assert_event_stream(response: &TestResponse) {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/event-stream; charset=utf-8")
-        );
-        assert_eq!(response.header("cache-control"), Some("no-cache"));
-        assert_eq!(response.header("x-accel-buffering"), Some("no"));
-    }
 
     #[tokio::test]
     async fn log_lines_are_sent_raw() {
         let response = TestClient::new(app()).get("/logs/stream").send().await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         assert_eq!(
             response.text().await,
             "data: 2025-01-01 INFO Application started\n\n\

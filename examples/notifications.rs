@@ -60,26 +60,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use futures_util::StreamExt;
     use sse_runtime::parse::Event;
-    use sse_runtime::testing::{TestClient, TestResponse};
-    use sse_runtime::StatusCode;
+    use sse_runtime::testing::TestClient;
 
     use super::{app, Notification};
-
-    /// A `200` event stream, with the headers that keep proxies from buffering it.
-    fn assert_event_stream(response: &TestResponse) {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/event-stream; charset=utf-8")
-        );
-        assert_eq!(response.header("cache-control"), Some("no-cache"));
-        assert_eq!(response.header("x-accel-buffering"), Some("no"));
-    }
 
     #[tokio::test]
     async fn notification_has_every_field() {
         let response = TestClient::new(app()).get("/notifications").send().await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         assert_eq!(
             response.text().await,
             "event: notification\n\
@@ -92,7 +80,7 @@ mod tests {
     #[tokio::test]
     async fn browser_sees_a_notification_event() {
         let response = TestClient::new(app()).get("/notifications").send().await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         let events: Vec<Event> = response.events().collect().await;
         assert_eq!(events.len(), 1);
         let event = &events[0];

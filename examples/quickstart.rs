@@ -57,27 +57,15 @@ mod tests {
     use futures_util::StreamExt;
     use serde_json::Value;
     use sse_runtime::parse::Event;
-    use sse_runtime::testing::{TestClient, TestResponse};
-    use sse_runtime::StatusCode;
+    use sse_runtime::testing::TestClient;
 
     use super::{app, unix_timestamp};
-
-    /// A `200` event stream, with the headers that keep proxies from buffering it.
-    fn assert_event_stream(response: &TestResponse) {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/event-stream; charset=utf-8")
-        );
-        assert_eq!(response.header("cache-control"), Some("no-cache"));
-        assert_eq!(response.header("x-accel-buffering"), Some("no"));
-    }
 
     #[tokio::test]
     async fn stream_sends_ten_messages_with_timestamps() {
         let before = unix_timestamp();
         let response = TestClient::new(app()).get("/stream").send().await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         let body = response.text().await;
         let after = unix_timestamp();
 
@@ -104,7 +92,7 @@ mod tests {
     #[tokio::test]
     async fn events_are_unnamed_and_unnumbered() {
         let response = TestClient::new(app()).get("/stream").send().await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         let events: Vec<Event> = response.events().collect().await;
         assert_eq!(events.len(), 10);
         for event in &events {

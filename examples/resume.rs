@@ -100,17 +100,6 @@ mod tests {
 
     use super::{app, ITEMS, PAUSE};
 
-    /// A `200` event stream, with the headers that keep proxies from buffering it.
-    fn assert_event_stream(response: &TestResponse) {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/event-stream; charset=utf-8")
-        );
-        assert_eq!(response.header("cache-control"), Some("no-cache"));
-        assert_eq!(response.header("x-accel-buffering"), Some("no"));
-    }
-
     fn item_json(i: usize) -> String {
         serde_json::to_string(&ITEMS[i]).unwrap()
     }
@@ -127,7 +116,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn numbers_every_item_with_its_index() {
         let response = resume_after(None).await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         let mut expected = String::from("retry: 1000\n\n");
         for i in 0..ITEMS.len() {
             expected.push_str(&format!("data: {}\nid: {i}\n\n", item_json(i)));
@@ -151,7 +140,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn last_event_id_continues_after_it() {
         let response = resume_after(Some("2")).await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         assert_eq!(
             response.text().await,
             format!(
@@ -166,7 +155,7 @@ mod tests {
     async fn after_the_last_item_there_is_nothing_more() {
         for id in ["4", "5", &usize::MAX.to_string()] {
             let response = resume_after(Some(id)).await;
-            assert_event_stream(&response);
+            response.assert_event_stream();
             assert_eq!(
                 response.text().await,
                 "retry: 1000\n\n",

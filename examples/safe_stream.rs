@@ -174,22 +174,11 @@ mod tests {
 
     use futures_util::StreamExt;
     use serde_json::{json, Value};
-    use sse_runtime::testing::{Protocol, TestClient, TestResponse};
+    use sse_runtime::testing::{Protocol, TestClient};
     use sse_runtime::StatusCode;
     use tokio::time::Instant;
 
     use super::{app_with, StreamControl, COUNT};
-
-    /// A `200` event stream, with the headers that keep proxies from buffering it.
-    fn assert_event_stream(response: &TestResponse) {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/event-stream; charset=utf-8")
-        );
-        assert_eq!(response.header("cache-control"), Some("no-cache"));
-        assert_eq!(response.header("x-accel-buffering"), Some("no"));
-    }
 
     async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         for _ in 0..500 {
@@ -209,7 +198,7 @@ mod tests {
             .get("/safe-stream")
             .send()
             .await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         let mut events = response.events();
         let mut count = 0;
         while let Some(event) = events.next().await {

@@ -146,21 +146,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use futures_util::StreamExt;
     use serde_json::json;
-    use sse_runtime::testing::{TestClient, TestResponse};
+    use sse_runtime::testing::TestClient;
     use sse_runtime::{Method, StatusCode};
 
     use super::{app, INDEX_HTML};
-
-    /// A `200` event stream, with the headers that keep proxies from buffering it.
-    fn assert_event_stream(response: &TestResponse) {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/event-stream; charset=utf-8")
-        );
-        assert_eq!(response.header("cache-control"), Some("no-cache"));
-        assert_eq!(response.header("x-accel-buffering"), Some("no"));
-    }
 
     #[tokio::test]
     async fn index_is_the_html_page() {
@@ -245,7 +234,7 @@ mod tests {
             (Method::GET, "/rooms/showcase/events"),
         ] {
             let response = client.request(method.clone(), path).send().await;
-            assert_event_stream(&response);
+            response.assert_event_stream();
             let first = response.events().next().await;
             assert!(first.is_some(), "{method} {path} sent no event");
         }

@@ -151,22 +151,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use futures_util::StreamExt;
     use serde_json::{json, Value};
-    use sse_runtime::testing::{TestClient, TestResponse};
+    use sse_runtime::testing::TestClient;
     use sse_runtime::StatusCode;
     use tokio::time::Instant;
 
     use super::{app, PriceFeed, StockUpdate, MAX_CHANGE, PRICE_RANGE};
-
-    /// A `200` event stream, with the headers that keep proxies from buffering it.
-    fn assert_event_stream(response: &TestResponse) {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.header("content-type"),
-            Some("text/event-stream; charset=utf-8")
-        );
-        assert_eq!(response.header("cache-control"), Some("no-cache"));
-        assert_eq!(response.header("x-accel-buffering"), Some("no"));
-    }
 
     fn assert_cents(value: f64) {
         assert!(
@@ -180,7 +169,7 @@ mod tests {
         let client = TestClient::new(app());
         let start = Instant::now();
         let response = client.get("/stocks/aapl/stream").send().await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
         let mut events = response.events();
         let mut previous: Option<f64> = None;
         for i in 0..5u128 {
@@ -218,7 +207,7 @@ mod tests {
             );
         }
         let response = client.get("/stocks/BRK.B/stream").send().await;
-        assert_event_stream(&response);
+        response.assert_event_stream();
     }
 
     #[test]

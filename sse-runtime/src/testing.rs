@@ -429,6 +429,44 @@ impl TestResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Asserts a `200` event stream with the headers that keep proxies and browsers from
+    /// buffering or caching it: `content-type: text/event-stream; charset=utf-8`,
+    /// `cache-control: no-cache`, `x-accel-buffering: no`.
+    ///
+    /// ```
+    /// use sse_runtime::testing::TestClient;
+    /// use sse_runtime::{get, App, Stream};
+    ///
+    /// #[get("/ticks", sse)]
+    /// async fn ticks() -> impl Stream<Item = u32> {
+    ///     futures_util::stream::iter([1, 2, 3])
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let response = TestClient::new(App::new().route(ticks)).get("/ticks").send().await;
+    /// response.assert_event_stream();
+    /// assert_eq!(response.text().await, "data: 1\n\ndata: 2\n\ndata: 3\n\n");
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    /// When the status or one of those headers differs, saying which.
+    #[track_caller]
+    pub fn assert_event_stream(&self) {
+        assert_eq!(self.status, StatusCode::OK, "status of an event stream");
+        for (name, value) in [
+            ("content-type", "text/event-stream; charset=utf-8"),
+            ("cache-control", "no-cache"),
+            ("x-accel-buffering", "no"),
+        ] {
+            assert_eq!(
+                self.header(name),
+                Some(value),
+                "`{name}` of an event stream"
+            );
+        }
+    }
+
     /// The whole body. Waits for the stream to end: use [`events`](Self::events) for an
     /// endless one.
     ///

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use sse_runtime::testing::{TestClient, TestResponse};
+use sse_runtime::testing::TestClient;
 use sse_runtime::{
     get, post, stream, App, EventError, Json, LastEventId, ServerSentEvent, Sse, State, StatusCode,
     Stream,
@@ -65,15 +65,8 @@ fn lines_starting_with<'a>(body: &'a str, prefix: &str) -> Vec<&'a str> {
 /// GETs `path`, checks the exact event-stream status and headers, returns the body.
 async fn get_stream(app: App, path: &str) -> String {
     let response = TestClient::new(app).get(path).send().await;
-    assert_event_stream_headers(&response);
+    response.assert_event_stream();
     response.text().await
-}
-
-fn assert_event_stream_headers(response: &TestResponse) {
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.header("content-type"), Some(EVENT_STREAM));
-    assert_eq!(response.header("cache-control"), Some("no-cache"));
-    assert_eq!(response.header("x-accel-buffering"), Some("no"));
 }
 
 /// Counterparts of `tests/test_sse.py`.
@@ -240,7 +233,7 @@ mod test_sse {
     async fn post_method_sse() {
         let client = TestClient::new(app());
         let response = client.post("/items/stream-post").send().await;
-        assert_event_stream_headers(&response);
+        response.assert_event_stream();
         assert_three_items(&response.text().await);
     }
 
@@ -386,7 +379,7 @@ mod test_sse {
     async fn assert_pings_between_two_events(path: &str) {
         let app = App::new().route(slow_async_stream).route(slow_sync_stream);
         let response = TestClient::new(app).get(path).send().await;
-        assert_event_stream_headers(&response);
+        response.assert_event_stream();
         let text = response.text().await;
         assert!(text.contains(": ping\n"), "{text:?}");
         assert_eq!(lines_starting_with(&text, "data: ").len(), 2);
@@ -673,7 +666,7 @@ mod tutorial005 {
             .json(&serde_json::json!({ "text": "hello world" }))
             .send()
             .await;
-        assert_event_stream_headers(&response);
+        response.assert_event_stream();
         let text = response.text().await;
         assert_eq!(
             lines_starting_with(&text, "event: "),
@@ -839,7 +832,7 @@ mod tutorial007 {
         let disconnects = Disconnects::default();
         let client = TestClient::new(app(&disconnects));
         let response = client.get("/items/stream").send().await;
-        assert_event_stream_headers(&response);
+        response.assert_event_stream();
         let text = response.text().await;
         assert_eq!(
             lines_starting_with(&text, "event: "),
