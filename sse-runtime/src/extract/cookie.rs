@@ -60,7 +60,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts for Cookies<T> {
         let mut seen: Vec<String> = Vec::new();
         let mut form = form_urlencoded::Serializer::new(String::new());
         for (name, value) in cookie_pairs(parts) {
-            if seen.iter().any(|known| *known == name) {
+            if seen.contains(&name) {
                 continue;
             }
             form.append_pair(&name, &value);
