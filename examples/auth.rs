@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use sse_runtime::extract::AppState;
 use sse_runtime::extract::FromRequestParts;
 use sse_runtime::http::request::Parts;
-use sse_runtime::{App, HttpError, Json, Query, ServerSentEvent, Stream};
+use sse_runtime::{App, Cookies, HttpError, Json, Query, ServerSentEvent, Stream};
 
 /// Valid session tokens and the user each belongs to.
 #[derive(Clone, Debug, Default)]
@@ -36,7 +36,11 @@ impl FromRequestParts for User {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
-        let token = match cookie(parts, "session") {
+        let cookie = Cookies::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Cookies(mut cookies)| cookies.remove("session"));
+        let token = match cookie {
             Some(token) => Some(token),
             None => Query::<HashMap<String, String>>::from_request_parts(parts, state)
                 .await
@@ -54,19 +58,6 @@ impl FromRequestParts for User {
         user.map(User)
             .ok_or_else(|| HttpError::unauthorized("invalid or expired session"))
     }
-}
-
-/// The value of the cookie `name`, if the request sent it.
-fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
-        .get_all(sse_runtime::http::header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
 }
 
 sse_runtime::routes! {

@@ -77,7 +77,7 @@ pub use body::Body;
 pub use cors::Cors;
 pub use error::BoxError;
 pub use event::{EventError, ServerSentEvent};
-pub use extract::{Json, LastEventId, Path, Query, State};
+pub use extract::{Cookies, Form, Json, LastEventId, Path, Query, State};
 pub use handler::Handler;
 pub use http_error::HttpError;
 pub use into_event::IntoEvent;

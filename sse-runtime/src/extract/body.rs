@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 
 use bytes::Bytes;
+use http::header::CONTENT_TYPE;
 use http::StatusCode;
 use http_body_util::{BodyExt, Limited};
 
@@ -11,6 +12,31 @@ use super::rejection::Rejection;
 use super::FromRequest;
 use crate::response::Request;
 use crate::state::AppState;
+
+/// Checks the request's media type (lowercased, without parameters) with `accepts`:
+/// 415 naming `expected` when it is absent or refused.
+pub(super) fn require_content_type(
+    req: &Request,
+    accepts: impl Fn(&str) -> bool,
+    expected: &str,
+) -> Result<(), Rejection> {
+    let accepted = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| accepts(&mime.trim().to_ascii_lowercase()));
+    if accepted {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            &["header", "content-type"],
+            format!("Expected `content-type: {expected}`"),
+        ))
+    }
+}
 
 /// Reads the whole body: 413 over the app's limit, 400 if it cannot be read.
 pub(super) async fn read_body(req: Request, state: &AppState) -> Result<Bytes, Rejection> {

@@ -1,11 +1,10 @@
 //! [`Json`]: the JSON request body, and a JSON response.
 
-use http::header::CONTENT_TYPE;
 use http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::body::read_body;
+use super::body::{read_body, require_content_type};
 use super::rejection::{serde_rejection, Rejection, UNPROCESSABLE};
 use super::FromRequest;
 use crate::response::{json_response, IntoResponse, Request, Response};
@@ -31,25 +30,14 @@ impl<T: DeserializeOwned + Send> FromRequest for Json<T> {
     type Rejection = Rejection;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Rejection> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
+        require_content_type(
+            &req,
+            |mime| {
                 mime == "application/json"
                     || (mime.starts_with("application/") && mime.ends_with("+json"))
-            })
-            .unwrap_or(false);
-        if !is_json {
-            return Err(Rejection::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "content_type",
-                &["header", "content-type"],
-                "Expected `content-type: application/json`",
-            ));
-        }
+            },
+            "application/json",
+        )?;
         let bytes = read_body(req, state).await?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {

@@ -30,6 +30,8 @@
 //! ```
 
 mod body;
+mod cookie;
+mod form;
 mod json;
 mod last_event_id;
 mod path;
@@ -48,6 +50,8 @@ use std::convert::Infallible;
 use crate::response::{IntoResponse, Request};
 
 pub use crate::state::AppState;
+pub use cookie::Cookies;
+pub use form::Form;
 pub use json::Json;
 pub use last_event_id::{LastEventId, LAST_EVENT_ID};
 pub use path::{Path, PathParams};
@@ -61,8 +65,8 @@ pub use state::State;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an extractor that reads the request head",
     label = "cannot be extracted from the request head",
-    note = "use `Path<T>`, `Query<T>`, `HeaderMap`, `LastEventId`, `State<T>`, `Method`, `Uri` or `Parts`; \
-            an extractor that reads the body (`Json<T>`, `String`, `Bytes`, `Request`) must be the last argument"
+    note = "use `Path<T>`, `Query<T>`, `Cookies<T>`, `HeaderMap`, `LastEventId`, `State<T>`, `Method`, `Uri` or `Parts`; \
+            an extractor that reads the body (`Json<T>`, `Form<T>`, `String`, `Bytes`, `Request`) must be the last argument"
 )]
 pub trait FromRequestParts: Sized {
     /// The response sent when extraction fails.
@@ -96,7 +100,7 @@ pub mod marker {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an extractor",
     label = "cannot be extracted from the request",
-    note = "handler arguments must be extractors: `Path<T>`, `Query<T>`, `Json<T>`, `HeaderMap`, \
+    note = "handler arguments must be extractors: `Path<T>`, `Query<T>`, `Cookies<T>`, `Json<T>`, `Form<T>`, `HeaderMap`, \
             `LastEventId`, `State<T>`, `Method`, `Uri`, `Parts`, `String`, `Bytes` or `Request`"
 )]
 pub trait FromRequest<M = marker::ViaRequest>: Sized {

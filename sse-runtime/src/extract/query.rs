@@ -18,13 +18,17 @@ impl<T: DeserializeOwned + Send> FromRequestParts for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
-        serde_path_to_error::deserialize(de)
-            .map(Query)
-            .map_err(|err| serde_rejection("query", err))
+        from_urlencoded("query", query.as_bytes()).map(Query)
     }
 }
 
-fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
-    form_urlencoded::parse(query.as_bytes())
+/// Deserializes `application/x-www-form-urlencoded` text into `T`: a 422 with
+/// `loc: [origin, "<field>"]` when a field is missing or does not parse. The query string,
+/// [`Form`](super::Form) bodies and [`Cookies`](super::Cookies) all go through here.
+pub(super) fn from_urlencoded<T: DeserializeOwned>(
+    origin: &str,
+    text: &[u8],
+) -> Result<T, Rejection> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(text));
+    serde_path_to_error::deserialize(de).map_err(|err| serde_rejection(origin, err))
 }

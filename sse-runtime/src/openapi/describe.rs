@@ -16,7 +16,7 @@ use super::model::{
 };
 use crate::arity::for_each_arity;
 use crate::event::ServerSentEvent;
-use crate::extract::{Json, LastEventId, Path, Query, Rejection, State};
+use crate::extract::{Cookies, Form, Json, LastEventId, Path, Query, Rejection, State};
 use crate::http_error::HttpError;
 use crate::ndjson::JsonLines;
 use crate::response::{Created, Html, Request, Response};
@@ -72,14 +72,16 @@ impl RouteDoc {
 /// | --- | --- |
 /// | `Path<T>` | the pattern's path parameters, typed by `T` (a value, a tuple in pattern order, or a struct by name); 422 |
 /// | `Query<T>` | one query parameter per field of `T` (required unless it has a default or is an `Option`); 422 |
+/// | `Cookies<T>` | one cookie parameter (`in: cookie`) per field of `T` (required unless it has a default or is an `Option`); 422 |
 /// | `Json<T>` | a required `application/json` body of `T`; 413, 415, 422 |
+/// | `Form<T>` | a required `application/x-www-form-urlencoded` body of `T`; 413, 415, 422 |
 /// | `LastEventId<T>` | the optional `Last-Event-ID` header, typed by `T`; 422 |
 /// | `String` / `Bytes` | a `text/plain` / `application/octet-stream` body; 400, 413 |
 /// | `State<T>`, `HeaderMap`, `Method`, `Uri`, `Parts`, `Request` | nothing |
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be documented as a handler argument",
     label = "no OpenAPI description",
-    note = "the types of `Path<T>`, `Query<T>`, `Json<T>` and `LastEventId<T>` must derive \
+    note = "the types of `Path<T>`, `Query<T>`, `Cookies<T>`, `Json<T>`, `Form<T>` and `LastEventId<T>` must derive \
             `JsonSchema` (`use sse_runtime::schemars::JsonSchema`); a custom extractor needs \
             `impl sse_runtime::openapi::DescribeArg for {Self} {{}}`; or turn off the \
             `openapi` feature of `sse-runtime`"
@@ -98,19 +100,36 @@ impl<T: JsonSchema> DescribeArg for Path<T> {
     }
 }
 
+/// One parameter in `location` per field of `T` (as `Query` and `Cookies` read them); 422.
+fn field_params<T: JsonSchema>(mut doc: RouteDoc, location: In) -> RouteDoc {
+    doc.params.push(ParamDoc::Fields {
+        location,
+        schema: expanded::<T>,
+    });
+    doc.validation()
+}
+
 impl<T: JsonSchema> DescribeArg for Query<T> {
-    fn describe(mut doc: RouteDoc) -> RouteDoc {
-        doc.params.push(ParamDoc::Fields {
-            location: In::Query,
-            schema: expanded::<T>,
-        });
-        doc.validation()
+    fn describe(doc: RouteDoc) -> RouteDoc {
+        field_params::<T>(doc, In::Query)
+    }
+}
+
+impl<T: JsonSchema> DescribeArg for Cookies<T> {
+    fn describe(doc: RouteDoc) -> RouteDoc {
+        field_params::<T>(doc, In::Cookie)
     }
 }
 
 impl<T: JsonSchema> DescribeArg for Json<T> {
     fn describe(doc: RouteDoc) -> RouteDoc {
         doc.json_body(subschema::<T>)
+    }
+}
+
+impl<T: JsonSchema> DescribeArg for Form<T> {
+    fn describe(doc: RouteDoc) -> RouteDoc {
+        doc.typed_body("application/x-www-form-urlencoded", subschema::<T>)
     }
 }
 

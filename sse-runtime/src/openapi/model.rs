@@ -431,9 +431,14 @@ impl RouteDoc {
         self.rejection(StatusCode::UNPROCESSABLE_ENTITY, "Validation Error")
     }
 
-    pub(super) fn json_body(mut self, schema: SchemaFn) -> Self {
+    pub(super) fn json_body(self, schema: SchemaFn) -> Self {
+        self.typed_body("application/json", schema)
+    }
+
+    /// A required body of a typed content type (JSON, a form): 413, 415 and 422.
+    pub(super) fn typed_body(mut self, content_type: &'static str, schema: SchemaFn) -> Self {
         self.body = Some(BodyDoc {
-            content_type: "application/json".into(),
+            content_type: content_type.into(),
             schema,
             required: true,
         });
