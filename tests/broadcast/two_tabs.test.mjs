@@ -75,7 +75,7 @@ async function startRedis() {
 
 /** Starts one chat_room instance in its own process group; resolves with its URL. */
 function startInstance(redisUrl) {
-  const child = spawn("cargo", ["run", "--quiet", "-p", "sse-tests", "--example", "chat_room"], {
+  const child = spawn("cargo", ["run", "--quiet", "-p", "sse-examples", "--example", "chat_room"], {
     cwd: root,
     env: { ...process.env, ADDR: "127.0.0.1:0", REDIS_URL: redisUrl, RUST_LOG: process.env.RUST_LOG || "warn" },
     stdio: ["ignore", "pipe", "inherit"],
@@ -129,7 +129,7 @@ async function waitForText(page, text) {
 
 async function main() {
   log("building the chat_room example");
-  const build = spawnSync("cargo", ["build", "--quiet", "-p", "sse-tests", "--example", "chat_room"], {
+  const build = spawnSync("cargo", ["build", "--quiet", "-p", "sse-examples", "--example", "chat_room"], {
     cwd: root,
     stdio: "inherit",
   });
