@@ -9,32 +9,14 @@ use syn::LitStr;
 
 /// Checks `lit`; the error is spanned on the literal.
 pub(crate) fn validate(lit: &LitStr) -> syn::Result<()> {
-    check(&lit.value()).map_err(|message| syn::Error::new(lit.span(), message))
+    check(&lit.value())
+        .map(drop)
+        .map_err(|message| syn::Error::new(lit.span(), message))
 }
 
-/// The parameter names of a valid path, in order (`{name}`, `{*name}`; `{{` and `}}` are
-/// literal braces).
-pub(crate) fn params(path: &str) -> Vec<&str> {
-    let mut params = Vec::new();
-    let mut rest = path;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        if let Some(escaped) = after.strip_prefix('{') {
-            rest = escaped;
-            continue;
-        }
-        let Some(close) = after.find('}') else {
-            break;
-        };
-        let name = &after[..close];
-        params.push(name.strip_prefix('*').unwrap_or(name));
-        rest = &after[close + 1..];
-    }
-    params
-}
-
-/// The rules, on the path's text.
-pub(crate) fn check(path: &str) -> Result<(), String> {
+/// The rules, on the path's text; a valid path's parameter names, in order (`{name}`
+/// and `{*name}` give `name`).
+pub(crate) fn check(path: &str) -> Result<Vec<String>, String> {
     if path.is_empty() {
         return Err("a route path must not be empty: write \"/\" for the root".to_owned());
     }
@@ -125,7 +107,7 @@ pub(crate) fn check(path: &str) -> Result<(), String> {
             _ => i += 1,
         }
     }
-    Ok(())
+    Ok(names)
 }
 
 fn unclosed(text: &[char]) -> String {
@@ -141,20 +123,24 @@ mod tests {
     use super::check;
 
     #[test]
-    fn valid_paths() {
-        for path in [
-            "/",
-            "/health",
-            "/items/{id}",
-            "/stocks/{symbol}/stream",
-            "/files/{*rest}",
-            "/{a}/{b}/{c}",
-            "/img{id}.png",
-            "/{{literal}}",
-            "/a/{id}/b/{{x}}",
-            "/users/{user-id}",
+    fn valid_paths_give_their_parameters_in_order() {
+        for (path, params) in [
+            ("/", &[][..]),
+            ("/health", &[]),
+            ("/items/{id}", &["id"]),
+            ("/stocks/{symbol}/stream", &["symbol"]),
+            ("/files/{*rest}", &["rest"]),
+            ("/{a}/{b}/{c}", &["a", "b", "c"]),
+            ("/img{id}.png", &["id"]),
+            ("/{{literal}}", &[]),
+            ("/a/{id}/b/{{x}}", &["id"]),
+            ("/users/{user-id}", &["user-id"]),
         ] {
-            assert_eq!(check(path), Ok(()), "{path}");
+            assert_eq!(
+                check(path),
+                Ok(params.iter().map(|p| p.to_string()).collect()),
+                "{path}"
+            );
         }
     }
 

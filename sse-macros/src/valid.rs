@@ -100,10 +100,9 @@ pub(crate) fn validate<'a>(
 /// single-value paths are checked when the app is built, where serde's names are known.
 fn check_path_arity(route: &Route, args: &Args, errors: &mut Errors) {
     let pattern = args.path.value();
-    if crate::path::check(&pattern).is_err() {
+    let Ok(params) = crate::path::check(&pattern) else {
         return; // reported by the path check
-    }
-    let params = crate::path::params(&pattern);
+    };
     for arg in &route.func.sig.inputs {
         let FnArg::Typed(arg) = arg else { continue };
         let Some(tuple) = path_tuple(&arg.ty) else {
