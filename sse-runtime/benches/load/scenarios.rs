@@ -20,8 +20,16 @@ pub enum Metric {
     TtfeP50,
     TtfeP99,
     ShortConnections,
-    /// Subscribers, then the statistic (so that the rows of one fan-out stay together).
+    /// Subscribers, then the statistic (so that the rows of one fan-out stay together):
+    /// delivery latency by the kernel's receive time (`fanout_client.rs`).
     Fanout(usize, Stat),
+    /// The fan-out client's CPU time from the publish request to the last delivery.
+    FanoutClientCpu(usize),
+    /// Growth of the server's RSS with every subscriber open, per subscriber.
+    FanoutRss(usize),
+    /// The old method (hyper client on one `LocalSet`, user-space arrival stamp), only
+    /// with `--scenarios fanout-hyper`: for comparing methods.
+    FanoutHyper(usize, Stat),
 }
 
 /// A statistic of a distribution.
@@ -44,13 +52,19 @@ impl Metric {
             Metric::TtfeP99 => "time to first event p99 (µs)".to_owned(),
             Metric::ShortConnections => "short streams, 10 events, 64 conc. (conn/s)".to_owned(),
             Metric::Fanout(n, stat) => {
-                let stat = match stat {
-                    Stat::P50 => "p50",
-                    Stat::P99 => "p99",
-                    Stat::Max => "max",
-                };
-                format!("fan-out to {}: delivery {stat} (ms)", thousands(n))
+                format!("fan-out to {}: delivery {} (ms)", thousands(n), stat.label())
             }
+            Metric::FanoutClientCpu(n) => {
+                format!("fan-out to {}: client CPU while publishing (ms)", thousands(n))
+            }
+            Metric::FanoutRss(n) => {
+                format!("fan-out to {}: server RSS per subscriber (KiB)", thousands(n))
+            }
+            Metric::FanoutHyper(n, stat) => format!(
+                "fan-out to {}, old client (hyper, user-space stamp): {} (ms)",
+                thousands(n),
+                stat.label()
+            ),
         }
     }
 
@@ -60,9 +74,23 @@ impl Metric {
 
     pub fn format(self, value: f64) -> String {
         match self {
-            Metric::RssPerStream(_) | Metric::Fanout(..) => format!("{value:.1}"),
+            Metric::RssPerStream(_)
+            | Metric::Fanout(..)
+            | Metric::FanoutHyper(..)
+            | Metric::FanoutClientCpu(_)
+            | Metric::FanoutRss(_) => format!("{value:.1}"),
             Metric::Throughput | Metric::ShortConnections => thousands(value.round() as usize),
             _ => thousands(value.round() as usize),
+        }
+    }
+}
+
+impl Stat {
+    fn label(self) -> &'static str {
+        match self {
+            Stat::P50 => "p50",
+            Stat::P99 => "p99",
+            Stat::Max => "max",
         }
     }
 }
@@ -109,7 +137,26 @@ pub struct Config {
     pub streams_fastapi_max: usize,
 }
 
+/// `BENCH_FANOUT_COUNTS=1000,10000`: the fan-out sizes instead of the default ones.
+fn fanout_counts_from_env() -> Option<Vec<usize>> {
+    let counts = std::env::var("BENCH_FANOUT_COUNTS").ok()?;
+    let counts: Vec<usize> = counts
+        .split(',')
+        .filter_map(|c| c.trim().replace('_', "").parse().ok())
+        .filter(|&c| c > 0)
+        .collect();
+    (!counts.is_empty()).then_some(counts)
+}
+
 impl Config {
+    /// The interval between the events of a fan-out to `n`: `fanout_every`, or more for
+    /// very large fan-outs (1 ms per 40 subscribers: 2.5 s at 100,000) so that one event's
+    /// fan-out ends before the next starts on this 2-core machine.
+    pub fn fanout_every(&self, n: usize) -> Duration {
+        self.fanout_every
+            .max(Duration::from_millis(u64::try_from(n / 40).unwrap_or(u64::MAX)))
+    }
+
     pub fn full() -> Self {
         Self {
             throughput_events: 1_000_000,
@@ -122,7 +169,7 @@ impl Config {
             short_concurrency: 64,
             short_warmup: Duration::from_millis(500),
             short_window: Duration::from_secs(3),
-            fanout_counts: vec![1_000, 10_000],
+            fanout_counts: fanout_counts_from_env().unwrap_or_else(|| vec![1_000, 10_000, 100_000]),
             fanout_events: 6,
             fanout_every: Duration::from_millis(500),
             fanout_fastapi_max: 1_000,
@@ -140,7 +187,7 @@ impl Config {
             ttfe_cap: Duration::from_secs(3),
             short_warmup: Duration::from_millis(200),
             short_window: Duration::from_secs(1),
-            fanout_counts: vec![1_000],
+            fanout_counts: fanout_counts_from_env().unwrap_or_else(|| vec![1_000]),
             fanout_events: 4,
             ..Self::full()
         }
@@ -154,6 +201,8 @@ pub enum Scenario {
     Ttfe,
     Short,
     Fanout(usize),
+    /// The fan-out with the old client (`--scenarios fanout-hyper`).
+    FanoutHyper(usize),
 }
 
 impl Scenario {
@@ -164,13 +213,16 @@ impl Scenario {
             Scenario::Ttfe => "time to first event".to_owned(),
             Scenario::Short => "short streams".to_owned(),
             Scenario::Fanout(n) => format!("fan-out to {}", thousands(n)),
+            Scenario::FanoutHyper(n) => format!("fan-out to {} (old client)", thousands(n)),
         }
     }
 
     /// Why `server` sits this scenario out, if it does.
     pub fn skips(self, server: &str, config: &Config) -> Option<String> {
         match self {
-            Scenario::Fanout(n) if server == "FastAPI" && n > config.fanout_fastapi_max => {
+            Scenario::Fanout(n) | Scenario::FanoutHyper(n)
+                if server == "FastAPI" && n > config.fanout_fastapi_max =>
+            {
                 Some(format!(
                     "FastAPI sits out fan-outs above {}",
                     thousands(config.fanout_fastapi_max)
@@ -196,7 +248,8 @@ impl Scenario {
             Scenario::Streams(n) => idle_streams(server, n, config).await,
             Scenario::Ttfe => time_to_first_event(server.addr, config).await,
             Scenario::Short => short_streams(server.addr, config).await,
-            Scenario::Fanout(n) => fan_out(server.addr, n, config).await,
+            Scenario::Fanout(n) => fan_out(server, n, config),
+            Scenario::FanoutHyper(n) => fan_out_hyper(server.addr, n, config).await,
         }
     }
 }
@@ -348,13 +401,85 @@ async fn short_streams(addr: SocketAddr, config: &Config) -> Result<Vec<(Metric,
 }
 
 /// Fan-out: `n` subscribers open `GET /fanout` (`open_concurrency` at a time, each
-/// counted open at its response head) and read on; 500 ms after the last is open, one
+/// counted open at its response head); 500 ms after the last is open, one `GET /publish`
+/// makes the server publish `fanout_events` events, `Config::fanout_every(n)` apart, each
+/// stamped with its publication time. Every delivery's latency is the kernel's receive
+/// time of the segment that completed the event minus that stamp (`fanout_client.rs`:
+/// plain sockets on one epoll, `SO_TIMESTAMPNS`), so the client's own speed does not
+/// enter the figure; its CPU time is reported beside it. Also: the server's RSS growth
+/// per open subscriber.
+///
+/// Runs the client on the calling thread (it blocks the driver's runtime, which has
+/// nothing else to do meanwhile).
+fn fan_out(server: &ServerProc, n: usize, config: &Config) -> Result<Vec<(Metric, f64)>, BoxError> {
+    let before = server.rss_kib();
+    let mut after = None;
+    let mut on_open = || after = server.rss_kib();
+    let run = crate::fanout_client::run(crate::fanout_client::Plan {
+        addr: server.addr,
+        subscribers: n,
+        events: config.fanout_events,
+        every: config.fanout_every(n),
+        open_concurrency: config.open_concurrency,
+        on_open: &mut on_open,
+    })?;
+    if run.coalesced > 0 {
+        eprintln!(
+            "[fan-out to {}] NOTICE: {} reads completed more than one event (stamped alike)",
+            thousands(n),
+            run.coalesced
+        );
+    }
+    eprintln!(
+        "[fan-out to {}] opened in {:.0} ms; client CPU {:.0} ms over {:.0} ms of publishing; \
+         user-space stamp p50/p99/max {:.1}/{:.1}/{:.1} ms",
+        thousands(n),
+        run.open.as_secs_f64() * 1e3,
+        run.client_cpu.as_secs_f64() * 1e3,
+        run.publish_wall.as_secs_f64() * 1e3,
+        percentile_of(&run.user_ms, 0.50),
+        percentile_of(&run.user_ms, 0.99),
+        percentile_of(&run.user_ms, 1.0),
+    );
+    let mut all = run.kernel_ms;
+    all.sort_by(f64::total_cmp);
+    let mut figures = vec![
+        (Metric::Fanout(n, Stat::P50), percentile(&all, 0.50)),
+        (Metric::Fanout(n, Stat::P99), percentile(&all, 0.99)),
+        (
+            Metric::Fanout(n, Stat::Max),
+            all.last().copied().unwrap_or(f64::NAN),
+        ),
+        (
+            Metric::FanoutClientCpu(n),
+            run.client_cpu.as_secs_f64() * 1e3,
+        ),
+    ];
+    if let (Some(before), Some(after)) = (before, after) {
+        figures.push((
+            Metric::FanoutRss(n),
+            after.saturating_sub(before) as f64 / n as f64,
+        ));
+    }
+    Ok(figures)
+}
+
+fn percentile_of(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    percentile(&sorted, q)
+}
+
+/// The old fan-out (`--scenarios fanout-hyper`, for comparing methods): `n` subscribers
+/// open `GET /fanout` with the hyper client on the driver's single-threaded `LocalSet`
+/// (`open_concurrency` at a time, each counted open at its response head) and read on;
+/// 500 ms after the last is open, one
 /// `GET /publish` makes the server publish `fanout_events` events, one every
 /// `fanout_every`, each stamped with its publication time. Every subscriber notes, for
 /// every event, its arrival time minus that stamp (same machine, same clock); the figures
 /// are the percentiles over all n × events deliveries. Deliveries still missing 15 s after
 /// the last publication fail the run.
-async fn fan_out(
+async fn fan_out_hyper(
     addr: SocketAddr,
     n: usize,
     config: &Config,
@@ -363,7 +488,7 @@ async fn fan_out(
     let opened = Rc::new(AtomicU64::new(0));
     let failed: Rc<std::cell::RefCell<Option<BoxError>>> = Rc::default();
     let permits = Rc::new(tokio::sync::Semaphore::new(config.open_concurrency));
-    let publish_span = config.fanout_every * u32::try_from(events).unwrap_or(u32::MAX);
+    let publish_span = config.fanout_every(n) * u32::try_from(events).unwrap_or(u32::MAX);
     let mut subscribers = Vec::with_capacity(n);
     for _ in 0..n {
         let (opened, failed, permits) =
@@ -408,7 +533,7 @@ async fn fan_out(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let every = config.fanout_every.as_millis();
+    let every = config.fanout_every(n).as_millis();
     client::get_text(addr, &format!("/publish?n={events}&every_ms={every}")).await?;
     let mut all = Vec::with_capacity(n * events as usize);
     let deadline = Instant::now() + publish_span + Duration::from_secs(15);
@@ -425,10 +550,10 @@ async fn fan_out(
     }
     all.sort_by(f64::total_cmp);
     Ok(vec![
-        (Metric::Fanout(n, Stat::P50), percentile(&all, 0.50)),
-        (Metric::Fanout(n, Stat::P99), percentile(&all, 0.99)),
+        (Metric::FanoutHyper(n, Stat::P50), percentile(&all, 0.50)),
+        (Metric::FanoutHyper(n, Stat::P99), percentile(&all, 0.99)),
         (
-            Metric::Fanout(n, Stat::Max),
+            Metric::FanoutHyper(n, Stat::Max),
             all.last().copied().unwrap_or(f64::NAN),
         ),
     ])

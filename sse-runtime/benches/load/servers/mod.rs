@@ -60,13 +60,27 @@ pub const RUST_SERVERS: [&str; 3] = ["ours", "axum", "raw hyper"];
 /// tower-http's `TraceLayer` (what a layer costs per event).
 pub const OPT_IN_SERVERS: [&str; 1] = ["ours+trace"];
 
+/// A listener on 127.0.0.1:`port` with the backlog of `procs::listen_backlog`
+/// (`somaxconn`; tokio's `bind` would use 1,024), the same for every server.
+fn listen(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    socket.listen(crate::procs::listen_backlog())?;
+    socket.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(socket.into())
+}
+
 /// Serves `name` on 127.0.0.1:`port` until SIGTERM / Ctrl-C.
 pub fn run(name: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
+    // Started by the driver, it inherits the raised limit; by hand (`--attach`), not.
+    crate::procs::raise_fd_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let listener = listen(port)?;
         match name {
             "ours" => ours::serve(listener).await,
             "ours+trace" => ours::serve_traced(listener).await,
