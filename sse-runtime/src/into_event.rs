@@ -1,7 +1,7 @@
 //! [`IntoEvent`]: what a streaming route may yield as a Server-Sent Event, and how it is
 //! encoded (straight into the response buffer).
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 
 use crate::encode;
@@ -33,6 +33,17 @@ pub trait IntoEvent {
         Self: Sized,
     {
         encode::write_event(&self.into_event()?, buf)
+    }
+
+    /// Like [`encode_into`](Self::encode_into), or, when the encoded event already exists
+    /// as shared bytes (a broadcast event, encoded once for all its subscribers), returns
+    /// them and leaves `buf` alone: the stream sends them without copying.
+    #[doc(hidden)]
+    fn encode_shared(self, buf: &mut BytesMut) -> Result<Option<Bytes>, EventError>
+    where
+        Self: Sized,
+    {
+        self.encode_into(buf).map(|()| None)
     }
 }
 

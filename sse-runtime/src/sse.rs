@@ -140,4 +140,9 @@ impl<T: IntoEvent> Encode<T> for EventStream {
         item.encode_into(buf)
             .map_err(|err| StreamFailure::internal(err.to_string()))
     }
+
+    fn write_item_shared(item: T, buf: &mut BytesMut) -> Result<Option<Bytes>, StreamFailure> {
+        item.encode_shared(buf)
+            .map_err(|err| StreamFailure::internal(err.to_string()))
+    }
 }

@@ -65,16 +65,24 @@ pub(crate) trait Format: Send + Unpin + 'static {
 pub(crate) trait Encode<T>: Format {
     /// Appends the item to `buf`; on error `buf` is left as it was.
     fn write_item(item: T, buf: &mut BytesMut) -> Result<(), StreamFailure>;
+
+    /// Like [`write_item`](Self::write_item), or, for an item whose encoding already
+    /// exists as shared bytes (a broadcast event, encoded once for every subscriber),
+    /// returns those bytes and leaves `buf` alone.
+    fn write_item_shared(item: T, buf: &mut BytesMut) -> Result<Option<Bytes>, StreamFailure> {
+        Self::write_item(item, buf).map(|()| None)
+    }
 }
 
 /// A handler's stream with its format, type-erased for the body.
 pub(crate) trait ItemSource: Send {
-    /// Polls for the next item and appends its encoding to `buf`.
+    /// Polls for the next item and appends its encoding to `buf`, or returns it as shared
+    /// bytes (`Some`, `buf` untouched; see [`Encode::write_item_shared`]).
     fn poll_item(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
-    ) -> Poll<Option<Result<(), StreamFailure>>>;
+    ) -> Poll<Option<Result<Option<Bytes>, StreamFailure>>>;
 
     /// The format's [`Format::keep_alive`].
     fn keep_alive(&self, app: &KeepAlive) -> Option<KeepAlive>;
@@ -110,10 +118,10 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
-    ) -> Poll<Option<Result<(), StreamFailure>>> {
+    ) -> Poll<Option<Result<Option<Bytes>, StreamFailure>>> {
         let this = self.get_mut();
         match this.stream.as_mut().poll_next(cx) {
-            Poll::Ready(Some(item)) => Poll::Ready(Some(F::write_item(item, buf))),
+            Poll::Ready(Some(item)) => Poll::Ready(Some(F::write_item_shared(item, buf))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
@@ -148,6 +156,10 @@ pub(crate) struct StreamContext {
 pub(crate) struct StreamBody {
     source: Option<Pin<Box<dyn ItemSource>>>,
     buf: BytesMut,
+    /// The next frame, when it is so far one item's shared encoding (a broadcast event):
+    /// it goes out as it is, no copy into `buf`. Anything written after it is coalesced
+    /// behind a copy of it in `buf`. While it is `Some`, `buf` is empty.
+    shared: Option<Bytes>,
     /// `None` until bound: the app default applies.
     keep_alive: Option<KeepAlive>,
     timer: Option<Pin<Box<Sleep>>>,
@@ -165,6 +177,7 @@ impl StreamBody {
         Self {
             source: Some(Box::pin(source)),
             buf: BytesMut::with_capacity(512),
+            shared: None,
             keep_alive: None,
             timer: None,
             last_write: Instant::now(),
@@ -181,6 +194,7 @@ impl StreamBody {
 
     /// Puts `bytes` before anything else in the stream (e.g. an event stream's `retry:`).
     pub(crate) fn prepend(&mut self, bytes: &[u8]) {
+        self.unshare();
         let mut first = BytesMut::with_capacity(bytes.len() + self.buf.len());
         first.extend_from_slice(bytes);
         first.extend_from_slice(&self.buf);
@@ -228,7 +242,11 @@ impl StreamBody {
         };
         let buf = &mut self.buf;
         let first = std::future::poll_fn(|cx| source.as_mut().poll_item(cx, buf));
-        match tokio::time::timeout(window, first).await {
+        let first = tokio::time::timeout(window, first).await;
+        if let Ok(Some(Ok(shared))) = &first {
+            self.written(shared.clone());
+        }
+        match first {
             Ok(Some(Err(failure))) => {
                 self.source = None;
                 self.done = true;
@@ -240,7 +258,7 @@ impl StreamBody {
                 self.ended(StreamEnd::Completed);
                 Ok(())
             }
-            Ok(Some(Ok(()))) => {
+            Ok(Some(Ok(_))) => {
                 if let Some(stats) = self.stats.as_mut() {
                     stats.event();
                 }
@@ -255,6 +273,21 @@ impl StreamBody {
         self.source = None;
     }
 
+    /// Bytes waiting to go out.
+    fn pending_len(&self) -> usize {
+        pending_len(&self.buf, self.shared.as_ref())
+    }
+
+    /// Moves a held shared item into `buf`, before something else is appended there.
+    fn unshare(&mut self) {
+        unshare(&mut self.buf, &mut self.shared);
+    }
+
+    /// An item was encoded (see [`written`]).
+    fn written(&mut self, shared: Option<Bytes>) {
+        written(&mut self.buf, &mut self.shared, shared);
+    }
+
     fn take_frame(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if self
             .keep_alive
@@ -263,10 +296,14 @@ impl StreamBody {
         {
             self.last_write = Instant::now();
         }
+        let frame = match self.shared.take() {
+            Some(shared) => shared,
+            None => self.buf.split().freeze(),
+        };
         if let Some(stats) = self.stats.as_mut() {
-            stats.frame(self.buf.len());
+            stats.frame(frame.len());
         }
-        Poll::Ready(Some(Ok(Frame::data(self.buf.split().freeze()))))
+        Poll::Ready(Some(Ok(Frame::data(frame))))
     }
 
     pub(crate) fn poll_frame(
@@ -275,7 +312,7 @@ impl StreamBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         if this.done {
-            return if this.buf.is_empty() {
+            return if this.pending_len() == 0 {
                 Poll::Ready(None)
             } else {
                 this.take_frame()
@@ -288,9 +325,10 @@ impl StreamBody {
                 this.done = true;
                 this.ended(StreamEnd::Shutdown);
                 if let Some(farewell) = this.farewell.take() {
+                    this.unshare();
                     this.buf.extend_from_slice(&farewell);
                 }
-                return if this.buf.is_empty() {
+                return if this.pending_len() == 0 {
                     Poll::Ready(None)
                 } else {
                     this.take_frame()
@@ -300,7 +338,7 @@ impl StreamBody {
 
         let mut ended = this.source.is_none().then_some(StreamEnd::Completed);
         if let Some(source) = this.source.as_mut() {
-            while this.buf.len() < COALESCE_LIMIT {
+            while pending_len(&this.buf, this.shared.as_ref()) < COALESCE_LIMIT {
                 let buf = &mut this.buf;
                 let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     source.as_mut().poll_item(cx, buf)
@@ -318,7 +356,8 @@ impl StreamBody {
                     ))))
                 });
                 match polled {
-                    Poll::Ready(Some(Ok(()))) => {
+                    Poll::Ready(Some(Ok(shared))) => {
+                        written(&mut this.buf, &mut this.shared, shared);
                         if let Some(stats) = this.stats.as_mut() {
                             stats.event();
                         }
@@ -332,6 +371,7 @@ impl StreamBody {
                             error = %failure.message,
                             "stream ended by an error item"
                         );
+                        unshare(&mut this.buf, &mut this.shared);
                         source.write_failure(&failure, &mut this.buf);
                         ended = Some(StreamEnd::Error);
                         break;
@@ -349,7 +389,7 @@ impl StreamBody {
             this.done = true;
             this.ended(reason);
         }
-        if !this.buf.is_empty() {
+        if this.pending_len() > 0 {
             return this.take_frame();
         }
         if this.done {
@@ -390,6 +430,39 @@ impl StreamBody {
     }
 }
 
+/// Bytes waiting to go out: `buf` and the held shared item.
+fn pending_len(buf: &BytesMut, shared: Option<&Bytes>) -> usize {
+    buf.len() + shared.map_or(0, Bytes::len)
+}
+
+/// Moves a held shared item into `buf`, before something else is appended there.
+fn unshare(buf: &mut BytesMut, held: &mut Option<Bytes>) {
+    if let Some(shared) = held.take() {
+        buf.extend_from_slice(&shared);
+    }
+}
+
+/// An item was encoded: into `buf` (`shared` is `None`), or as shared bytes, then held as
+/// the next frame if nothing is waiting, else appended to `buf`.
+fn written(buf: &mut BytesMut, held: &mut Option<Bytes>, shared: Option<Bytes>) {
+    match shared {
+        Some(bytes) if buf.is_empty() && held.is_none() => *held = Some(bytes),
+        Some(bytes) => {
+            unshare(buf, held);
+            buf.extend_from_slice(&bytes);
+        }
+        None => {
+            if let Some(first) = held.take() {
+                // The item went into the (empty) `buf`: put the held one before it.
+                let item = buf.split();
+                buf.reserve(first.len() + item.len());
+                buf.extend_from_slice(&first);
+                buf.extend_from_slice(&item);
+            }
+        }
+    }
+}
+
 /// The parent span and the `route` of a stream's log records (none before it is bound).
 /// The error path only: it clones the span.
 fn span_and_route(stats: Option<&StreamStats>) -> (tracing::Span, &str) {
@@ -397,4 +470,39 @@ fn span_and_route(stats: Option<&StreamStats>) -> (tracing::Span, &str) {
         || (tracing::Span::current(), ""),
         |stats| (stats.span().clone(), stats.route()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_item_alone_is_held_as_it_is() {
+        let (mut buf, mut held) = (BytesMut::new(), None);
+        let event = Bytes::from_static(b"data: 1\n\n");
+        written(&mut buf, &mut held, Some(event.clone()));
+        assert!(buf.is_empty());
+        let frame = held.expect("held");
+        // The same allocation: no copy.
+        assert_eq!(frame.as_ptr(), event.as_ptr());
+    }
+
+    #[test]
+    fn items_after_a_shared_one_are_coalesced_in_order() {
+        let (mut buf, mut held) = (BytesMut::new(), None);
+        written(&mut buf, &mut held, Some(Bytes::from_static(b"a\n\n")));
+        buf.extend_from_slice(b"b\n\n");
+        written(&mut buf, &mut held, None);
+        written(&mut buf, &mut held, Some(Bytes::from_static(b"c\n\n")));
+        assert!(held.is_none());
+        assert_eq!(&buf[..], b"a\n\nb\n\nc\n\n");
+
+        let (mut buf, mut held) = (BytesMut::new(), None);
+        written(&mut buf, &mut held, Some(Bytes::from_static(b"a\n\n")));
+        written(&mut buf, &mut held, Some(Bytes::from_static(b"b\n\n")));
+        assert_eq!(pending_len(&buf, held.as_ref()), 6);
+        assert_eq!(&buf[..], b"a\n\nb\n\n");
+        unshare(&mut buf, &mut held);
+        assert_eq!(&buf[..], b"a\n\nb\n\n");
+    }
 }

@@ -214,6 +214,18 @@ impl ServerProc {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// CPU time the server's threads have run (user and system, including the softirq
+    /// work the kernel does in their context), from `/proc/PID/task/*/schedstat`.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let pid = self.child.as_ref()?.id();
+        let mut total = 0u64;
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(Duration::from_nanos(total))
+    }
+
     /// SIGTERM, then SIGKILL if it has not exited within a second.
     pub fn stop(mut self) {
         self.terminate();

@@ -27,6 +27,8 @@ pub enum Metric {
     FanoutClientCpu(usize),
     /// Growth of the server's RSS with every subscriber open, per subscriber.
     FanoutRss(usize),
+    /// The server's CPU time from the publish request to the last delivery, per delivery.
+    FanoutServerCpu(usize),
     /// The old method (hyper client on one `LocalSet`, user-space arrival stamp), only
     /// with `--scenarios fanout-hyper`: for comparing methods.
     FanoutHyper(usize, Stat),
@@ -60,6 +62,9 @@ impl Metric {
             Metric::FanoutRss(n) => {
                 format!("fan-out to {}: server RSS per subscriber (KiB)", thousands(n))
             }
+            Metric::FanoutServerCpu(n) => {
+                format!("fan-out to {}: server CPU per delivery (µs)", thousands(n))
+            }
             Metric::FanoutHyper(n, stat) => format!(
                 "fan-out to {}, old client (hyper, user-space stamp): {} (ms)",
                 thousands(n),
@@ -78,7 +83,8 @@ impl Metric {
             | Metric::Fanout(..)
             | Metric::FanoutHyper(..)
             | Metric::FanoutClientCpu(_)
-            | Metric::FanoutRss(_) => format!("{value:.1}"),
+            | Metric::FanoutRss(_)
+            | Metric::FanoutServerCpu(_) => format!("{value:.1}"),
             Metric::Throughput | Metric::ShortConnections => thousands(value.round() as usize),
             _ => thousands(value.round() as usize),
         }
@@ -414,7 +420,11 @@ async fn short_streams(addr: SocketAddr, config: &Config) -> Result<Vec<(Metric,
 fn fan_out(server: &ServerProc, n: usize, config: &Config) -> Result<Vec<(Metric, f64)>, BoxError> {
     let before = server.rss_kib();
     let mut after = None;
-    let mut on_open = || after = server.rss_kib();
+    let mut cpu_before = None;
+    let mut on_open = || {
+        after = server.rss_kib();
+        cpu_before = server.cpu_time();
+    };
     let run = crate::fanout_client::run(crate::fanout_client::Plan {
         addr: server.addr,
         subscribers: n,
@@ -423,6 +433,10 @@ fn fan_out(server: &ServerProc, n: usize, config: &Config) -> Result<Vec<(Metric
         open_concurrency: config.open_concurrency,
         on_open: &mut on_open,
     })?;
+    let server_cpu = server
+        .cpu_time()
+        .zip(cpu_before)
+        .map(|(end, start)| end.saturating_sub(start));
     if run.coalesced > 0 {
         eprintln!(
             "[fan-out to {}] NOTICE: {} reads completed more than one event (stamped alike)",
@@ -455,6 +469,13 @@ fn fan_out(server: &ServerProc, n: usize, config: &Config) -> Result<Vec<(Metric
             run.client_cpu.as_secs_f64() * 1e3,
         ),
     ];
+    if let Some(cpu) = server_cpu {
+        let deliveries = (n as f64) * config.fanout_events as f64;
+        figures.push((
+            Metric::FanoutServerCpu(n),
+            cpu.as_secs_f64() * 1e6 / deliveries,
+        ));
+    }
     if let (Some(before), Some(after)) = (before, after) {
         figures.push((
             Metric::FanoutRss(n),

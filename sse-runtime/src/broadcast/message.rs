@@ -136,6 +136,14 @@ impl<T> IntoEvent for Message<T> {
             Message::Reset(reset) => encode::write_event(&reset.to_event(), buf),
         }
     }
+
+    fn encode_shared(self, buf: &mut BytesMut) -> Result<Option<Bytes>, EventError> {
+        match self {
+            // The frame every subscriber shares: no copy per subscriber.
+            Message::Event(event) => Ok(Some(event.0.frame.clone())),
+            Message::Reset(reset) => encode::write_event(&reset.to_event(), buf).map(|()| None),
+        }
+    }
 }
 
 /// A published event: its id and value (shared, cheap to clone).
