@@ -308,3 +308,51 @@ impl Latencies {
         self.pending.drain(..start);
     }
 }
+
+/// An h2c connection (HTTP/2 with prior knowledge) to `addr` holding `streams` streams of
+/// `GET path`, each read up to its first event; the bodies are returned to be held (the
+/// streams stay open while they live), the connection is driven by a spawned task that
+/// ends when the last of them and the sender are dropped.
+pub async fn open_h2_streams(
+    addr: SocketAddr,
+    path: &str,
+    streams: usize,
+) -> Result<Vec<Opened>, BoxError> {
+    let tcp = connect(addr).await?;
+    let (sender, conn) = hyper::client::conn::http2::Builder::new(
+        hyper_util::rt::TokioExecutor::new(),
+    )
+    .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
+    .await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let mut opening = Vec::with_capacity(streams);
+    for _ in 0..streams {
+        let mut sender = sender.clone();
+        let request = http::Request::get(format!("http://{addr}{path}"))
+            .header(http::header::ACCEPT, "text/event-stream")
+            .body(Empty::new())?;
+        let path = path.to_owned();
+        opening.push(tokio::spawn(async move {
+            sender.ready().await?;
+            let response = sender.send_request(request).await?;
+            if response.status() != http::StatusCode::OK {
+                return Err(BoxError::from(format!("{path}: status {}", response.status())));
+            }
+            let mut opened = Opened {
+                body: response.into_body(),
+                counter: EventCounter::default(),
+            };
+            if !opened.read_events(1).await? {
+                return Err(BoxError::from("the stream ended before its first event"));
+            }
+            Ok(opened)
+        }));
+    }
+    let mut held = Vec::with_capacity(streams);
+    for task in opening {
+        held.push(task.await??);
+    }
+    Ok(held)
+}

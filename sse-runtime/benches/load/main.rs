@@ -18,8 +18,10 @@
 //! Options (after `--`): `--quick` (or `BENCH_QUICK=1`), `--rounds N`,
 //! `--servers ours,axum,raw-hyper,fastapi` (and `ours+trace`, ours inside tower-http's
 //! `TraceLayer`, only when named),
-//! `--scenarios throughput,streams,ttfe,short,fanout,fanout-redis` (`fanout-redis`: the
-//! fan-out through the Redis hub, server `ours-redis`; see `fanout_redis.rs`),
+//! `--scenarios throughput,streams,streams-h2,ttfe,short,fanout,fanout-redis`
+//! (`streams-h2`: idle streams over h2c, 100 per connection; `fanout-redis`: the fan-out
+//! through the Redis hub, server `ours-redis`, see `fanout_redis.rs`; `fanout-hyper`, only
+//! when named: the fan-out measured by the old hyper client, to compare methods),
 //! `--no-fastapi`, `--no-pin`, `--out FILE` (default `target/tmp/bench-load.md`),
 //! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
 //! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
@@ -236,6 +238,9 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("NOTICE: open-files limit is {fd_limit}: streams above it will fail");
         }
         scenario_list.extend(config.stream_counts.iter().map(|&n| Scenario::Streams(n)));
+    }
+    if options.wants_scenario("streams-h2") {
+        scenario_list.extend(config.stream_counts.iter().map(|&n| Scenario::StreamsH2(n)));
     }
     if options.wants_scenario("ttfe") {
         scenario_list.push(Scenario::Ttfe);

@@ -17,6 +17,9 @@ pub enum Metric {
     Throughput,
     OpenTime(usize),
     RssPerStream(usize),
+    /// RSS per idle stream when `H2_STREAMS_PER_CONNECTION` streams share each h2c
+    /// connection.
+    RssPerStreamH2(usize),
     TtfeP50,
     TtfeP99,
     ShortConnections,
@@ -50,6 +53,10 @@ impl Metric {
             Metric::RssPerStream(n) => {
                 format!("server RSS per idle stream at {} (KiB)", thousands(n))
             }
+            Metric::RssPerStreamH2(n) => format!(
+                "server RSS per idle stream at {}, h2c, {H2_STREAMS_PER_CONNECTION} per connection (KiB)",
+                thousands(n)
+            ),
             Metric::TtfeP50 => "time to first event p50 (µs)".to_owned(),
             Metric::TtfeP99 => "time to first event p99 (µs)".to_owned(),
             Metric::ShortConnections => "short streams, 10 events, 64 conc. (conn/s)".to_owned(),
@@ -80,6 +87,7 @@ impl Metric {
     pub fn format(self, value: f64) -> String {
         match self {
             Metric::RssPerStream(_)
+            | Metric::RssPerStreamH2(_)
             | Metric::Fanout(..)
             | Metric::FanoutHyper(..)
             | Metric::FanoutClientCpu(_)
@@ -204,6 +212,8 @@ impl Config {
 pub enum Scenario {
     Throughput,
     Streams(usize),
+    /// Idle streams over h2c, `H2_STREAMS_PER_CONNECTION` per connection.
+    StreamsH2(usize),
     Ttfe,
     Short,
     Fanout(usize),
@@ -216,6 +226,7 @@ impl Scenario {
         match self {
             Scenario::Throughput => "throughput".to_owned(),
             Scenario::Streams(n) => format!("{} idle streams", thousands(n)),
+            Scenario::StreamsH2(n) => format!("{} idle streams over h2c", thousands(n)),
             Scenario::Ttfe => "time to first event".to_owned(),
             Scenario::Short => "short streams".to_owned(),
             Scenario::Fanout(n) => format!("fan-out to {}", thousands(n)),
@@ -233,6 +244,9 @@ impl Scenario {
                     "FastAPI sits out fan-outs above {}",
                     thousands(config.fanout_fastapi_max)
                 ))
+            }
+            Scenario::StreamsH2(_) if server == "FastAPI" => {
+                Some("FastAPI (uvicorn) serves no h2c".to_owned())
             }
             Scenario::Streams(n) if server == "FastAPI" && n > config.streams_fastapi_max => {
                 Some(format!(
@@ -252,6 +266,7 @@ impl Scenario {
         match self {
             Scenario::Throughput => throughput(server.addr, config).await,
             Scenario::Streams(n) => idle_streams(server, n, config).await,
+            Scenario::StreamsH2(n) => idle_streams_h2(server, n).await,
             Scenario::Ttfe => time_to_first_event(server.addr, config).await,
             Scenario::Short => short_streams(server.addr, config).await,
             Scenario::Fanout(n) => fan_out(server, n, config),
@@ -328,6 +343,50 @@ async fn idle_streams(
     if let (Some(before), Some(after)) = (before, after) {
         let per_stream = after.saturating_sub(before) as f64 / n as f64;
         figures.push((Metric::RssPerStream(n), per_stream));
+    }
+    Ok(figures)
+}
+
+/// HTTP/2 streams that share one connection in the h2c idle-stream scenario.
+pub const H2_STREAMS_PER_CONNECTION: usize = 100;
+
+/// Idle streams over HTTP/2: `n` streams of `GET /idle` on `n / 100` h2c connections
+/// (prior knowledge), 100 streams each, every stream open at its first event; the client
+/// holds them without polling. Figure: the growth of the server's RSS from before the
+/// first (after a warm-up connection) to 300 ms after the last, per stream: what a
+/// stream costs when the connection's cost is shared, beside `RssPerStream` (one
+/// connection per stream).
+async fn idle_streams_h2(server: &ServerProc, n: usize) -> Result<Vec<(Metric, f64)>, BoxError> {
+    let addr = server.addr;
+    drop(client::open_h2_streams(addr, "/idle", 1).await?);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = server.rss_kib();
+    let connections = n.div_ceil(H2_STREAMS_PER_CONNECTION);
+    let mut held = Vec::with_capacity(connections);
+    // Ten connections at a time: 1,000 streams being opened at once.
+    for batch in (0..connections).collect::<Vec<_>>().chunks(10) {
+        let mut opening = Vec::new();
+        for _ in batch {
+            opening.push(tokio::task::spawn_local(client::open_h2_streams(
+                addr,
+                "/idle",
+                H2_STREAMS_PER_CONNECTION,
+            )));
+        }
+        for task in opening {
+            held.push(task.await??);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = server.rss_kib();
+    drop(held);
+    let mut figures = Vec::new();
+    if let (Some(before), Some(after)) = (before, after) {
+        let streams = (connections * H2_STREAMS_PER_CONNECTION) as f64;
+        figures.push((
+            Metric::RssPerStreamH2(n),
+            after.saturating_sub(before) as f64 / streams,
+        ));
     }
     Ok(figures)
 }

@@ -2,7 +2,8 @@
 //! serde. Each connection is hyper's HTTP/1.1 `serve_connection`; each body writes
 //! pre-encoded byte strings around the two values that change (the counter, formatted
 //! with `itoa`, and the timestamp, with `ryu`), straight into one reused buffer, and hands
-//! hyper one frame per poll holding every event it could make, up to 32 KiB.
+//! hyper one frame per poll holding every event it could make, up to 32 KiB. A connection
+//! that starts with the HTTP/2 preface (h2c) is served by hyper's `http2::Builder`.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -13,9 +14,9 @@ use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http_body::Frame;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::broadcast;
 
 const FRAME_LIMIT: usize = 32 * 1024;
@@ -163,6 +164,24 @@ async fn handle(
     Ok(response)
 }
 
+/// The HTTP/2 connection preface (h2c with prior knowledge).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether the client starts with the HTTP/2 preface (h2c, prior knowledge): peeked, so
+/// that an HTTP/1.1 connection is served exactly as before by `http1::Builder`.
+async fn is_h2(tcp: &tokio::net::TcpStream) -> bool {
+    let mut first = [0u8; H2_PREFACE.len()];
+    loop {
+        match tcp.peek(&mut first).await {
+            Ok(n) if n > 0 && first[..n] == H2_PREFACE[..n] && n < H2_PREFACE.len() => {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            Ok(n) => return n == H2_PREFACE.len() && first == *H2_PREFACE,
+            Err(_) => return false,
+        }
+    }
+}
+
 pub async fn serve(listener: tokio::net::TcpListener) -> Result<(), Box<dyn std::error::Error>> {
     let hub = broadcast::channel::<Bytes>(1024).0;
     loop {
@@ -171,9 +190,18 @@ pub async fn serve(listener: tokio::net::TcpListener) -> Result<(), Box<dyn std:
         let hub = hub.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(hub.clone(), req));
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), service)
+            if is_h2(&tcp).await {
+                // Boxed, so that HTTP/1.1 connections' tasks keep their size.
+                let _ = Box::pin(
+                    http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tcp), service),
+                )
                 .await;
+            } else {
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            }
         });
     }
 }
