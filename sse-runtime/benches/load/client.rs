@@ -319,11 +319,10 @@ pub async fn open_h2_streams(
     streams: usize,
 ) -> Result<Vec<Opened>, BoxError> {
     let tcp = connect(addr).await?;
-    let (sender, conn) = hyper::client::conn::http2::Builder::new(
-        hyper_util::rt::TokioExecutor::new(),
-    )
-    .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-    .await?;
+    let (sender, conn) =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
+            .await?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -338,7 +337,10 @@ pub async fn open_h2_streams(
             sender.ready().await?;
             let response = sender.send_request(request).await?;
             if response.status() != http::StatusCode::OK {
-                return Err(BoxError::from(format!("{path}: status {}", response.status())));
+                return Err(BoxError::from(format!(
+                    "{path}: status {}",
+                    response.status()
+                )));
             }
             let mut opened = Opened {
                 body: response.into_body(),

@@ -328,7 +328,8 @@ impl Reader {
                 if (*cmsg).cmsg_level == libc::SOL_SOCKET
                     && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
                 {
-                    let ts = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timespec>());
+                    let ts =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timespec>());
                     stamp = Some(realtime_secs(ts));
                 }
                 cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
@@ -373,7 +374,11 @@ fn feed_events(sub: &mut Sub, data: &[u8], done: &mut Vec<f64>) {
 fn feed_body(sub: &mut Sub, mut data: &[u8], done: &mut Vec<f64>) -> Result<(), BoxError> {
     while !data.is_empty() {
         match sub.chunk {
-            Chunk::Size { value, digits, more } => {
+            Chunk::Size {
+                value,
+                digits,
+                more,
+            } => {
                 let byte = data[0];
                 data = &data[1..];
                 let hex = (byte as char).to_digit(16);
@@ -492,7 +497,8 @@ pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
         return Err("the fan-out client speaks IPv4 only".into());
     };
     let n = plan.subscribers;
-    let request = format!("GET /fanout HTTP/1.1\r\nHost: {to}\r\nAccept: text/event-stream\r\n\r\n");
+    let request =
+        format!("GET /fanout HTTP/1.1\r\nHost: {to}\r\nAccept: text/event-stream\r\n\r\n");
     let epoll = Epoll::new()?;
     let mut subs = Subs(Vec::with_capacity(n));
     let mut reader = Reader {
@@ -538,11 +544,9 @@ pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
                     );
                 }
                 if err != 0 {
-                    return Err(format!(
-                        "connect: {}",
-                        std::io::Error::from_raw_os_error(err)
-                    )
-                    .into());
+                    return Err(
+                        format!("connect: {}", std::io::Error::from_raw_os_error(err)).into(),
+                    );
                 }
                 // SAFETY: writes our request from a live buffer.
                 let written =
@@ -609,7 +613,8 @@ pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
     let mut next = 0usize;
     while opened < n {
         while next < n && in_flight < plan.open_concurrency {
-            let source = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 0, 0, 2)) + (next / PER_SOURCE) as u32);
+            let source =
+                Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 0, 0, 2)) + (next / PER_SOURCE) as u32);
             let fd = start_connect(source, to)?;
             subs.0.push(Sub::new(fd));
             epoll.ctl(
@@ -640,7 +645,13 @@ pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
     while Instant::now() < settle {
         let count = epoll.wait(&mut ready, 50);
         for event in &ready[..count] {
-            on_ready(&mut subs.0, event.u64 as usize, event.events, &mut result, &mut done)?;
+            on_ready(
+                &mut subs.0,
+                event.u64 as usize,
+                event.events,
+                &mut result,
+                &mut done,
+            )?;
         }
     }
     (plan.on_open)();
@@ -661,7 +672,13 @@ pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
     while result.kernel_ms.len() < expected && Instant::now() < deadline {
         let count = epoll.wait(&mut ready, 50);
         for event in &ready[..count] {
-            on_ready(&mut subs.0, event.u64 as usize, event.events, &mut result, &mut done)?;
+            on_ready(
+                &mut subs.0,
+                event.u64 as usize,
+                event.events,
+                &mut result,
+                &mut done,
+            )?;
         }
     }
     result.client_cpu = thread_cpu().saturating_sub(cpu_before);
@@ -675,4 +692,3 @@ pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
     }
     Ok(result)
 }
-

@@ -8,7 +8,8 @@
 //! This binary is the load generator. It starts every server under test as a separate
 //! process — the Rust ones by running itself again as `load serve NAME PORT`, FastAPI
 //! with uvicorn from a venv it creates under `target/` — each on 127.0.0.1, and talks to
-//! them through its own hyper client connections. Servers are pinned to CPU 0 and the
+//! them through its own hyper client connections (the fan-out through plain sockets
+//! stamped by the kernel, `fanout_client.rs`). Servers are pinned to CPU 0 and the
 //! load generator to CPU 1 (`--no-pin` turns this off), so every server gets the same
 //! single core and never competes with its client.
 //!
@@ -23,6 +24,8 @@
 //! through the Redis hub, server `ours-redis`, see `fanout_redis.rs`; `fanout-hyper`, only
 //! when named: the fan-out measured by the old hyper client, to compare methods),
 //! `--no-fastapi`, `--no-pin`, `--out FILE` (default `target/tmp/bench-load.md`),
+//! `BENCH_FANOUT_COUNTS=1000,10000,100000` (the fan-out sizes), `BENCH_FANOUT_ROUNDS=N`
+//! (their repeat count; default `--rounds`),
 //! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
 //! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
 //!
@@ -257,7 +260,12 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         .as_ref()
         .is_some_and(|s| s.iter().any(|s| s == "fanout-hyper"))
     {
-        scenario_list.extend(config.fanout_counts.iter().map(|&n| Scenario::FanoutHyper(n)));
+        scenario_list.extend(
+            config
+                .fanout_counts
+                .iter()
+                .map(|&n| Scenario::FanoutHyper(n)),
+        );
     }
     // A fan-out needs a socket per subscriber in the server and in the client (and a
     // few more): one that does not fit the open-files limit is left out, with a notice.

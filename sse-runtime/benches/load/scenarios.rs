@@ -167,8 +167,9 @@ impl Config {
     /// very large fan-outs (1 ms per 40 subscribers: 2.5 s at 100,000) so that one event's
     /// fan-out ends before the next starts on this 2-core machine.
     pub fn fanout_every(&self, n: usize) -> Duration {
-        self.fanout_every
-            .max(Duration::from_millis(u64::try_from(n / 40).unwrap_or(u64::MAX)))
+        self.fanout_every.max(Duration::from_millis(
+            u64::try_from(n / 40).unwrap_or(u64::MAX),
+        ))
     }
 
     pub fn full() -> Self {
