@@ -14,7 +14,8 @@
 //! timestamps of segments it coalesces into the latest one, so a read that completes more
 //! than one event stamps them all with the last segment's time; events are published far
 //! enough apart that each read holds one (the run counts the reads that held more:
-//! `coalesced`, expected 0).
+//! `coalesced`, expected 0 unless the server fell an event behind and wrote two events in
+//! one segment, whose stamp is then right for both).
 //!
 //! Sockets are bound to source addresses 127.0.0.2, 127.0.0.3, ... (20,000 subscribers
 //! each, `IP_BIND_ADDRESS_NO_PORT`) so that 100,000 connections to one server port do not
