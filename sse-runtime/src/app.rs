@@ -264,7 +264,8 @@ impl App {
     /// Checks the app and builds the service. One error lists every problem at once:
     /// conflicting, duplicate or invalid route patterns; a `State<T>` that no
     /// [`state`](Self::state) provides; a `Path` extractor whose struct fields (by their
-    /// serde names) or tuple arity do not match the route pattern's parameters.
+    /// serde names) or tuple arity do not match the route pattern's parameters; CORS that
+    /// allows any origin with credentials.
     ///
     /// ```
     /// use serde::Deserialize;
@@ -309,6 +310,7 @@ impl App {
         if let Err(err) = openapi.register(&mut router) {
             problems.push(err.to_string());
         }
+        problems.extend(self.settings.cors.as_ref().and_then(Cors::problem));
         if !problems.is_empty() {
             for problem in &problems {
                 tracing::error!("{problem}");
