@@ -262,6 +262,7 @@ impl StreamBody {
             return Ok(());
         };
         let buf = &mut self.buf;
+        // `Some(Ok(true))`: an item was written; `Some(Ok(false))`: the stream said it is open.
         let first = std::future::poll_fn(|cx| {
             take_open();
             match source.as_mut().poll_item(cx, buf) {
