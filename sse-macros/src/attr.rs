@@ -1,5 +1,5 @@
 //! Parsing of the attribute's arguments:
-//! `#[get("/path", sse, keep_alive = "15s", retry = "3s")]` and
+//! `#[get("/path", sse, keep_alive = "15s", retry = "3s", first_event_window = "0s")]` and
 //! `#[route(GET, "/path", ...)]`.
 //!
 //! Parsing never stops at the first bad option: every problem is recorded in
@@ -53,11 +53,14 @@ pub(crate) struct Args {
     pub kind: Kind,
     pub keep_alive: Option<KeepAliveOpt>,
     pub retry_ms: Option<u64>,
+    /// `first_event_window = "0s"` (sse and ndjson), in milliseconds.
+    pub first_event_window_ms: Option<u64>,
 }
 
 const OPTIONS_HELP: &str = "expected `sse`, `ndjson`, `keep_alive = \"15s\"`, \
-                            `keep_alive = off` or `retry = \"3s\"`";
-const KNOWN: &[&str] = &["sse", "ndjson", "keep_alive", "retry"];
+                            `keep_alive = off`, `retry = \"3s\"` or \
+                            `first_event_window = \"0s\"`";
+const KNOWN: &[&str] = &["sse", "ndjson", "keep_alive", "retry", "first_event_window"];
 
 /// Parses the attribute's arguments. `method` is `Some("GET")` for `#[get]` and `None`
 /// for `#[route]`, whose first argument is the method. Returns `None` when the arguments
@@ -125,6 +128,7 @@ fn parse_args(
     let mut kind: Option<(Kind, Ident)> = None;
     let mut keep_alive: Option<(KeepAliveOpt, Ident)> = None;
     let mut retry_ms: Option<(u64, Ident)> = None;
+    let mut window_ms: Option<(u64, Ident)> = None;
 
     while !input.is_empty() {
         input.parse::<Token![,]>()?;
@@ -183,23 +187,31 @@ fn parse_args(
                     Err(err) => errors.push(err),
                 }
             }
-            "retry" => {
-                if retry_ms.is_some() {
-                    errors.push(syn::Error::new(name.span(), "`retry` is given twice"));
+            "retry" | "first_event_window" => {
+                let (slot, example) = if key == "retry" {
+                    (&mut retry_ms, "3s")
+                } else {
+                    (&mut window_ms, "0s")
+                };
+                if slot.is_some() {
+                    errors.push(syn::Error::new(
+                        name.span(),
+                        format!("`{key}` is given twice"),
+                    ));
                     continue;
                 }
                 match value {
                     Some(Value::Lit(Lit::Str(text))) => match parse_duration(&text.value()) {
-                        Some(ms) => retry_ms = Some((ms, name)),
+                        Some(ms) => *slot = Some((ms, name)),
                         None => errors.push(duration_error(&text)),
                     },
                     Some(other) => errors.push(syn::Error::new(
                         other.span(),
-                        "`retry` takes a duration string, as in `retry = \"3s\"`",
+                        format!("`{key}` takes a duration string, as in `{key} = \"{example}\"`"),
                     )),
                     None => errors.push(syn::Error::new(
                         name.span(),
-                        "`retry` needs a value, as in `retry = \"3s\"`",
+                        format!("`{key}` needs a value, as in `{key} = \"{example}\"`"),
                     )),
                 }
             }
@@ -239,14 +251,26 @@ fn parse_args(
         }
     }
 
+    if let (Some((_, name)), Kind::Plain) = (&window_ms, kind_value) {
+        errors.push(syn::Error::new(
+            name.span(),
+            format!(
+                "`first_event_window` applies to streams: add `sse` or `ndjson`, as in \
+                 `#[{macro_name}(\"/path\", sse, first_event_window = \"0s\")]`"
+            ),
+        ));
+    }
+
     // Settings of another kind of route were reported above and are not applied.
     let sse = kind_value == Kind::Sse;
+    let streams = kind_value.is_stream();
     Ok(Some(Args {
         method,
         path,
         kind: kind_value,
         keep_alive: keep_alive.filter(|_| sse).map(|(opt, _)| opt),
         retry_ms: retry_ms.filter(|_| sse).map(|(ms, _)| ms),
+        first_event_window_ms: window_ms.filter(|_| streams).map(|(ms, _)| ms),
     }))
 }
 
@@ -441,6 +465,10 @@ mod tests {
         assert!(errors.is_empty());
         assert_eq!(args.expect("parsed").keep_alive, Some(KeepAliveOpt::Off));
 
+        let (args, errors) = parse_str(Some("GET"), r#""/a", ndjson, first_event_window = "0s""#);
+        assert!(errors.is_empty());
+        assert_eq!(args.expect("parsed").first_event_window_ms, Some(0));
+
         let (args, errors) = parse_str(None, r#"post, "/a", ndjson"#);
         assert!(errors.is_empty());
         let args = args.expect("parsed");
@@ -469,6 +497,10 @@ mod tests {
         assert!(errors.messages()[0].contains("Server-Sent Events only"));
         let (_, errors) = parse_str(Some("GET"), r#""/a", sse, keep_alive = "0s""#);
         assert!(errors.messages()[0].contains("longer than zero"));
+        let (_, errors) = parse_str(Some("GET"), r#""/a", first_event_window = "0s""#);
+        assert!(errors.messages()[0].contains("add `sse` or `ndjson`"));
+        let (_, errors) = parse_str(Some("GET"), r#""/a", sse, first_event_window = 0"#);
+        assert!(errors.messages()[0].contains("duration string"));
     }
 
     #[test]

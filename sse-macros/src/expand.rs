@@ -533,6 +533,10 @@ fn response(route: &Route, args: &Args, output: TokenStream) -> TokenStream {
         let ms = Literal::u64_unsuffixed(ms);
         settings.extend(quote!(.retry(::sse_runtime::__private::millis(#ms))));
     }
+    if let Some(ms) = args.first_event_window_ms {
+        let ms = Literal::u64_unsuffixed(ms);
+        settings.extend(quote!(.first_event_window(::sse_runtime::__private::millis(#ms))));
+    }
     quote! {
         let __stream = #output;
         ::core::result::Result::Ok(::sse_runtime::IntoResponse::into_response(#helper(__stream)#settings))

@@ -46,6 +46,7 @@
 //! | `keep_alive = "15s"` | (`sse` only) a `: ping` comment after this long without an event; units `ms`, `s`, `m`, `h`; overrides [`App::keep_alive`](https://docs.rs/sse-runtime/latest/sse_runtime/struct.App.html#method.keep_alive) |
 //! | `keep_alive = off` | (`sse` only) no keep-alive comments (also `false` or `"off"`) |
 //! | `retry = "3s"` | (`sse` only) sends `retry: 3000` first: how long a browser waits before reconnecting |
+//! | `first_event_window = "0s"` | (`sse` or `ndjson`) how long the response headers wait for the first item (an `Err` within it is an HTTP status); overrides [`App::first_event_window`](https://docs.rs/sse-runtime/latest/sse_runtime/struct.App.html#method.first_event_window) (10 s); `"0s"`: headers at once, for a stream that may stay silent at first (a broadcast subscription in a generator) |
 //!
 //! Without `sse` or `ndjson` the route is a plain one: it returns anything that implements
 //! `IntoResponse` (`Json<T>`, `String`, `StatusCode`, `Result<T, HttpError>`, ...), so one
@@ -92,11 +93,12 @@
 //!   stream.
 //! - **`Result` items reject requests**: with `-> impl Stream<Item = Result<T, E>>`
 //!   (`E: Display`, e.g. [`HttpError`](https://docs.rs/sse-runtime/latest/sse_runtime/struct.HttpError.html),
-//!   which carries a status), an `Err` before the first event — within the app's first-event
-//!   window — becomes an HTTP error response with that status (500 for other error types)
-//!   and a JSON body `{"detail": ...}`; an `Err` after the first event becomes one
-//!   `event: error` (for `ndjson`, an `{"error": ...}` line) and ends the stream. Headers
-//!   still go out as soon as the window passes, so a slow first event never holds them back.
+//!   which carries a status), an `Err` before the first event — within the first-event
+//!   window, 10 s by default — becomes an HTTP error response with that status (500 for
+//!   other error types) and a JSON body `{"detail": ...}`; an `Err` after the first event
+//!   (or after the window) becomes one `event: error` (for `ndjson`, an `{"error": ...}`
+//!   line) and ends the stream. The headers wait for the first item up to that window;
+//!   `first_event_window = "0s"` sends them at once.
 //!   - In `try_stream! { ... }` (`sse_runtime::try_stream`), `yield value` yields `T`
 //!     (wrapped in `Ok`) and `?` ends the stream with `Err(e.into())`; reject explicitly
 //!     with `Err(HttpError::not_found("..."))?;`. `?` inside a plain `stream!` is an error

@@ -130,7 +130,7 @@ pub fn keep_alive_off() -> KeepAlive {
     KeepAlive::disabled()
 }
 
-/// `retry = "<duration>"`.
+/// `retry = "<duration>"` and `first_event_window = "<duration>"`.
 pub fn millis(millis: u64) -> Duration {
     Duration::from_millis(millis)
 }

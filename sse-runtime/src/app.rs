@@ -29,6 +29,9 @@ use crate::router::{BuildError, Match, Router};
 use crate::state::AppState;
 use crate::stream::StreamContext;
 
+/// The default of [`App::first_event_window`].
+const DEFAULT_FIRST_EVENT_WINDOW: Duration = Duration::from_secs(10);
+
 /// One route: a method, a path pattern and a handler.
 ///
 /// Route attributes (`#[get("/path", sse)]`, ...) generate a unit struct that implements
@@ -147,7 +150,7 @@ impl App {
             state: AppState::default(),
             settings: Settings {
                 keep_alive: KeepAlive::new(),
-                first_event_window: Duration::from_millis(50),
+                first_event_window: DEFAULT_FIRST_EVENT_WINDOW,
                 shutdown_grace: Duration::from_secs(5),
                 farewell: None,
                 limits: Limits::default(),
@@ -222,10 +225,21 @@ impl App {
         self
     }
 
-    /// How long a streaming response may wait for its first item before the headers go
-    /// out (default 50 ms). An `Err` item within this window becomes an HTTP error
-    /// response; after it, an `event: error`. Headers never wait longer, so an
-    /// `EventSource` fires `open` promptly.
+    /// How long a streaming response's headers wait for its first item — an event, a
+    /// comment, the end of the stream or an `Err` — before they go out anyway
+    /// (default 10 s). An `Err` within the window becomes an HTTP error response (its
+    /// status, `{"detail": ...}`); after it (or after the first event), an
+    /// `event: error`. A response can choose its own window
+    /// ([`Sse::first_event_window`](crate::Sse::first_event_window); a broadcast
+    /// [`Subscription`](crate::broadcast::Subscription) sends its headers at once), and a
+    /// stream releases its headers early by yielding a comment.
+    ///
+    /// Keep the window below the header (read) timeouts of the proxies and clients in
+    /// front of the app — nginx's `proxy_read_timeout` and load balancers' idle timeouts
+    /// are 60 s by default — and of the keep-alive interval: no keep-alive comment can go
+    /// out before the headers. The 10 s default is below both (keep-alive: 15 s), long
+    /// enough for an upstream's (an LLM's, an auth service's) slow first answer to fail
+    /// with a real status, short enough that an `EventSource` still opens in time.
     pub fn first_event_window(mut self, window: Duration) -> Self {
         self.settings.first_event_window = window;
         self
@@ -250,7 +264,8 @@ impl App {
     /// Checks the app and builds the service. One error lists every problem at once:
     /// conflicting, duplicate or invalid route patterns; a `State<T>` that no
     /// [`state`](Self::state) provides; a `Path` extractor whose struct fields (by their
-    /// serde names) or tuple arity do not match the route pattern's parameters.
+    /// serde names) or tuple arity do not match the route pattern's parameters; CORS that
+    /// allows any origin with credentials.
     ///
     /// ```
     /// use serde::Deserialize;
@@ -295,6 +310,7 @@ impl App {
         if let Err(err) = openapi.register(&mut router) {
             problems.push(err.to_string());
         }
+        problems.extend(self.settings.cors.as_ref().and_then(Cors::problem));
         if !problems.is_empty() {
             for problem in &problems {
                 tracing::error!("{problem}");

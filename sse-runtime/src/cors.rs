@@ -69,13 +69,33 @@ impl Cors {
         self
     }
 
-    /// Allows every origin. With credentials the origin is echoed (browsers refuse `*`).
+    /// Allows every origin (`Access-Control-Allow-Origin: *`), for public data only.
+    ///
+    /// Not with [`allow_credentials`](Self::allow_credentials): any site could then read
+    /// its visitors' authenticated streams, so [`App::build`](crate::App::build) refuses
+    /// that combination. Name the origins that may send credentials with
+    /// [`allow_origin`](Self::allow_origin).
     pub fn allow_any_origin(mut self) -> Self {
         self.any_origin = true;
         self
     }
 
-    /// Lets the browser send cookies and read the response (`withCredentials: true`).
+    /// Lets the browser send cookies and read the response (`withCredentials: true`):
+    /// `Access-Control-Allow-Credentials: true`, with the request's exact origin (never
+    /// `*`) in `Access-Control-Allow-Origin`. Only for origins named with
+    /// [`allow_origin`](Self::allow_origin): with
+    /// [`allow_any_origin`](Self::allow_any_origin), [`App::build`](crate::App::build)
+    /// fails.
+    ///
+    /// ```
+    /// use sse_runtime::{App, Cors};
+    ///
+    /// let err = App::new()
+    ///     .cors(Cors::permissive().allow_credentials(true))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("credentials"), "{err}");
+    /// ```
     pub fn allow_credentials(mut self, allow: bool) -> Self {
         self.credentials = allow;
         self
@@ -112,11 +132,22 @@ impl Cors {
         self
     }
 
+    /// What is wrong with these settings, if anything: a start-up error of the app.
+    pub(crate) fn problem(&self) -> Option<String> {
+        (self.any_origin && self.credentials).then(|| {
+            "CORS allows any origin with credentials: any site could read its visitors' \
+             authenticated responses; name the origins with `Cors::allow_origin` instead of \
+             `allow_any_origin`/`permissive`, or drop `allow_credentials(true)`"
+                .to_owned()
+        })
+    }
+
     fn allows(&self, origin: &HeaderValue) -> bool {
         self.any_origin || self.origins.iter().any(|o| o == origin)
     }
 
-    /// The `Access-Control-Allow-Origin` value for an allowed origin.
+    /// The `Access-Control-Allow-Origin` value for an allowed origin: `*` for any origin
+    /// (which `App::build` allows only without credentials), else the origin itself.
     fn allow_origin_value(&self, origin: &HeaderValue) -> HeaderValue {
         if self.any_origin && !self.credentials {
             HeaderValue::from_static("*")

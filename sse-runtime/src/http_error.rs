@@ -13,7 +13,8 @@ use crate::response::{json_response, IntoResponse, Response};
 /// FastAPI's `HTTPException` uses.
 ///
 /// In a streaming route whose items are `Result<T, HttpError>`, an `Err` before the first
-/// event becomes this HTTP response; after it, one `event: error` event ends the stream.
+/// event (within the [first-event window](crate::App::first_event_window), 10 s by
+/// default) becomes this HTTP response; after it, one `event: error` event ends the stream.
 ///
 /// ```
 /// use sse_runtime::{HttpError, IntoResponse, StatusCode};

@@ -1,6 +1,7 @@
 //! [`JsonLines`]: an `application/x-ndjson` response, one compact JSON document per line.
 
 use std::fmt::Display;
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_core::Stream;
@@ -53,8 +54,8 @@ impl JsonLines {
     }
 
     /// Streams `Result`s: `Ok` items as lines; the first `Err` ends the stream with a line
-    /// `{"error": {"status": <code>, "detail": "<message>"}}` (or an HTTP error if nothing
-    /// was sent yet, as [`Sse::try_new`](crate::Sse::try_new) does).
+    /// `{"error": {"status": <code>, "detail": "<message>"}}` (or an HTTP error if it comes
+    /// first, within the first-event window, as [`Sse::try_new`](crate::Sse::try_new) says).
     pub fn try_new<S, T, E>(stream: S) -> Self
     where
         S: Stream<Item = Result<T, E>> + Send + 'static,
@@ -64,6 +65,16 @@ impl JsonLines {
         Self {
             body: streaming::try_body::<Ndjson, S, T, E>(stream),
         }
+    }
+}
+
+impl JsonLines {
+    /// How long the response headers wait for this stream's first item, overriding the
+    /// app's [`first_event_window`](crate::App::first_event_window), as
+    /// [`Sse::first_event_window`](crate::Sse::first_event_window) does.
+    pub fn first_event_window(mut self, window: Duration) -> Self {
+        self.body.set_first_event_window(window);
+        self
     }
 }
 

@@ -66,12 +66,14 @@ impl Sse {
     /// Streams a stream of `Result`s: `Ok(item)` as [`Sse::new`] does; the first `Err(e)`
     /// ends the stream.
     ///
-    /// If the error comes before the first event (and within the app's first-event
-    /// window), the client gets an HTTP error instead of a stream: the status of an
+    /// The response headers wait for the first item, up to the first-event window
+    /// ([`App::first_event_window`](crate::App::first_event_window), default 10 s, or
+    /// [`Sse::first_event_window`]). If the error comes within it, before anything was
+    /// yielded, the client gets an HTTP error instead of a stream: the status of an
     /// [`HttpError`](crate::HttpError), 500 for any other error, with a JSON body
-    /// `{"detail": "<message>"}`. After the first event, it gets one
-    /// `event: error` event whose data is `{"status": <code>, "detail": "<message>"}`, and
-    /// the stream ends.
+    /// `{"detail": "<message>"}`. Later (after the first event, or once the window has
+    /// passed and the headers went out), it gets one `event: error` event whose data is
+    /// `{"status": <code>, "detail": "<message>"}`, and the stream ends.
     pub fn try_new<S, T, E>(stream: S) -> Self
     where
         S: Stream<Item = Result<T, E>> + Send + 'static,
@@ -86,6 +88,42 @@ impl Sse {
     /// Overrides the app's keep-alive setting for this response.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
         self.body.set_keep_alive(keep_alive);
+        self
+    }
+
+    /// How long the response headers wait for this stream's first item (an event, a
+    /// comment, the end or an `Err`), overriding the app's
+    /// [`first_event_window`](crate::App::first_event_window). An `Err` within the
+    /// window becomes an HTTP error status; once it has passed, the headers go out and a
+    /// later `Err` is an `event: error`.
+    ///
+    /// `Duration::ZERO` sends the headers at once (an item already ready is still
+    /// taken): for a stream that may stay silent at first and whose client must see it
+    /// open before anything happens, as a [`Subscription`](crate::broadcast::Subscription)
+    /// does. A stream can also release its headers early by yielding a comment
+    /// (`ServerSentEvent::new().comment("")`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_runtime::{App, Sse, ServerSentEvent, testing::TestClient};
+    ///
+    /// async fn quiet() -> Sse {
+    ///     Sse::new(async_stream::stream! {
+    ///         tokio::time::sleep(Duration::from_secs(3600)).await;
+    ///         yield ServerSentEvent::new().data("late");
+    ///     })
+    ///     .first_event_window(Duration::ZERO)
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let app = App::new().get("/quiet", quiet).build().unwrap();
+    /// // The headers come at once, long before the first event.
+    /// let response = TestClient::new(app).get("/quiet").send().await;
+    /// assert_eq!(response.status(), 200);
+    /// # });
+    /// ```
+    pub fn first_event_window(mut self, window: Duration) -> Self {
+        self.body.set_first_event_window(window);
         self
     }
 

@@ -30,6 +30,25 @@ use crate::observability::{SendTimedOut, StreamEnd, StreamStats};
 /// Stop pulling ready items into one frame once it holds this many bytes.
 const COALESCE_LIMIT: usize = 32 * 1024;
 
+thread_local! {
+    /// Set by [`signal_open`] during a poll of a handler's stream.
+    static OPEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Says, from inside a stream's `poll_next` that is about to return `Pending`, that the
+/// stream is open: it has done what it must before a client may act on `open` (a
+/// broadcast subscription is registered and waits for live messages), so the response
+/// headers need not wait for a first item. It reaches the engine through any wrapper
+/// polled on the same task (a generator, `map`), since the poll is one call chain.
+pub(crate) fn signal_open() {
+    OPEN.with(|open| open.set(true));
+}
+
+/// Takes the flag [`signal_open`] sets.
+fn take_open() -> bool {
+    OPEN.with(|open| open.replace(false))
+}
+
 /// Why a stream stopped early: an `Err` item, or an item that could not be encoded.
 #[derive(Clone, Debug)]
 pub(crate) struct StreamFailure {
@@ -162,6 +181,8 @@ pub(crate) struct StreamBody {
     shared: Option<Bytes>,
     /// `None` until bound: the app default applies.
     keep_alive: Option<KeepAlive>,
+    /// How long the headers wait for the first item; `None`: the app's window.
+    first_event_window: Option<Duration>,
     timer: Option<Pin<Box<Sleep>>>,
     last_write: Instant,
     shutdown: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
@@ -179,6 +200,7 @@ impl StreamBody {
             buf: BytesMut::with_capacity(512),
             shared: None,
             keep_alive: None,
+            first_event_window: None,
             timer: None,
             last_write: Instant::now(),
             shutdown: None,
@@ -190,6 +212,11 @@ impl StreamBody {
 
     pub(crate) fn set_keep_alive(&mut self, keep_alive: KeepAlive) {
         self.keep_alive = Some(keep_alive);
+    }
+
+    /// Overrides the app's first-event window for this stream.
+    pub(crate) fn set_first_event_window(&mut self, window: Duration) {
+        self.first_event_window = Some(window);
     }
 
     /// Puts `bytes` before anything else in the stream (e.g. an event stream's `retry:`).
@@ -234,19 +261,32 @@ impl StreamBody {
         self.done
     }
 
-    /// Waits up to `window` for the first item. A failure before anything was produced
-    /// is returned so the caller can answer with an HTTP error instead of a stream.
-    pub(crate) async fn prime(&mut self, window: Duration) -> Result<(), StreamFailure> {
+    /// Waits for the first item (an event, a comment, the end or a failure) up to the
+    /// stream's own first-event window, else `app_window`, and never past the first
+    /// keep-alive comment (which cannot go out before the headers). A stream that says it
+    /// is open ([`signal_open`]) ends the wait too. A failure before anything was produced
+    /// is returned so the caller can answer with an HTTP error instead of a stream. A zero
+    /// window still takes an item that is ready at once.
+    pub(crate) async fn prime(&mut self, app_window: Duration) -> Result<(), StreamFailure> {
+        let mut window = self.first_event_window.unwrap_or(app_window);
+        if let Some(interval) = self.keep_alive.as_ref().and_then(KeepAlive::get_interval) {
+            window = window.min(interval);
+        }
         let Some(source) = self.source.as_mut() else {
             return Ok(());
         };
         let buf = &mut self.buf;
-        let first = std::future::poll_fn(|cx| source.as_mut().poll_item(cx, buf));
-        let first = tokio::time::timeout(window, first).await;
-        if let Ok(Some(Ok(shared))) = &first {
-            self.written(shared.clone());
-        }
-        match first {
+        // `Some(Ok(Some(shared)))`: an item was written (`shared`: see [`written`]);
+        // `Some(Ok(None))`: the stream said it is open.
+        let first = std::future::poll_fn(|cx| {
+            take_open();
+            match source.as_mut().poll_item(cx, buf) {
+                Poll::Pending if take_open() => Poll::Ready(Some(Ok(None))),
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(item) => Poll::Ready(item.map(|item| item.map(Some))),
+            }
+        });
+        match tokio::time::timeout(window, first).await {
             Ok(Some(Err(failure))) => {
                 self.source = None;
                 self.done = true;
@@ -258,13 +298,14 @@ impl StreamBody {
                 self.ended(StreamEnd::Completed);
                 Ok(())
             }
-            Ok(Some(Ok(_))) => {
+            Ok(Some(Ok(Some(shared)))) => {
+                self.written(shared);
                 if let Some(stats) = self.stats.as_mut() {
                     stats.event();
                 }
                 Ok(())
             }
-            Err(_) => Ok(()),
+            Ok(Some(Ok(None))) | Err(_) => Ok(()),
         }
     }
 

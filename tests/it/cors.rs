@@ -116,3 +116,34 @@ async fn without_cors_no_headers_are_added_and_options_is_405() {
         .await;
     assert_eq!(options.status(), 405);
 }
+
+#[test]
+fn any_origin_with_credentials_is_a_start_up_error() {
+    for cors in [
+        Cors::permissive().allow_credentials(true),
+        Cors::new()
+            .allow_origin("https://app.example")
+            .allow_any_origin()
+            .allow_credentials(true),
+    ] {
+        let err = App::new()
+            .get("/events", events)
+            .cors(cors)
+            .build()
+            .expect_err("any origin with credentials is refused");
+        assert!(
+            err.to_string().contains("any origin with credentials"),
+            "{err}"
+        );
+    }
+    // Either alone is fine.
+    assert!(App::new().cors(Cors::permissive()).build().is_ok());
+    assert!(App::new()
+        .cors(
+            Cors::new()
+                .allow_origin("https://app.example")
+                .allow_credentials(true)
+        )
+        .build()
+        .is_ok());
+}

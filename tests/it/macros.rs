@@ -157,8 +157,9 @@ async fn lookup(Path(symbol): Path<String>) -> impl Stream<Item = Result<StockUp
     }
 }
 
-/// No generator: a broadcast subscription returned as a stream.
-#[get("/feed", sse)]
+/// No generator: a broadcast subscription returned as a stream. Nothing comes until
+/// something is sent, so the headers go out at once (the test sends after they arrive).
+#[get("/feed", sse, first_event_window = "0s")]
 async fn feed(State(Feed(sender)): State<Feed>) -> impl Stream<Item = String> {
     let receiver = sender.subscribe();
     futures_util::stream::unfold(receiver, |mut receiver| async move {

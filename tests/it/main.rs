@@ -22,6 +22,7 @@ mod broadcast_redis;
 mod cors;
 mod examples;
 mod fastapi_parity;
+mod first_event;
 mod form_cookie;
 mod macros;
 mod observability;

@@ -539,26 +539,6 @@ async fn error_item_after_the_first_event_is_an_error_event_and_ends_the_stream(
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn headers_go_out_promptly_when_the_first_event_is_slow() {
-    async fn slow_start() -> Sse {
-        Sse::try_new(async_stream::stream! {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            yield Err::<u32, _>(HttpError::bad_request("too late for a status"));
-        })
-    }
-    let start = tokio::time::Instant::now();
-    let response = TestClient::new(App::new().get("/s", slow_start))
-        .get("/s")
-        .send()
-        .await;
-    assert!(tokio::time::Instant::now() - start < Duration::from_secs(1));
-    assert_eq!(response.status(), 200);
-    let events: Vec<_> = response.events().collect().await;
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].event, "error");
-}
-
 #[tokio::test]
 async fn an_invalid_event_ends_the_stream_with_an_error_event_instead_of_injecting() {
     async fn injects() -> Sse {

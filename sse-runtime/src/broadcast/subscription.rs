@@ -32,6 +32,8 @@ pub enum EndReason {
 const RUNNING: u8 = 0;
 const OVERFLOW: u8 = 1;
 const CLOSED: u8 = 2;
+/// Running, replay done, waiting for live messages.
+const LIVE: u8 = 3;
 
 /// The events of a topic for one subscriber: a `Stream` of [`Message`]s
 /// (`Send + 'static`), made by [`Broadcast::subscribe`](super::Broadcast::subscribe).
@@ -39,7 +41,11 @@ const CLOSED: u8 = 2;
 /// Return it from a route as it is: it is a response (`impl IntoResponse`), and an
 /// `impl Stream<Item = Message<T>>` for a `#[get(.., sse)]` route; each message becomes
 /// one SSE event with its id. To transform the messages, loop over it in a generator
-/// ([`Message::into_event_with`] keeps the id). It ends
+/// ([`Message::into_event_with`] keeps the id). However it is returned — as it is, mapped,
+/// or looped over in a generator — the response headers go out as soon as it is live
+/// (its replay sent, waiting for new messages) rather than waiting for a first message
+/// (see [`App::first_event_window`](crate::App::first_event_window)): a client whose
+/// `EventSource` is `open` misses nothing published after that. It ends
 /// when it overflows under [`Overflow::Disconnect`] or when the hub is dropped
 /// ([`end_reason`](Self::end_reason) says which). Dropping it unsubscribes.
 #[must_use = "a subscription delivers nothing unless it is polled"]
@@ -102,7 +108,13 @@ impl<T> Stream for Subscription<T> {
     type Item = Message<T>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message<T>>> {
-        self.get_mut().inner.as_mut().poll_next(cx)
+        let this = self.get_mut();
+        let polled = this.inner.as_mut().poll_next(cx);
+        if polled.is_pending() && this.status.load(Ordering::Acquire) == LIVE {
+            // Subscribed and waiting: the response's headers need not wait any longer.
+            crate::stream::signal_open();
+        }
+        polled
     }
 }
 
@@ -151,6 +163,7 @@ fn drive<T: Send + Sync + 'static>(
                 last = Some(entry.id);
                 yield Message::Event(Published(entry));
             }
+            status.store(LIVE, Ordering::Release);
             let resume = loop {
                 match live.recv().await {
                     Ok(Feed::Event(entry)) => {
@@ -187,6 +200,7 @@ fn drive<T: Send + Sync + 'static>(
                 }
             };
             drop(live);
+            status.store(RUNNING, Ordering::Release);
             begin = match hub.restart(&topic, resume) {
                 Some(begin) => begin,
                 None => {
