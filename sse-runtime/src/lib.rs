@@ -63,6 +63,7 @@ mod streaming;
 pub mod testing;
 #[cfg(feature = "tls")]
 mod tls;
+mod typed_event;
 
 #[doc(hidden)]
 #[path = "openapi/macro_support.rs"]
@@ -83,7 +84,7 @@ pub use http_error::HttpError;
 pub use into_event::IntoEvent;
 pub use keep_alive::KeepAlive;
 pub use limits::Limits;
-pub use ndjson::{JsonLines, JSON_LINES_CONTENT_TYPE};
+pub use ndjson::{IntoJsonLine, JsonLines, JSON_LINES_CONTENT_TYPE};
 pub use response::{Created, Html, IntoResponse, Request, Response};
 pub use router::BuildError;
 pub use server::{shutdown_signal, ServeError};
@@ -91,6 +92,7 @@ pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
 pub use state::DEFAULT_BODY_LIMIT;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
+pub use typed_event::Event;
 
 pub use http::{self, HeaderMap, Method, StatusCode};
 
