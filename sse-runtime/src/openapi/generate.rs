@@ -560,8 +560,8 @@ pub(crate) fn sse_item_schema(content: Option<Value>, raw_text: bool) -> Value {
                     data,
                     {
                         "type": "string",
-                        "description": "Text sent as is (`Event::raw`), not JSON: \
-                                        e.g. the `[DONE]` that ends the stream."
+                        "description": "Text sent as is (`Event::raw`), not JSON, \
+                                        e.g. a `[DONE]` terminator."
                     }
                 ]
             });
