@@ -21,7 +21,7 @@ use crate::event::{EventError, ServerSentEvent};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent as a Server-Sent Event",
     label = "`{Self}` is neither `Serialize` nor an event",
-    note = "derive `serde::Serialize` for `{Self}` (also for the payload of an `Event<T>`), \
+    note = "derive `serde::Serialize` for `{Self}` (for an `Event<T>`: for its payload `T`), \
             or yield `sse_runtime::Event<T>` or `sse_runtime::ServerSentEvent`"
 )]
 pub trait IntoEvent {

@@ -137,7 +137,7 @@ impl<T: IntoJsonLine> Encode<T> for Ndjson {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent as a JSON Lines item",
     label = "`{Self}` is not `Serialize`",
-    note = "derive `serde::Serialize` for `{Self}` (or for the payload of an `Event<T>`); \
+    note = "derive `serde::Serialize` for `{Self}` (for an `Event<T>`: for its payload `T`); \
             a `ServerSentEvent` has no JSON Lines form: yield its data, or an `Event<T>`"
 )]
 pub trait IntoJsonLine {
