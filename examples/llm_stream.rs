@@ -115,7 +115,13 @@ pub fn pieces(answer: &str) -> Vec<String> {
     answer
         .split(' ')
         .enumerate()
-        .map(|(i, word)| if i == 0 { word.to_owned() } else { format!(" {word}") })
+        .map(|(i, word)| {
+            if i == 0 {
+                word.to_owned()
+            } else {
+                format!(" {word}")
+            }
+        })
         .collect()
 }
 
@@ -232,7 +238,10 @@ mod tests {
             && c.model == "echo-1"
             && c.id == chunks[0].id
             && c.choices.len() == 1));
-        assert_eq!(chunks[0].choices[0].delta.role.as_deref(), Some("assistant"));
+        assert_eq!(
+            chunks[0].choices[0].delta.role.as_deref(),
+            Some("assistant")
+        );
         let text: String = chunks
             .iter()
             .filter_map(|c| c.choices[0].delta.content.as_deref())
@@ -280,7 +289,10 @@ mod tests {
             .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let body: Value = response.json().await;
-        assert_eq!(body, json!({ "detail": "only `\"stream\": true` is supported" }));
+        assert_eq!(
+            body,
+            json!({ "detail": "only `\"stream\": true` is supported" })
+        );
 
         let response = client
             .post("/v1/chat/completions")

@@ -4,7 +4,8 @@
 //! `yield`s items, and get a typed, spec-correct `text/event-stream` endpoint with
 //! keep-alive, prompt cleanup when the client goes away, and graceful shutdown.
 //!
-//! This crate holds everything at run time — [events](ServerSentEvent), the
+//! This crate holds everything at run time — [typed events](Event) and
+//! [untyped ones](ServerSentEvent), the
 //! [encoder](encode), [streaming responses](Sse), the router, [extractors](extract), the
 //! [server](App::serve) and a [test client](testing) — and re-exports the route attributes,
 //! so it is the only dependency an app needs.

@@ -358,11 +358,7 @@ mod tests {
 
     #[test]
     fn fields_in_the_encoder_order() {
-        let event = chunk("a")
-            .retry_ms(5)
-            .id("7")
-            .event("e")
-            .comment("c\nd");
+        let event = chunk("a").retry_ms(5).id("7").event("e").comment("c\nd");
         assert_eq!(
             encoded(event),
             ": c\n: d\nevent: e\ndata: {\"delta\":\"a\"}\nid: 7\nretry: 5\n\n"
@@ -371,14 +367,14 @@ mod tests {
 
     #[test]
     fn same_bytes_as_server_sent_event() {
-        let typed = chunk("x\ny").id("1").event("t").retry(Duration::from_secs(2));
+        let typed = chunk("x\ny")
+            .id("1")
+            .event("t")
+            .retry(Duration::from_secs(2));
         let untyped = typed.clone().into_event().unwrap();
         assert_eq!(encoded(typed), untyped.to_string());
         let raw: Event<Chunk> = Event::raw("a\r\nb").comment("c");
-        assert_eq!(
-            encoded(raw.clone()),
-            raw.into_event().unwrap().to_string()
-        );
+        assert_eq!(encoded(raw.clone()), raw.into_event().unwrap().to_string());
         assert_eq!(encoded(Event::<()>::comment_only("hi")), ": hi\n\n");
         assert_eq!(encoded(Event::<()>::empty().id("9")), "id: 9\n\n");
     }
@@ -419,7 +415,10 @@ mod tests {
             }
         }
         let mut buf = BytesMut::from(&b"keep"[..]);
-        let result = Event::new(Fails).comment("c").event("e").encode_into(&mut buf);
+        let result = Event::new(Fails)
+            .comment("c")
+            .event("e")
+            .encode_into(&mut buf);
         assert!(matches!(result, Err(EventError::Json(_))));
         assert_eq!(&buf[..], b"keep");
         assert!(Event::new(Fails).to_string().starts_with("<invalid event:"));

@@ -557,11 +557,13 @@ fn every_showcase_event_stream_names_a_component_for_its_data() {
                 };
                 streams += 1;
                 let component = data_component(&media["itemSchema"]);
-                if let Some(&(_, _, why)) = DYNAMIC
-                    .iter()
-                    .find(|(m, p, _)| m == method && p == path)
+                if let Some(&(_, _, why)) =
+                    DYNAMIC.iter().find(|(m, p, _)| m == method && p == path)
                 {
-                    assert_eq!(component, None, "{method} {path} is listed as dynamic ({why})");
+                    assert_eq!(
+                        component, None,
+                        "{method} {path} is listed as dynamic ({why})"
+                    );
                     dynamic_seen.push(path.as_str());
                     continue;
                 }
