@@ -178,6 +178,7 @@ mod tests {
             "\"/safe-stream/stop\"",
             "\"/stocks/\"",
             "\"/chat/stream?query=\"",
+            "\"/v1/chat/completions\"",
             "\"/rooms/\"",
             "\"/messages\"",
             "Last-Event-ID",
