@@ -18,11 +18,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 use sse_runtime::extract::AppState;
 use sse_runtime::extract::FromRequestParts;
 use sse_runtime::http::request::Parts;
-use sse_runtime::{App, Cookies, HttpError, Json, Query, ServerSentEvent, Stream};
+use sse_runtime::{App, Cookies, Event, HttpError, Json, Query, Stream};
 
 /// Valid session tokens and the user each belongs to.
 #[derive(Clone, Debug, Default)]
@@ -60,14 +61,22 @@ impl FromRequestParts for User {
     }
 }
 
+/// One event of the private stream: `{"for": "<user>", "n": 0}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PrivateEvent {
+    /// The user the stream is for.
+    #[serde(rename = "for")]
+    pub user: String,
+    /// The event's number, from 0.
+    pub n: u32,
+}
+
 sse_runtime::routes! {
     /// A private stream: only for authenticated users.
     #[get("/private/events", sse)]
-    pub async fn private_events(User(name): User) -> impl Stream<Item = ServerSentEvent> {
+    pub async fn private_events(User(name): User) -> impl Stream<Item = Event<PrivateEvent>> {
         for i in 0u32.. {
-            yield ServerSentEvent::new()
-                .event("private")
-                .data(json!({ "for": name, "n": i }));
+            yield Event::new(PrivateEvent { user: name.clone(), n: i }).event("private");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }

@@ -17,8 +17,9 @@ use std::time::Duration;
 
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
-use serde::Deserialize;
-use sse_runtime::{stream, App, HttpError, Query, ServerSentEvent, State, StatusCode, Stream};
+use serde::{Deserialize, Serialize};
+use sse_runtime::schemars::JsonSchema;
+use sse_runtime::{stream, App, Event, HttpError, Query, State, StatusCode, Stream};
 
 /// A reply: text pieces in order, or an error that ends it.
 pub type Reply = BoxStream<'static, Result<String, ModelError>>;
@@ -94,8 +95,13 @@ impl ChatModel for ScriptedModel {
     }
 }
 
+/// One piece of a reply, sent as a JSON string: `data: "Thinking..."`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "sse_runtime::schemars")]
+pub struct ReplyPiece(pub String);
+
 /// The query string of `POST /chat/stream`.
-#[derive(Clone, Debug, Deserialize, sse_runtime::schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[schemars(crate = "sse_runtime::schemars")]
 pub struct ChatQuery {
     /// The user's question.
@@ -112,12 +118,12 @@ sse_runtime::routes! {
     pub async fn chat_stream(
         State(model): State<Model>,
         Query(ChatQuery { query }): Query<ChatQuery>,
-    ) -> impl Stream<Item = Result<ServerSentEvent, HttpError>> {
+    ) -> impl Stream<Item = Result<Event<ReplyPiece>, HttpError>> {
         let mut reply = model.0.reply(&query);
         while let Some(piece) = reply.next().await {
             let piece =
                 piece.map_err(|err| HttpError::new(StatusCode::BAD_GATEWAY, err.to_string()))?;
-            yield ServerSentEvent::new().data(piece).event("ai_response");
+            yield Event::new(ReplyPiece(piece)).event("ai_response");
         }
     }
 }

@@ -1,6 +1,9 @@
-//! Every field of an event: `GET /notifications` sends one [`ServerSentEvent`] with
+//! Every field of an event: `GET /notifications` sends one typed [`Event`] with
 //! `event: notification`, `data: {"type":"alert","content":"系统更新"}`, `id: 123` and
 //! `retry: 3000` (reconnect after 3 s).
+//!
+//! The item type is `Event<Notification>`: the SSE fields do not cost the type of the
+//! data, so every `yield` is checked and the OpenAPI document names `Notification`.
 //!
 //! ```text
 //! cargo run --example notifications
@@ -8,10 +11,12 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
-use sse_runtime::{App, ServerSentEvent, Stream};
+use sse_runtime::schemars::JsonSchema;
+use sse_runtime::{App, Event, Stream};
 
 /// The data of a notification: `{"type": "alert", "content": "..."}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "sse_runtime::schemars")]
 pub struct Notification {
     /// The kind of notification, sent as `type`.
     #[serde(rename = "type")]
@@ -23,13 +28,12 @@ pub struct Notification {
 sse_runtime::routes! {
     /// `GET /notifications`: one `notification` event with an id and a retry hint.
     #[get("/notifications", sse)]
-    pub async fn notifications() -> impl Stream<Item = ServerSentEvent> {
+    pub async fn notifications() -> impl Stream<Item = Event<Notification>> {
         let alert = Notification {
             kind: "alert".to_owned(),
             content: "系统更新".to_owned(), // "system update"
         };
-        yield ServerSentEvent::new()
-            .data(alert)
+        yield Event::new(alert)
             .event("notification")
             .id("123")
             .retry_ms(3000); // reconnect after 3 s

@@ -11,10 +11,12 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use sse_runtime::{App, LastEventId, ServerSentEvent, Stream};
+use sse_runtime::schemars::JsonSchema;
+use sse_runtime::{App, Event, LastEventId, Stream};
 
 /// One item of the stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(crate = "sse_runtime::schemars")]
 pub struct Item {
     /// The item's name.
     pub name: &'static str,
@@ -58,13 +60,13 @@ sse_runtime::routes! {
     #[get("/items/stream", sse, retry = "1s")]
     pub async fn stream_items(
         LastEventId(last): LastEventId<usize>,
-    ) -> impl Stream<Item = ServerSentEvent> {
+    ) -> impl Stream<Item = Event<Item>> {
         let start = last.map_or(0, |id| id.saturating_add(1));
         for (i, item) in ITEMS.iter().enumerate().skip(start) {
             if i > start {
                 tokio::time::sleep(PAUSE).await;
             }
-            yield ServerSentEvent::new().data(item).id(i.to_string());
+            yield Event::new(*item).id(i.to_string());
         }
     }
 }

@@ -17,12 +17,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{json, Value};
+use sse_runtime::schemars::JsonSchema;
 use sse_runtime::{App, Json, State, Stream};
 use tokio::sync::watch;
 
 /// How far the stream counts.
 pub const COUNT: u32 = 100;
+
+/// One event of `GET /safe-stream`: `{"count": i}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(crate = "sse_runtime::schemars")]
+pub struct Tick {
+    /// How many events came before this one.
+    pub count: u32,
+}
 
 /// The time between two counts.
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -117,11 +127,11 @@ sse_runtime::routes! {
     /// `GET /safe-stream`: `{"count": i}` for i in 0..100, one a second; ends early on the
     /// stop signal; cleans up however it ends.
     #[get("/safe-stream", sse)]
-    pub async fn safe_stream(State(control): State<StreamControl>) -> impl Stream<Item = Value> {
+    pub async fn safe_stream(State(control): State<StreamControl>) -> impl Stream<Item = Tick> {
         let mut cleanup = Cleanup::start(control.clone());
         let mut stop = control.inner.stop.subscribe();
         for i in 0..COUNT {
-            yield json!({ "count": i });
+            yield Tick { count: i };
             tokio::select! {
                 _ = stop.changed() => {
                     tracing::info!(count = i, "stop signal: ending the stream");

@@ -24,6 +24,9 @@ pub mod chat;
 #[path = "chat_room.rs"]
 pub mod chat_room;
 #[allow(dead_code)]
+#[path = "llm_stream.rs"]
+pub mod llm_stream;
+#[allow(dead_code)]
 #[path = "logs.rs"]
 pub mod logs;
 #[allow(dead_code)]
@@ -113,6 +116,7 @@ pub fn app() -> App {
         .route(logs::stream_logs)
         .route(chat::chat_stream)
         .state(chat::Model::new(chat::ScriptedModel::default()))
+        .route(llm_stream::chat_completions)
         .route(stocks::stock_stream)
         .route(resume::stream_items)
         .route(chat_room::post_message)
@@ -174,6 +178,7 @@ mod tests {
             "\"/safe-stream/stop\"",
             "\"/stocks/\"",
             "\"/chat/stream?query=\"",
+            "\"/v1/chat/completions\"",
             "\"/rooms/\"",
             "\"/messages\"",
             "Last-Event-ID",
@@ -197,6 +202,7 @@ mod tests {
             (Method::GET, "/notifications".to_owned()),
             (Method::GET, "/logs/stream".to_owned()),
             (Method::POST, "/chat/stream".to_owned()),
+            (Method::POST, "/v1/chat/completions".to_owned()),
             (Method::GET, "/stocks/{symbol}/stream".to_owned()),
             (Method::GET, "/items/stream".to_owned()),
             (Method::GET, "/safe-stream".to_owned()),

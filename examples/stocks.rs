@@ -17,7 +17,8 @@ use std::hash::BuildHasher;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sse_runtime::{App, HttpError, Path, ServerSentEvent, Stream};
+use sse_runtime::schemars::JsonSchema;
+use sse_runtime::{App, Event, HttpError, Path, Stream};
 
 /// The time between two updates.
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -29,7 +30,8 @@ pub const PRICE_RANGE: (f64, f64) = (100.0, 200.0);
 pub const MAX_CHANGE: f64 = 5.0;
 
 /// One price update: `{"symbol": "AAPL", "price": 151.27, "change": -1.08}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "sse_runtime::schemars")]
 pub struct StockUpdate {
     /// The ticker symbol, upper-cased.
     pub symbol: String,
@@ -111,7 +113,7 @@ sse_runtime::routes! {
     #[get("/stocks/{symbol}/stream", sse)]
     pub async fn stock_stream(
         Path(symbol): Path<String>,
-    ) -> impl Stream<Item = Result<ServerSentEvent, HttpError>> {
+    ) -> impl Stream<Item = Result<Event<StockUpdate>, HttpError>> {
         if !is_valid_symbol(&symbol) {
             Err(HttpError::bad_request(
                 "symbol must be 1 to 10 letters, digits, '.' or '-'",
@@ -119,9 +121,7 @@ sse_runtime::routes! {
         }
         let mut feed = PriceFeed::new(symbol.to_ascii_uppercase(), random_seed(&symbol));
         loop {
-            yield ServerSentEvent::new()
-                .data(feed.tick())
-                .event("price_update");
+            yield Event::new(feed.tick()).event("price_update");
             tokio::time::sleep(INTERVAL).await;
         }
     }

@@ -16,12 +16,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::extract::{FromRequest, FromRequestParts, Requirements};
 use crate::into_event::IntoEvent;
 use crate::keep_alive::KeepAlive;
-use crate::ndjson::JsonLines;
+use crate::ndjson::{IntoJsonLine, JsonLines};
 use crate::response::{IntoResponse, Request, Response};
 use crate::sse::Sse;
 
@@ -104,7 +102,7 @@ where
 /// A JSON Lines stream of `T` items (`JsonLines::new`).
 pub fn json_lines<T, S>(stream: S) -> JsonLines
 where
-    T: Serialize,
+    T: IntoJsonLine,
     S: Stream<Item = T> + Send + 'static,
 {
     JsonLines::new(stream)
@@ -113,7 +111,7 @@ where
 /// A JSON Lines stream of `Result<T, E>` items (`JsonLines::try_new`).
 pub fn json_lines_try<T, E, S>(stream: S) -> JsonLines
 where
-    T: Serialize,
+    T: IntoJsonLine,
     E: Display + 'static,
     S: Stream<Item = Result<T, E>> + Send + 'static,
 {

@@ -86,6 +86,85 @@ pub fn write_json_data<T: Serialize + ?Sized>(
     value: &T,
     buf: &mut BytesMut,
 ) -> Result<(), EventError> {
+    write_json_field(value, buf)?;
+    buf.put_u8(b'\n');
+    Ok(())
+}
+
+/// The fields of an event other than `data`, for [`write_fields`].
+pub(crate) struct Fields<'a> {
+    pub(crate) comment: Option<&'a str>,
+    pub(crate) event: Option<&'a str>,
+    pub(crate) id: Option<&'a str>,
+    pub(crate) retry: Option<u64>,
+}
+
+/// An event's `data`, for [`write_fields`].
+pub(crate) enum Data<'a, T: ?Sized> {
+    /// No `data` field.
+    None,
+    /// Text, sent as is (split on line breaks).
+    Text(&'a str),
+    /// A value, sent as compact JSON serialized straight into the buffer.
+    Json(&'a T),
+}
+
+/// Appends one event: `fields` around `data` (JSON written straight into `buf`), in the
+/// order comment, event, data, id, retry. On error `buf` is unchanged.
+pub(crate) fn write_fields<T: Serialize + ?Sized>(
+    fields: &Fields<'_>,
+    data: Data<'_, T>,
+    buf: &mut BytesMut,
+) -> Result<(), EventError> {
+    if let Some(name) = fields.event {
+        if name.contains(['\r', '\n']) {
+            return Err(EventError::LineBreak { field: "event" });
+        }
+    }
+    if let Some(id) = fields.id {
+        if id.contains(['\r', '\n']) {
+            return Err(EventError::LineBreak { field: "id" });
+        }
+        if id.contains('\0') {
+            return Err(EventError::NulInId);
+        }
+    }
+    let start = buf.len();
+    if let Some(comment) = fields.comment {
+        write_lines(buf, b":", comment.as_bytes());
+    }
+    if let Some(name) = fields.event {
+        write_field(buf, b"event", name.as_bytes());
+    }
+    match data {
+        Data::None => {}
+        Data::Text(text) => write_lines(buf, b"data:", text.as_bytes()),
+        Data::Json(value) => {
+            if let Err(err) = write_json_field(value, buf) {
+                buf.truncate(start);
+                return Err(err);
+            }
+        }
+    }
+    if let Some(id) = fields.id {
+        write_field(buf, b"id", id.as_bytes());
+    }
+    if let Some(retry) = fields.retry {
+        buf.put_slice(b"retry: ");
+        let mut digits = itoa_buf(retry);
+        buf.put_slice(digits.as_bytes_mut());
+        buf.put_u8(b'\n');
+    }
+    buf.put_u8(b'\n');
+    Ok(())
+}
+
+/// Appends the `data:` line(s) of `value`'s compact JSON, serialized straight into `buf`.
+/// On error `buf` is unchanged.
+fn write_json_field<T: Serialize + ?Sized>(
+    value: &T,
+    buf: &mut BytesMut,
+) -> Result<(), EventError> {
     let start = buf.len();
     buf.put_slice(b"data: ");
     let json_start = buf.len();
@@ -109,7 +188,6 @@ pub fn write_json_data<T: Serialize + ?Sized>(
     } else {
         buf.put_u8(b'\n');
     }
-    buf.put_u8(b'\n');
     Ok(())
 }
 

@@ -9,9 +9,10 @@ use crate::event::{EventError, ServerSentEvent};
 
 /// Turns an item yielded by a streaming route into a Server-Sent Event.
 ///
-/// Implemented for [`ServerSentEvent`] (sent as built) and for every `T: Serialize`
-/// (sent as one `data:` line of compact JSON, serialized straight into the response
-/// buffer with no intermediate allocation).
+/// Implemented for every `T: Serialize` (sent as one `data:` line of compact JSON,
+/// serialized straight into the response buffer with no intermediate allocation), for
+/// [`Event<T>`](crate::Event) (a `T` with SSE fields, or raw text; encoded the same way)
+/// and for [`ServerSentEvent`] (data of any type, sent as built).
 ///
 /// Streams of `Result<T, E>` are handled one level up, by
 /// [`Sse::try_new`](crate::Sse::try_new) and by `#[get(..., sse)]` routes whose item type is
@@ -19,8 +20,9 @@ use crate::event::{EventError, ServerSentEvent};
 /// `event: error` event (or an HTTP error status if nothing was sent yet).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent as a Server-Sent Event",
-    label = "`{Self}` is neither `Serialize` nor `ServerSentEvent`",
-    note = "derive `serde::Serialize` for `{Self}`, or yield `sse_runtime::ServerSentEvent`"
+    label = "`{Self}` is neither `Serialize` nor an event",
+    note = "derive `serde::Serialize` for `{Self}` (for an `Event<T>`: for its payload `T`), \
+            or yield `sse_runtime::Event<T>` or `sse_runtime::ServerSentEvent`"
 )]
 pub trait IntoEvent {
     /// Converts the item into an event.

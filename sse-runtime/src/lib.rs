@@ -4,7 +4,8 @@
 //! `yield`s items, and get a typed, spec-correct `text/event-stream` endpoint with
 //! keep-alive, prompt cleanup when the client goes away, and graceful shutdown.
 //!
-//! This crate holds everything at run time — [events](ServerSentEvent), the
+//! This crate holds everything at run time — [typed events](Event) and
+//! [untyped ones](ServerSentEvent), the
 //! [encoder](encode), [streaming responses](Sse), the router, [extractors](extract), the
 //! [server](App::serve) and a [test client](testing) — and re-exports the route attributes,
 //! so it is the only dependency an app needs.
@@ -63,6 +64,7 @@ mod streaming;
 pub mod testing;
 #[cfg(feature = "tls")]
 mod tls;
+mod typed_event;
 
 #[doc(hidden)]
 #[path = "openapi/macro_support.rs"]
@@ -83,7 +85,7 @@ pub use http_error::HttpError;
 pub use into_event::IntoEvent;
 pub use keep_alive::KeepAlive;
 pub use limits::Limits;
-pub use ndjson::{JsonLines, JSON_LINES_CONTENT_TYPE};
+pub use ndjson::{IntoJsonLine, JsonLines, JSON_LINES_CONTENT_TYPE};
 pub use response::{Created, Html, IntoResponse, Request, Response};
 pub use router::BuildError;
 pub use server::{shutdown_signal, ServeError};
@@ -91,6 +93,7 @@ pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
 pub use state::DEFAULT_BODY_LIMIT;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
+pub use typed_event::Event;
 
 pub use http::{self, HeaderMap, Method, StatusCode};
 

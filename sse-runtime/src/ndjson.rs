@@ -11,6 +11,7 @@ use crate::keep_alive::KeepAlive;
 use crate::response::{IntoResponse, Response};
 use crate::stream::{Encode, Format, StreamBody, StreamFailure};
 use crate::streaming;
+use crate::typed_event::Event;
 
 /// `content-type` of a JSON Lines stream.
 pub const JSON_LINES_CONTENT_TYPE: &str = "application/x-ndjson";
@@ -46,7 +47,7 @@ impl JsonLines {
     pub fn new<S>(stream: S) -> Self
     where
         S: Stream + Send + 'static,
-        S::Item: Serialize,
+        S::Item: IntoJsonLine,
     {
         Self {
             body: streaming::body::<Ndjson, S>(stream),
@@ -59,7 +60,7 @@ impl JsonLines {
     pub fn try_new<S, T, E>(stream: S) -> Self
     where
         S: Stream<Item = Result<T, E>> + Send + 'static,
-        T: Serialize,
+        T: IntoJsonLine,
         E: Display + 'static,
     {
         Self {
@@ -113,16 +114,96 @@ impl Format for Ndjson {
     }
 }
 
-impl<T: Serialize> Encode<T> for Ndjson {
+impl<T: IntoJsonLine> Encode<T> for Ndjson {
     fn write_item(item: T, buf: &mut BytesMut) -> Result<(), StreamFailure> {
-        let start = buf.len();
-        if let Err(err) = serde_json::to_writer(buf.writer(), &item) {
-            buf.truncate(start);
-            return Err(StreamFailure::internal(format!(
-                "item failed to serialize as JSON: {err}"
-            )));
+        item.write_line(buf).map_err(|err| {
+            StreamFailure::internal(format!("item failed to serialize as JSON: {err}"))
+        })
+    }
+}
+
+/// What a JSON Lines stream may yield: every `T: Serialize` (one line of compact JSON) and
+/// [`Event<T>`](crate::Event), whose payload is the line (its SSE fields have no JSON
+/// Lines form and are dropped; an event without a payload — raw text such as `[DONE]`, a
+/// comment — writes no line, the end of the body being the end of a JSON Lines stream).
+///
+/// So one generator of `Event<T>` items can feed both an `sse` and an `ndjson` route.
+///
+/// ```
+/// use sse_runtime::{App, Event, JsonLines, testing::TestClient};
+///
+/// async fn rows() -> JsonLines {
+///     JsonLines::new(async_stream::stream! {
+///         yield Event::new(1).id("1");
+///         yield Event::raw("[DONE]");
+///     })
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let app = App::new().get("/rows", rows).build().unwrap();
+/// let response = TestClient::new(app).get("/rows").send().await;
+/// assert_eq!(response.text().await, "1\n");
+/// # });
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as a JSON Lines item",
+    label = "`{Self}` is not `Serialize`",
+    note = "derive `serde::Serialize` for `{Self}` (for an `Event<T>`: for its payload `T`); \
+            a `ServerSentEvent` has no JSON Lines form: yield its data, or an `Event<T>`"
+)]
+pub trait IntoJsonLine {
+    /// Appends the item's line (with its LF) to `buf`, or nothing; on error `buf` is left
+    /// as it was.
+    #[doc(hidden)]
+    fn write_line(self, buf: &mut BytesMut) -> Result<(), serde_json::Error>;
+}
+
+impl<T: Serialize> IntoJsonLine for T {
+    fn write_line(self, buf: &mut BytesMut) -> Result<(), serde_json::Error> {
+        write_json_line(&self, buf)
+    }
+}
+
+impl<T: Serialize> IntoJsonLine for Event<T> {
+    fn write_line(self, buf: &mut BytesMut) -> Result<(), serde_json::Error> {
+        match self.get_payload() {
+            Some(payload) => write_json_line(payload, buf),
+            None => Ok(()),
         }
-        buf.put_u8(b'\n');
-        Ok(())
+    }
+}
+
+fn write_json_line<T: Serialize + ?Sized>(
+    value: &T,
+    buf: &mut BytesMut,
+) -> Result<(), serde_json::Error> {
+    let start = buf.len();
+    if let Err(err) = serde_json::to_writer(buf.writer(), value) {
+        buf.truncate(start);
+        return Err(err);
+    }
+    buf.put_u8(b'\n');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line<T: IntoJsonLine>(item: T) -> String {
+        let mut buf = BytesMut::new();
+        item.write_line(&mut buf).expect("serializes");
+        String::from_utf8(buf.to_vec()).expect("utf-8")
+    }
+
+    #[test]
+    fn an_event_is_its_payload() {
+        assert_eq!(line(serde_json::json!({"a": 1})), "{\"a\":1}\n");
+        assert_eq!(
+            line(Event::new(serde_json::json!({"a": 1})).id("1").event("e")),
+            "{\"a\":1}\n"
+        );
+        assert_eq!(line(Event::<u8>::raw("[DONE]")), "");
+        assert_eq!(line(Event::<u8>::comment_only("hi")), "");
     }
 }

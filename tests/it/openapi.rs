@@ -442,6 +442,151 @@ fn server_sent_event_route_has_generic_item_schema() {
     );
 }
 
+/// Items of `Event<T>` (bare and in `Result`s): `data` is `T`'s JSON or, from
+/// `Event::raw`, text as is; a JSON Lines stream of `Event<T>` writes `T`s.
+#[test]
+fn typed_event_route_documents_its_payload_and_raw_text() {
+    #[sse_runtime::get("/typed", sse)]
+    async fn typed() -> impl sse_runtime::Stream<Item = sse_runtime::Event<RoomEvent>> {
+        sse_runtime::stream! { yield sse_runtime::Event::raw("[DONE]"); }
+    }
+    #[sse_runtime::get("/typed-try", sse)]
+    async fn typed_try(
+    ) -> impl sse_runtime::Stream<Item = Result<sse_runtime::Event<Token>, HttpError>> {
+        sse_runtime::stream! { yield Ok(sse_runtime::Event::raw("[DONE]")); }
+    }
+    #[sse_runtime::get("/typed-lines", ndjson)]
+    async fn typed_lines() -> impl sse_runtime::Stream<Item = sse_runtime::Event<Row>> {
+        sse_runtime::stream! { yield sse_runtime::Event::raw("[DONE]"); }
+    }
+    let doc = App::new()
+        .route(typed)
+        .route(typed_try)
+        .route(typed_lines)
+        .openapi();
+    let item = |path: &str| {
+        operation(&doc, path, "get")["responses"]["200"]["content"]["text/event-stream"]
+            ["itemSchema"]
+            .clone()
+    };
+    let expected = |name: &str| {
+        json!({
+            "type": "object",
+            "properties": {
+                "data": {
+                    "anyOf": [
+                        {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"$ref": format!("#/components/schemas/{name}")}
+                        },
+                        {
+                            "type": "string",
+                            "description": "Text sent as is (`Event::raw`), not JSON, \
+                                            e.g. a `[DONE]` terminator."
+                        }
+                    ]
+                },
+                "event": {"type": "string"},
+                "id": {"type": "string"},
+                "retry": {"type": "integer", "minimum": 0}
+            },
+            "required": ["data"]
+        })
+    };
+    assert_eq!(item("/typed"), expected("RoomEvent"));
+    assert_eq!(item("/typed-try"), expected("Token"));
+    assert_eq!(
+        operation(&doc, "/typed-lines", "get")["responses"]["200"]["content"],
+        json!({"application/x-ndjson": {"itemSchema": {"$ref": "#/components/schemas/Row"}}})
+    );
+    assert_eq!(doc["components"]["schemas"]["RoomEvent"]["type"], "object");
+}
+
+/// The component a typed event stream's `data` is documented with: `contentSchema` a
+/// `$ref` to a component, directly, in the JSON branch of an `Event<T>`'s `anyOf`, or as
+/// the first branch of a broadcast `Message<T>`'s `anyOf` (the other being the reset).
+fn data_component(item_schema: &Value) -> Option<String> {
+    let data = &item_schema["properties"]["data"];
+    let json_branch = match data.get("anyOf").and_then(Value::as_array) {
+        Some(branches) => branches.iter().find(|b| b.get("contentSchema").is_some())?,
+        None => data,
+    };
+    if json_branch["contentMediaType"] != "application/json" {
+        return None;
+    }
+    let content = &json_branch["contentSchema"];
+    let reference = content["$ref"]
+        .as_str()
+        .or_else(|| content["anyOf"][0]["$ref"].as_str())?;
+    reference
+        .strip_prefix("#/components/schemas/")
+        .map(str::to_owned)
+}
+
+/// Every event stream of the showcase documents its `data` with a component schema, so a
+/// client generator gets a type for each, except the routes listed here, whose data is
+/// dynamic on purpose.
+#[test]
+fn every_showcase_event_stream_names_a_component_for_its_data() {
+    /// `(method, path, why its data has no component)`.
+    const DYNAMIC: &[(&str, &str, &str)] = &[
+        (
+            "get",
+            "/stream",
+            "quickstart: `serde_json::Value` items (FastAPI's dicts)",
+        ),
+        (
+            "get",
+            "/logs/stream",
+            "logs: `ServerSentEvent` raw text lines, not JSON",
+        ),
+    ];
+    let doc = showcase::app().openapi();
+    let components = &doc["components"]["schemas"];
+    let mut streams = 0;
+    let mut dynamic_seen = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let Some(responses) = op["responses"].as_object() else {
+                continue;
+            };
+            for response in responses.values() {
+                let Some(media) = response["content"].get("text/event-stream") else {
+                    continue;
+                };
+                streams += 1;
+                let component = data_component(&media["itemSchema"]);
+                if let Some(&(_, _, why)) =
+                    DYNAMIC.iter().find(|(m, p, _)| m == method && p == path)
+                {
+                    assert_eq!(
+                        component, None,
+                        "{method} {path} is listed as dynamic ({why})"
+                    );
+                    dynamic_seen.push(path.as_str());
+                    continue;
+                }
+                let name = component.unwrap_or_else(|| {
+                    panic!(
+                        "{method} {path}: its event data names no component schema: {}",
+                        media["itemSchema"]
+                    )
+                });
+                assert!(
+                    components.get(&name).is_some(),
+                    "{method} {path}: no component {name}"
+                );
+            }
+        }
+    }
+    dynamic_seen.sort_unstable();
+    let mut listed: Vec<&str> = DYNAMIC.iter().map(|(_, p, _)| *p).collect();
+    listed.sort_unstable();
+    assert_eq!(dynamic_seen, listed, "a listed route is gone");
+    assert!(streams >= 10, "only {streams} event streams");
+}
+
 #[test]
 fn json_lines_route_has_item_schema() {
     let doc = test_app().openapi();

@@ -204,3 +204,90 @@ async fn functions_can_still_be_called_directly() {
     assert_eq!(tokens.len(), 1);
     assert!(matches!(&tokens[0], Ok(token) if token.text == "x"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Typed events: `Event<T>` items in `sse` and `ndjson` routes.
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Chunk {
+    delta: String,
+}
+
+/// One generator for both formats: typed chunks with SSE fields, then a raw terminator.
+fn chunks(words: &'static [&'static str]) -> impl Stream<Item = sse_runtime::Event<Chunk>> {
+    sse_runtime::stream! {
+        for (i, word) in words.iter().enumerate() {
+            let chunk = Chunk { delta: (*word).to_owned() };
+            yield sse_runtime::Event::new(chunk).id(i.to_string()).event("chunk");
+        }
+        yield sse_runtime::Event::comment_only("almost done");
+        yield sse_runtime::Event::raw("[DONE]");
+    }
+}
+
+routes! {
+    #[get("/typed/sse", sse)]
+    async fn typed_sse() -> impl Stream<Item = sse_runtime::Event<Chunk>> {
+        chunks(&["a", "b"])
+    }
+
+    #[get("/typed/lines", ndjson)]
+    async fn typed_lines() -> impl Stream<Item = sse_runtime::Event<Chunk>> {
+        chunks(&["a", "b"])
+    }
+
+    #[get("/typed/failing", sse)]
+    async fn typed_failing() -> impl Stream<Item = Result<sse_runtime::Event<Chunk>, HttpError>> {
+        yield sse_runtime::Event::new(Chunk { delta: "a".to_owned() }).id("0");
+        Err(HttpError::new(sse_runtime::StatusCode::BAD_GATEWAY, "upstream failed"))?;
+        yield sse_runtime::Event::raw("[DONE]");
+    }
+}
+
+#[tokio::test]
+async fn typed_events_in_sse_and_json_lines_routes() {
+    let client = TestClient::new(
+        App::new()
+            .route(typed_sse)
+            .route(typed_lines)
+            .route(typed_failing),
+    );
+
+    let response = client.get("/typed/sse").send().await;
+    response.assert_event_stream();
+    assert_eq!(
+        response.text().await,
+        "event: chunk\ndata: {\"delta\":\"a\"}\nid: 0\n\n\
+         event: chunk\ndata: {\"delta\":\"b\"}\nid: 1\n\n\
+         : almost done\n\n\
+         data: [DONE]\n\n"
+    );
+
+    // The same items as JSON Lines: the payloads only.
+    let lines = client.get("/typed/lines").send().await;
+    assert_eq!(lines.header("content-type"), Some("application/x-ndjson"));
+    assert_eq!(lines.text().await, "{\"delta\":\"a\"}\n{\"delta\":\"b\"}\n");
+
+    // A failure after a typed event ends the stream (with the format's error event) and
+    // the raw terminator is never sent.
+    let events: Vec<_> = client
+        .get("/typed/failing")
+        .send()
+        .await
+        .events()
+        .collect()
+        .await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        events[0].json::<Chunk>().ok(),
+        Some(Chunk {
+            delta: "a".to_owned()
+        })
+    );
+    assert_ne!(events[1].data, "[DONE]");
+    assert!(
+        events[1].data.contains("upstream failed"),
+        "{:?}",
+        events[1]
+    );
+}

@@ -11,6 +11,7 @@ use super::RESET_EVENT;
 use crate::encode;
 use crate::event::{EventError, ServerSentEvent};
 use crate::into_event::IntoEvent;
+use crate::typed_event::Event;
 
 /// One published event, as stored in a topic and shared by all its subscribers.
 pub(crate) struct Entry<T> {
@@ -122,6 +123,62 @@ impl<T> Message<T> {
     }
 }
 
+impl<T> Message<T> {
+    /// The typed counterpart of [`into_event_with`](Self::into_event_with): builds the
+    /// [`Event<U>`](crate::Event) of a published value with `f`, then sets its `id:` so
+    /// that resuming keeps working; a reset is the [`RESET_EVENT`] (its data, sent as
+    /// [`Event::raw`](crate::Event::raw), is `{"last_event_id": ...}`). A route keeps its
+    /// typed `-> impl Stream<Item = Event<U>>` and its documented `data`.
+    ///
+    /// ```
+    /// use sse_runtime::broadcast::{Broadcast, Resume};
+    /// use sse_runtime::Event;
+    /// use futures_util::StreamExt;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let hub: Broadcast<u32> = Broadcast::new();
+    /// hub.publish("prices", 42).await.unwrap();
+    /// let mut sub = hub.subscribe("prices", Resume::oldest());
+    /// let msg = sub.next().await.unwrap();
+    /// let id = msg.id().unwrap();
+    /// let event: Event<u32> = msg.into_typed_event_with(|price| Event::new(price * 2).event("price"));
+    /// assert_eq!(event.to_string(), format!("event: price\ndata: 84\nid: {id}\n\n"));
+    /// # });
+    /// ```
+    pub fn into_typed_event_with<U>(self, f: impl FnOnce(&T) -> Event<U>) -> Event<U> {
+        match self {
+            Message::Event(event) => f(event.data()).id(event.id().to_string()),
+            Message::Reset(reset) => reset.to_typed_event(),
+        }
+    }
+}
+
+/// A published value as `data:` (cloned out of the shared entry) with its `id:`; a reset
+/// as the [`RESET_EVENT`] with raw JSON data. Yielding the `Message` itself is cheaper (its
+/// event was encoded once for every subscriber); convert when the route's items are
+/// `Event<T>`.
+///
+/// ```
+/// use sse_runtime::broadcast::{Broadcast, Resume};
+/// use sse_runtime::Event;
+/// use futures_util::StreamExt;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let hub: Broadcast<String> = Broadcast::new();
+/// hub.publish("news", "hi".to_owned()).await.unwrap();
+/// let msg = hub.subscribe("news", Resume::oldest()).next().await.unwrap();
+/// let frame = msg.to_event().to_string();
+/// let event = Event::from(msg);
+/// assert_eq!(event.get_payload().map(String::as_str), Some("hi"));
+/// assert_eq!(event.to_string(), frame);
+/// # });
+/// ```
+impl<T: Clone> From<Message<T>> for Event<T> {
+    fn from(message: Message<T>) -> Self {
+        message.into_typed_event_with(|data| Event::new(data.clone()))
+    }
+}
+
 impl<T> IntoEvent for Message<T> {
     fn into_event(self) -> Result<ServerSentEvent, EventError> {
         Ok(self.to_event())
@@ -210,6 +267,12 @@ impl Reset {
     /// before the gap), if known.
     pub fn last_event_id(&self) -> Option<&str> {
         self.last_event_id.as_deref()
+    }
+
+    /// The typed SSE event: `event: reset`, raw data `{"last_event_id": ...}`.
+    pub fn to_typed_event<U>(&self) -> Event<U> {
+        let data = serde_json::json!({ "last_event_id": self.last_event_id });
+        Event::raw(data.to_string()).event(RESET_EVENT)
     }
 
     /// The SSE event: `event: reset`, `data: {"last_event_id": ...}`.

@@ -381,6 +381,19 @@ mod tests {
             "event: reset\ndata: {\"last_event_id\":\"1-0\\\"\"}\n\n"
         );
         assert_eq!(reset.id(), None);
+
+        // The typed counterparts send the same bytes.
+        let typed: crate::Event<String> = message.into();
+        assert_eq!(typed.to_string(), "data: \"hi\"\nid: 5-2\n\n");
+        let typed: crate::Event<String> = reset.into();
+        assert_eq!(typed.to_string(), reset_frame());
+        assert_eq!(typed.get_event(), Some(RESET_EVENT));
+    }
+
+    fn reset_frame() -> String {
+        Message::<String>::Reset(Reset::new(Some("1-0\"".to_owned())))
+            .to_event()
+            .to_string()
     }
 
     #[tokio::test]

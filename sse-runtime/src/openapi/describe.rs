@@ -21,6 +21,7 @@ use crate::http_error::HttpError;
 use crate::ndjson::JsonLines;
 use crate::response::{Created, Html, Request, Response};
 use crate::sse::Sse;
+use crate::typed_event::Event;
 
 // The `RouteDoc` methods that take a described type.
 impl RouteDoc {
@@ -41,7 +42,10 @@ impl RouteDoc {
     /// an `itemSchema` (see [`DescribeEvent`]). For a stream of `Result<T, E>`, name `T`.
     pub fn sse<T: DescribeEvent + ?Sized>(self) -> Self {
         let media = match T::data_schema() {
-            Some(schema) => MediaDoc::SseTyped(schema),
+            Some(schema) => MediaDoc::SseTyped {
+                schema,
+                raw_text: T::may_send_raw_text(),
+            },
             None => MediaDoc::SseAny,
         };
         self.ok_content("text/event-stream", media)
@@ -327,16 +331,23 @@ impl DescribeResponse for Response {}
 ///
 /// Every `T: JsonSchema` (sent as JSON `data:`) has a typed item schema whose `data` has
 /// `contentMediaType: application/json` and `contentSchema: <T's schema>`;
+/// [`Event<T>`](crate::Event) has `T`'s, and its `data` says that it may also be raw text
+/// ([`Event::raw`](crate::Event::raw), e.g. `[DONE]`);
 /// [`ServerSentEvent`](crate::ServerSentEvent) items get the generic event schema.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be documented as an event stream item",
     label = "no JSON Schema",
-    note = "derive `JsonSchema` for the item type (`use sse_runtime::schemars::JsonSchema`), \
-            or yield `ServerSentEvent`s"
+    note = "derive `JsonSchema` for the item type or the payload of an `Event<T>` \
+            (`use sse_runtime::schemars::JsonSchema`), or yield `ServerSentEvent`s"
 )]
 pub trait DescribeEvent {
     /// The schema of the event's `data` (as JSON), or `None` for events of any data.
     fn data_schema() -> Option<SchemaFn>;
+
+    /// True when an event's `data` may also be text that is not JSON (default: false).
+    fn may_send_raw_text() -> bool {
+        false
+    }
 }
 
 impl<T: JsonSchema + ?Sized> DescribeEvent for T {
@@ -348,6 +359,17 @@ impl<T: JsonSchema + ?Sized> DescribeEvent for T {
 impl DescribeEvent for ServerSentEvent {
     fn data_schema() -> Option<SchemaFn> {
         None
+    }
+}
+
+/// `data` is `T`'s JSON, or raw text sent with [`Event::raw`](crate::Event::raw).
+impl<T: JsonSchema> DescribeEvent for Event<T> {
+    fn data_schema() -> Option<SchemaFn> {
+        Some(subschema::<T>)
+    }
+
+    fn may_send_raw_text() -> bool {
+        true
     }
 }
 

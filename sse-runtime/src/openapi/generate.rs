@@ -362,10 +362,11 @@ impl Context {
     fn media(&mut self, media: &MediaDoc) -> Value {
         match media {
             MediaDoc::Schema(schema) => json!({ "schema": schema(&mut self.output) }),
-            MediaDoc::SseTyped(schema) => {
-                json!({ "itemSchema": sse_item_schema(Some(schema(&mut self.output).to_value())) })
+            MediaDoc::SseTyped { schema, raw_text } => {
+                let content = schema(&mut self.output).to_value();
+                json!({ "itemSchema": sse_item_schema(Some(content), *raw_text) })
             }
-            MediaDoc::SseAny => json!({ "itemSchema": sse_item_schema(None) }),
+            MediaDoc::SseAny => json!({ "itemSchema": sse_item_schema(None, false) }),
             MediaDoc::Items(schema) => json!({ "itemSchema": schema(&mut self.output) }),
             MediaDoc::AnyItems => json!({ "itemSchema": {} }),
             MediaDoc::Builtin(builtin) => {
@@ -545,13 +546,26 @@ fn admits_null(schema: &Value) -> bool {
 }
 
 /// The `itemSchema` of an event stream: one event, typed when `content` is the schema of
-/// its JSON `data`.
-pub(crate) fn sse_item_schema(content: Option<Value>) -> Value {
+/// its JSON `data`. With `raw_text` (an [`Event<T>`](crate::Event) item), `data` is either
+/// that JSON or text sent as is: `anyOf` the two, so `contentSchema` never claims the text.
+pub(crate) fn sse_item_schema(content: Option<Value>, raw_text: bool) -> Value {
     let typed = content.is_some();
     let mut data = json!({ "type": "string" });
     if let Some(content) = content {
         data["contentMediaType"] = "application/json".into();
         data["contentSchema"] = content;
+        if raw_text {
+            data = json!({
+                "anyOf": [
+                    data,
+                    {
+                        "type": "string",
+                        "description": "Text sent as is (`Event::raw`), not JSON, \
+                                        e.g. a `[DONE]` terminator."
+                    }
+                ]
+            });
+        }
     }
     let mut item = json!({
         "type": "object",

@@ -211,6 +211,12 @@ mod lenient {
             doc.json_lines::<T>()
         }
     }
+    /// A JSON Lines stream of `Event<T>` writes the payloads: its items are `T`s.
+    impl<T: JsonSchema> Described for &&&JsonLine<crate::typed_event::Event<T>> {
+        fn describe(self, doc: Doc) -> Doc {
+            doc.json_lines::<T>()
+        }
+    }
     impl<T: ?Sized> Lenient for &&JsonLine<T> {
         fn describe(self, doc: Doc) -> Doc {
             doc.json_lines::<Any>()

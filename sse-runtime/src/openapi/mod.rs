@@ -32,7 +32,9 @@
 //!  "required": ["data"]}
 //! ```
 //!
-//! and for [`ServerSentEvent`](crate::ServerSentEvent) items the same without
+//! for [`Event<T>`](crate::Event) items the same, with `data` an `anyOf` of that JSON
+//! and raw text ([`Event::raw`](crate::Event::raw)), and for
+//! [`ServerSentEvent`](crate::ServerSentEvent) items the same without
 //! `contentMediaType`, `contentSchema` and `required`. A JSON Lines route is
 //! `application/x-ndjson` whose `itemSchema` is the item's schema. Extractors that can
 //! reject a request document it: 422 (and 413/415 where a body is read) with the

@@ -72,8 +72,9 @@ pub(super) struct BodyDoc {
 pub(super) enum MediaDoc {
     /// A `schema`.
     Schema(SchemaFn),
-    /// Typed Server-Sent Events: `itemSchema` with a `contentSchema`.
-    SseTyped(SchemaFn),
+    /// Typed Server-Sent Events: `itemSchema` with a `contentSchema`; `raw_text` when
+    /// `data` may also be text that is not JSON ([`Event::raw`](crate::Event::raw)).
+    SseTyped { schema: SchemaFn, raw_text: bool },
     /// Untyped Server-Sent Events ([`ServerSentEvent`](crate::ServerSentEvent) items).
     SseAny,
     /// A sequence of JSON documents (`itemSchema`).
