@@ -55,6 +55,31 @@ pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Raises the open-files limit to at least `wanted`, hard limit included when allowed
+/// (root: up to `fs.nr_open`), then the soft limit to the hard one; the soft limit now.
+/// Child processes (the servers) inherit it.
+pub fn raise_fd_limit_to(wanted: u64) -> u64 {
+    // SAFETY: plain getrlimit/setrlimit on a local struct.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_max < wanted {
+            let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(wanted);
+            let raised = libc::rlimit {
+                rlim_cur: wanted.min(nr_open),
+                rlim_max: wanted.min(nr_open),
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
+        }
+    }
+    raise_fd_limit()
+}
+
 /// Raises the soft limit of open files to the hard limit (the `ulimit -n` of the script):
 /// 10,000 streams need 10,000 sockets on each side. Children inherit it.
 pub fn raise_fd_limit() -> u64 {
