@@ -744,3 +744,80 @@ async fn the_network_to_redis_cut_during_fan_out_loses_nothing() {
     }
     assert_eq!(figures.reconnected_clients, 0, "SSE streams stay open");
 }
+
+/// The case the restart detection (Redis's `run_id`) exists for: an event Redis
+/// acknowledged whose pub/sub message never reached this instance (here: written with a
+/// bare `XADD`, no `PUBLISH`), on a topic whose feed had seen no event yet, then Redis
+/// killed and restarted empty. The stream holds nothing to compare with, so only the new
+/// `run_id` tells the hub that something may be gone: the subscriber gets a reset before
+/// the next event, not a silent gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_event_lost_in_a_restart_is_announced_even_on_a_fresh_topic() {
+    if !redis_server_available() {
+        return;
+    }
+    let mut redis = Redis::start(None, Ipv4Addr::LOCALHOST);
+    let hub: Hub = Broadcast::redis(&redis.url(), BroadcastConfig::new())
+        .await
+        .expect("connect the hub to redis");
+    let mut subscription = hub.subscribe("fresh", sse_runtime::broadcast::Resume::live());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while hub.subscriber_count("fresh") < 1 {
+        assert!(Instant::now() < deadline, "not subscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let client = redis::Client::open(redis.url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let _: String = redis::cmd("XADD")
+        .arg("sse:broadcast:fresh")
+        .arg("*")
+        .arg("data")
+        .arg("7")
+        .query_async(&mut conn)
+        .await
+        .expect("XADD");
+    drop(conn);
+
+    redis.kill();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        tokio::task::block_in_place(|| redis.spawn()),
+        "redis-server did not come back"
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let id = loop {
+        match hub.publish("fresh", 8).await {
+            Ok(id) => break id,
+            Err(err) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "publisher never recovered: {err}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let first = next_message(&mut subscription).await;
+    assert!(
+        matches!(first, sse_runtime::broadcast::Message::Reset(_)),
+        "a reset first, not {first:?}"
+    );
+    match next_message(&mut subscription).await {
+        sse_runtime::broadcast::Message::Event(event) => {
+            assert_eq!((*event.data(), event.id()), (8, id));
+        }
+        other => panic!("event 8, not {other:?}"),
+    }
+}
+
+async fn next_message(
+    subscription: &mut Subscription<u64>,
+) -> sse_runtime::broadcast::Message<u64> {
+    tokio::time::timeout(Duration::from_secs(15), subscription.next())
+        .await
+        .expect("a message within 15 s")
+        .expect("the subscription is open")
+}

@@ -10,8 +10,9 @@
 //!   topic (a Tokio broadcast channel, as in process) and remembers the last id it fed.
 //!   When the connection drops it reconnects with backoff, subscribes again, and catches
 //!   up from the stream after that id (`XRANGE`); if the id is gone (Redis restarted
-//!   without the stream, or trimmed it meanwhile) it feeds a gap marker, which each
-//!   subscriber turns into a reset, then the whole stream.
+//!   without the stream, or trimmed it meanwhile), or Redis is a new process (its
+//!   `run_id` changed), it feeds a gap marker, which each subscriber turns into a reset,
+//!   then the whole stream.
 //! - A subscriber that resumes registers on the local topic, waits until the topic is
 //!   caught up, then reads its replay with `XRANGE` from its `Last-Event-ID`; live events
 //!   up to the last replayed id are skipped. So the hand-over has neither gap nor
