@@ -89,7 +89,44 @@ impl EventCounter {
 /// that tens of thousands of short connections leave no `TIME_WAIT` behind to exhaust
 /// the ephemeral ports; every server is treated the same.
 pub async fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
-    let tcp = TcpStream::connect(addr).await?;
+    connect_from(addr, None).await
+}
+
+/// [`connect`] from the local address `source` (any port), if given: bound before
+/// connecting, with `IP_BIND_ADDRESS_NO_PORT` so that the port is picked at connect
+/// time, per destination. Each source address of 127/8 brings its own ~28,000
+/// ephemeral ports to a given server port.
+pub async fn connect_from(
+    addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
+) -> std::io::Result<TcpStream> {
+    let tcp = match source {
+        None => TcpStream::connect(addr).await?,
+        Some(ip) => {
+            let socket = if ip.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::fd::AsRawFd;
+                let on: libc::c_int = 1;
+                // SAFETY: setsockopt on an open socket with a c_int option value.
+                unsafe {
+                    libc::setsockopt(
+                        socket.as_raw_fd(),
+                        libc::IPPROTO_IP,
+                        libc::IP_BIND_ADDRESS_NO_PORT,
+                        std::ptr::addr_of!(on).cast(),
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    );
+                }
+            }
+            socket.bind(SocketAddr::new(ip, 0))?;
+            socket.connect(addr).await?
+        }
+    };
     tcp.set_nodelay(true)?;
     socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO))?;
     Ok(tcp)
@@ -113,7 +150,22 @@ pub async fn handshake(
     ),
     BoxError,
 > {
-    let tcp = connect(addr).await?;
+    handshake_from(addr, None, path).await
+}
+
+/// [`handshake`] over a connection from `source` (see [`connect_from`]).
+pub async fn handshake_from(
+    addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
+    path: &str,
+) -> Result<
+    (
+        impl Future<Output = Result<(), hyper::Error>> + Send,
+        impl Future<Output = Result<Opened, BoxError>> + Send,
+    ),
+    BoxError,
+> {
+    let tcp = connect_from(addr, source).await?;
     let (mut sender, conn) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp)).await?;
     let request = http::Request::get(path)
         .header(http::header::HOST, addr.to_string())
@@ -262,7 +314,22 @@ pub async fn open_head(
     ),
     BoxError,
 > {
-    let (conn, response) = handshake(addr, path).await?;
+    open_head_from(addr, None, path).await
+}
+
+/// [`open_head`] over a connection from `source` (see [`connect_from`]).
+pub async fn open_head_from(
+    addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
+    path: &str,
+) -> Result<
+    (
+        Pin<Box<impl Future<Output = Result<(), hyper::Error>> + Send>>,
+        Opened,
+    ),
+    BoxError,
+> {
+    let (conn, response) = handshake_from(addr, source, path).await?;
     let mut conn = Box::pin(conn);
     tokio::select! {
         biased;

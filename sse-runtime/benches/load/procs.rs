@@ -58,11 +58,16 @@ pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
 /// Open files the bench wants: 100,000 subscribers need 100,000 sockets on each side.
 const FD_WANTED: u64 = 250_000;
 
-/// Raises the limit of open files (the `ulimit -n` of the script): the hard limit to
-/// `FD_WANTED` where the process may (root, or `CAP_SYS_RESOURCE`; at most
-/// `fs.nr_open`), then the soft limit to the hard one. Children (the servers) inherit it.
-/// Returns the soft limit now in force.
+/// Raises the limit of open files (the `ulimit -n` of the script) to `FD_WANTED`; see
+/// [`raise_fd_limit_to`]. Returns the soft limit now in force.
 pub fn raise_fd_limit() -> u64 {
+    raise_fd_limit_to(FD_WANTED)
+}
+
+/// Raises the limit of open files to at least `wanted`: the hard limit where the process
+/// may (root, or `CAP_SYS_RESOURCE`; at most `fs.nr_open`), then the soft limit to the
+/// hard one. Children (the servers) inherit it. Returns the soft limit now in force.
+pub fn raise_fd_limit_to(wanted: u64) -> u64 {
     // SAFETY: plain getrlimit/setrlimit on a local struct.
     unsafe {
         let mut limit = libc::rlimit {
@@ -75,11 +80,11 @@ pub fn raise_fd_limit() -> u64 {
         let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
             .ok()
             .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or(FD_WANTED);
-        if limit.rlim_max < FD_WANTED.min(nr_open) {
+            .unwrap_or(wanted);
+        if limit.rlim_max < wanted.min(nr_open) {
             let raised = libc::rlimit {
-                rlim_cur: FD_WANTED.min(nr_open),
-                rlim_max: FD_WANTED.min(nr_open),
+                rlim_cur: wanted.min(nr_open),
+                rlim_max: wanted.min(nr_open),
             };
             // Fails without the privilege: the hard limit stays.
             libc::setrlimit(libc::RLIMIT_NOFILE, &raised);

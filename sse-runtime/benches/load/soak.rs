@@ -3,12 +3,17 @@
 //! ```text
 //! cargo bench -p sse-runtime --bench load -- soak                          # 10,000 streams, 10 minutes
 //! SOAK_SECS=30 SOAK_STREAMS=1000 cargo bench -p sse-runtime --bench load -- soak   # smoke run
+//! SOAK_STREAMS=100000 SOAK_INTERVAL_SECS=10 cargo bench -p sse-runtime --bench load -- soak
 //! ```
 //!
 //! Only our server, in its own process (`load serve soak PORT`, pinned to CPU 0 like the
 //! servers of the comparison; the load generator on CPU 1; `--no-pin` turns this off),
 //! serving one route written as users write them: `#[get("/soak", sse)]` whose
-//! `stream! { }` yields one small JSON event, `{"n":N,"t":<unix time>}`, per second.
+//! `stream! { }` yields one small JSON event, `{"n":N,"t":<unix time>}`, per second
+//! (every `SOAK_INTERVAL_SECS`, default 1: with 100,000 streams an event every 10 s
+//! per stream is still 10,000 events a second, what one core of the reference machine
+//! sustains beside the load generator). Its `max_connections` is raised above the
+//! stream count.
 //!
 //! The load generator opens `SOAK_STREAMS` streams (default 10,000; 256 being opened at
 //! a time, each counted open at its first event), holds them all for `SOAK_SECS`
@@ -17,6 +22,13 @@
 //! It reports RSS over time, events expected (one per second per stream, from its first
 //! event to the end) against events received, sequence gaps, streams that ended or
 //! failed, the delivery lag (arrival minus the event's `t`) and the server's CPU time.
+//!
+//! Scale: the open-files limit of both processes is raised to the stream count plus
+//! some (the hard limit too when running as root, up to `fs.nr_open`), and the streams
+//! come from `SOAK_SOURCES` source addresses 127.0.0.1, 127.0.0.2, ... (default: one
+//! per 20,000 streams), each socket bound to its address before connecting
+//! (`IP_BIND_ADDRESS_NO_PORT`): one address has only `net.ipv4.ip_local_port_range`
+//! (~28,000) ports towards the server's one port.
 //! The report is printed and written to `target/tmp/bench-soak.md` (`--out FILE`). The
 //! exit status is 1 if any stream failed, ended early or skipped an event.
 //!
@@ -43,11 +55,17 @@ struct Tick {
     t: f64,
 }
 
-/// One event per second, forever.
+/// Seconds between two events of a stream: `SOAK_INTERVAL_SECS`, default 1.
+fn interval_secs() -> u64 {
+    env_number("SOAK_INTERVAL_SECS").ok().flatten().unwrap_or(1)
+}
+
+/// One event per interval, forever.
 #[get("/soak", sse)]
 async fn soak() -> impl Stream<Item = Tick> {
+    let interval = Duration::from_secs(interval_secs());
     stream! {
-        let mut every = tokio::time::interval(Duration::from_secs(1));
+        let mut every = tokio::time::interval(interval);
         for n in 0u64.. {
             every.tick().await;
             yield Tick { n, t: now() };
@@ -62,7 +80,10 @@ pub fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let streams = env_number("SOAK_STREAMS")?.unwrap_or(10_000);
+        let max_connections = usize::try_from(streams).unwrap_or(usize::MAX / 2) + 1_000;
         App::new()
+            .limits(sse_runtime::Limits::default().max_connections(max_connections.max(25_000)))
             .route(soak)
             .serve_with_shutdown(listener, shutdown_signal())
             .await?;
@@ -73,6 +94,10 @@ pub fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
 struct Settings {
     streams: usize,
     hold: Duration,
+    /// Seconds between two events of a stream.
+    interval: u64,
+    /// Source addresses 127.0.0.1 ..= 127.0.0.<sources>.
+    sources: usize,
     sample_every: Duration,
     open_concurrency: usize,
     pin: bool,
@@ -101,9 +126,12 @@ impl Settings {
         } else {
             secs.div_ceil(6)
         });
+        let sources = env_number("SOAK_SOURCES")?.unwrap_or(streams.div_ceil(20_000));
         let mut settings = Settings {
             streams: usize::try_from(streams).map_err(|e| e.to_string())?,
             hold: Duration::from_secs(secs),
+            interval: env_number("SOAK_INTERVAL_SECS")?.unwrap_or(1),
+            sources: usize::try_from(sources.clamp(1, 250)).map_err(|e| e.to_string())?,
             sample_every: Duration::from_secs(sample),
             open_concurrency: 256,
             pin: true,
@@ -216,13 +244,15 @@ enum Failure {
 /// sample still sees every stream open.
 async fn hold(
     addr: std::net::SocketAddr,
+    source: std::net::IpAddr,
+    interval: u64,
     totals: Rc<Totals>,
     permits: Rc<tokio::sync::Semaphore>,
     mut end: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
     mut release: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Held, Failure> {
     let permit = permits.acquire().await;
-    let (mut conn, mut opened) = client::open_head(addr, "/soak")
+    let (mut conn, mut opened) = client::open_head_from(addr, Some(source), "/soak")
         .await
         .map_err(|err| Failure::Open(err.to_string()))?;
     let mut reader = Reader::default();
@@ -282,7 +312,7 @@ async fn hold(
     let held_for = at.into_std().saturating_duration_since(first);
     Ok(Held {
         received: reader.received,
-        expected: held_for.as_secs() + 1,
+        expected: held_for.as_secs() / interval + 1,
     })
 }
 
@@ -339,12 +369,16 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let fd_limit = procs::raise_fd_limit();
+    let fd_limit = procs::raise_fd_limit_to(settings.streams as u64 + 1_000);
     if fd_limit < settings.streams as u64 + 100 {
-        eprintln!(
-            "NOTICE: open-files limit is {fd_limit}: {} streams will not all open",
-            settings.streams
-        );
+        return Err(format!(
+            "the open-files limit is {fd_limit}: {} streams need {} descriptors in each \
+             process; raise the hard limit (`ulimit -Hn`, `LimitNOFILE=`: this process \
+             could not, which needs CAP_SYS_RESOURCE) or run fewer streams",
+            settings.streams,
+            settings.streams + 100
+        )
+        .into());
     }
     let pinning = Pinning::choose(settings.pin);
     if let Some(cpu) = pinning.client_cpu {
@@ -354,8 +388,10 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     let server = ServerProc::start(&Launch::Rust("soak"), pinning)?;
     let addr = server.addr;
     eprintln!(
-        "soak: {} streams for {} s against {addr}, RSS sampled every {} s",
+        "soak: {} streams (an event every {} s, from {} source addresses) for {} s against {addr}, RSS sampled every {} s; open-files limit {fd_limit}",
         settings.streams,
+        settings.interval,
+        settings.sources,
         settings.hold.as_secs(),
         settings.sample_every.as_secs()
     );
@@ -385,9 +421,12 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
         let permits = Rc::new(tokio::sync::Semaphore::new(settings.open_concurrency));
         let opening = Instant::now();
         let tasks: Vec<_> = (0..settings.streams)
-            .map(|_| {
+            .map(|i| {
+                let source = std::net::Ipv4Addr::new(127, 0, 0, (1 + i % settings.sources) as u8);
                 tokio::task::spawn_local(hold(
                     addr,
+                    source.into(),
+                    settings.interval,
                     Rc::clone(&totals),
                     Rc::clone(&permits),
                     end.clone(),
@@ -528,8 +567,9 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     }
     let _ = writeln!(
         out,
-        "- events: {} expected (one per second per stream, from its first event to the end), {} received ({:+})",
+        "- events: {} expected (one every {} s per stream, from its first event to the end), {} received ({:+})",
         procs_thousands(expected as usize),
+        settings.interval,
         procs_thousands(received as usize),
         received as i64 - expected as i64
     );
@@ -567,10 +607,13 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     }
     let _ = writeln!(
         out,
-        "- command: `SOAK_SECS={} SOAK_STREAMS={} cargo bench -p sse-runtime --bench load -- soak`",
+        "- command: `SOAK_SECS={} SOAK_STREAMS={} SOAK_INTERVAL_SECS={} SOAK_SOURCES={} cargo bench -p sse-runtime --bench load -- soak`",
         settings.hold.as_secs(),
-        settings.streams
+        settings.streams,
+        settings.interval,
+        settings.sources
     );
+    let _ = writeln!(out, "- open-files limit: {fd_limit} (client and server)");
     let _ = writeln!(out, "- date: {date}");
     let _ = writeln!(
         out,

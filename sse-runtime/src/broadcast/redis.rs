@@ -10,8 +10,9 @@
 //!   topic (a Tokio broadcast channel, as in process) and remembers the last id it fed.
 //!   When the connection drops it reconnects with backoff, subscribes again, and catches
 //!   up from the stream after that id (`XRANGE`); if the id is gone (Redis restarted
-//!   without the stream, or trimmed it meanwhile) it feeds a gap marker, which each
-//!   subscriber turns into a reset, then the whole stream.
+//!   without the stream, or trimmed it meanwhile), or Redis is a new process (its
+//!   `run_id` changed), it feeds a gap marker, which each subscriber turns into a reset,
+//!   then the whole stream.
 //! - A subscriber that resumes registers on the local topic, waits until the topic is
 //!   caught up, then reads its replay with `XRANGE` from its `Last-Event-ID`; live events
 //!   up to the last replayed id are skipped. So the hand-over has neither gap nor
@@ -494,12 +495,15 @@ async fn run_reader<T: Send + Sync + 'static>(
 ) {
     let mut backoff = MIN_BACKOFF;
     let mut outage = false;
+    // The `run_id` of the Redis process last synced with: a new one means Redis
+    // restarted, and whatever it held that was not persisted may be gone.
+    let mut run_id: Option<String> = None;
     loop {
         let connected =
             match tokio::time::timeout(CONNECT_TIMEOUT, shared.client.get_async_pubsub()).await {
                 Ok(Ok(pubsub)) => {
                     let (mut sink, messages) = pubsub.split();
-                    match resync(shared, &mut sink, watched).await {
+                    match resync(shared, &mut sink, watched, &mut run_id).await {
                         Ok(()) => Ok((sink, messages)),
                         Err(err) => Err(err.to_string()),
                     }
@@ -562,20 +566,51 @@ fn set_ready<T>(watched: &HashMap<String, Watched<T>>, ready: bool) {
 }
 
 /// After (re)connecting: subscribe to every watched channel, then catch each topic up.
+///
+/// `run_id` is the id of the Redis process synced with last; when it changed, Redis
+/// restarted and every fed topic gets a gap marker: an event it acknowledged before the
+/// restart may be gone without a trace (not yet delivered here, and not persisted),
+/// even when the stream still holds the last id fed (a restart that kept the stream up
+/// to a snapshot), or when nothing had been fed yet.
 async fn resync<T: Send + Sync + 'static>(
     shared: &Shared<T>,
     sink: &mut PubSubSink,
     watched: &mut HashMap<String, Watched<T>>,
+    run_id: &mut Option<String>,
 ) -> redis::RedisResult<()> {
+    let now = server_run_id(&mut shared.conn.clone()).await?;
+    let restarted = run_id.as_ref().is_some_and(|before| *before != now);
+    if restarted {
+        tracing::warn!(
+            run_id = %now,
+            "broadcast: Redis restarted; subscribers of every topic get a reset"
+        );
+    }
+    *run_id = Some(now);
     if watched.is_empty() {
         return Ok(());
     }
     let keys: Vec<&String> = watched.keys().collect();
     sink.subscribe(keys).await?;
     for entry in watched.values_mut() {
-        catch_up(shared, entry).await?;
+        catch_up(shared, entry, restarted).await?;
     }
     Ok(())
+}
+
+/// The `run_id` of the Redis server behind `conn` (`INFO server`): a random id each
+/// start of the process.
+async fn server_run_id(conn: &mut ConnectionManager) -> redis::RedisResult<String> {
+    let info: String = redis::cmd("INFO").arg("server").query_async(conn).await?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("run_id:"))
+        .map(|id| id.trim().to_owned())
+        .ok_or_else(|| {
+            redis::RedisError::from((
+                redis::ErrorKind::ResponseError,
+                "INFO server without a run_id",
+            ))
+        })
 }
 
 fn apply_offline<T>(watched: &mut HashMap<String, Watched<T>>, command: Command<T>) {
@@ -608,7 +643,7 @@ async fn apply<T: Send + Sync + 'static>(
                 .entry(key.clone())
                 .or_insert(Watched { topic, pos: None });
             sink.subscribe(&key).await?;
-            catch_up(shared, entry).await
+            catch_up(shared, entry, false).await
         }
         Command::Unwatch(topic) => {
             let key = topic.key.clone();
@@ -623,10 +658,12 @@ async fn apply<T: Send + Sync + 'static>(
 
 /// Brings a topic's feed up to date with its stream, once its channel is subscribed:
 /// establishes the starting point of a new feed, or feeds what was missed while
-/// disconnected (a gap marker first when that cannot be known).
+/// disconnected (a gap marker first when that cannot be known, and always when Redis
+/// `restarted` meanwhile).
 async fn catch_up<T: Send + Sync + 'static>(
     shared: &Shared<T>,
     entry: &mut Watched<T>,
+    restarted: bool,
 ) -> redis::RedisResult<()> {
     let mut conn = shared.conn.clone();
     let key = entry.topic.key.clone();
@@ -636,7 +673,10 @@ async fn catch_up<T: Send + Sync + 'static>(
             set_pos(entry, newest);
         }
         Some(pos) => {
-            let missed = if pos == EventId::ZERO {
+            let missed = if restarted {
+                gap(entry, pos);
+                xrange(&mut conn, &key, "-", shared.decode).await?
+            } else if pos == EventId::ZERO {
                 xrange(&mut conn, &key, "-", shared.decode).await?
             } else {
                 let mut missed = xrange(&mut conn, &key, &pos.to_string(), shared.decode).await?;
@@ -644,13 +684,7 @@ async fn catch_up<T: Send + Sync + 'static>(
                     missed.pop_front();
                     missed
                 } else {
-                    let mut epoch = 0;
-                    entry.topic.state.send_modify(|state| {
-                        state.epoch += 1;
-                        epoch = state.epoch;
-                    });
-                    tracing::warn!(key = %key, last = %pos, "broadcast: events may have been lost while disconnected; subscribers get a reset");
-                    let _ = entry.topic.sender.send(Feed::Gap(epoch));
+                    gap(entry, pos);
                     xrange(&mut conn, &key, "-", shared.decode).await?
                 }
             };
@@ -661,6 +695,17 @@ async fn catch_up<T: Send + Sync + 'static>(
     }
     entry.topic.state.send_modify(|state| state.ready = true);
     Ok(())
+}
+
+/// Feeds a gap marker: each subscriber of the topic turns it into a reset.
+fn gap<T>(entry: &Watched<T>, last: EventId) {
+    let mut epoch = 0;
+    entry.topic.state.send_modify(|state| {
+        state.epoch += 1;
+        epoch = state.epoch;
+    });
+    tracing::warn!(key = %entry.topic.key, last = %last, "broadcast: events may have been lost while disconnected; subscribers get a reset");
+    let _ = entry.topic.sender.send(Feed::Gap(epoch));
 }
 
 fn set_pos<T>(entry: &mut Watched<T>, id: EventId) {
