@@ -37,6 +37,7 @@ mod architecture;
 mod arity;
 mod body;
 pub mod broadcast;
+mod compress;
 mod conn;
 mod cors;
 pub mod encode;
@@ -74,6 +75,7 @@ pub mod openapi;
 
 pub use app::{App, AppService, InnerService, IntoRoute, RouteDef};
 pub use body::Body;
+pub use compress::{Coding, Compression};
 pub use cors::Cors;
 pub use error::BoxError;
 pub use event::{EventError, ServerSentEvent};
