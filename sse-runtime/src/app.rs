@@ -219,11 +219,10 @@ impl App {
     /// compressor as it is written, and such responses carry `Vary: Accept-Encoding`.
     ///
     /// ```
-    /// use std::io::Read;
     /// use sse_runtime::{App, Compression, Sse, ServerSentEvent, testing::TestClient};
     ///
     /// async fn hello() -> Sse {
-    ///     Sse::new(futures_util::stream::iter([ServerSentEvent::new().data("hello")]))
+    ///     Sse::new(futures_util::stream::iter([ServerSentEvent::new().raw_data("hello")]))
     /// }
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -235,6 +234,8 @@ impl App {
     ///     .await;
     /// assert_eq!(response.header("content-encoding"), Some("gzip"));
     /// assert_eq!(response.header("vary"), Some("accept-encoding"));
+    /// // The test client decodes it, as a browser would.
+    /// assert_eq!(response.text().await, "data: hello\n\n");
     /// # });
     /// ```
     pub fn compression(mut self, compression: Compression) -> Self {

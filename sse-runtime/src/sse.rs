@@ -97,7 +97,7 @@ impl Sse {
     /// use sse_runtime::{App, Compression, Sse, ServerSentEvent, testing::TestClient};
     ///
     /// async fn plain() -> Sse {
-    ///     Sse::new(futures_util::stream::iter([ServerSentEvent::new().data("hi")]))
+    ///     Sse::new(futures_util::stream::iter([ServerSentEvent::new().raw_data("hi")]))
     ///         .compression(Compression::off())
     /// }
     ///

@@ -19,6 +19,7 @@ mod auth;
 mod bad_input;
 mod broadcast;
 mod broadcast_redis;
+mod compression;
 mod cors;
 mod examples;
 mod fastapi_parity;
