@@ -18,8 +18,10 @@
 //! Options (after `--`): `--quick` (or `BENCH_QUICK=1`), `--rounds N`,
 //! `--servers ours,axum,raw-hyper,fastapi` (and `ours+trace`, ours inside tower-http's
 //! `TraceLayer`, only when named),
-//! `--scenarios throughput,streams,ttfe,short,fanout,fanout-redis` (`fanout-redis`: the
-//! fan-out through the Redis hub, server `ours-redis`; see `fanout_redis.rs`),
+//! `--scenarios throughput,streams,ttfe,short,fanout,fanout-redis,compression` (`fanout-redis`: the
+//! fan-out through the Redis hub, server `ours-redis`; see `fanout_redis.rs`;
+//! `compression`: bytes, CPU, time to first event and memory of compressed streams, ours
+//! only; see `compression.rs`),
 //! `--no-fastapi`, `--no-pin`, `--out FILE` (default `target/tmp/bench-load.md`),
 //! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
 //! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
@@ -29,6 +31,7 @@
 //! see `soak.rs`); the comparison never includes it.
 
 mod client;
+mod compression;
 mod fanout_redis;
 mod procs;
 mod scenarios;
@@ -299,6 +302,20 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    let compressed = if options.wants_scenario("compression") && options.attach.is_none() {
+        let sizes = compression::Sizes::new(options.quick);
+        match compression::run(pinning, &sizes, &runtime, &local) {
+            Ok(section) => Some(section),
+            Err(err) => {
+                eprintln!("[compression] FAILED: {err}");
+                failures.push(format!("compression: {err}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+
     let run = Run {
         options,
         config: &config,
@@ -310,6 +327,9 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut report = report(&run, &results, &failures);
     if let Some(redis) = &redis {
         report.push_str(&redis.describe());
+    }
+    if let Some(section) = &compressed {
+        report.push_str(section);
     }
     print!("{report}");
     if let Some(dir) = options.out.parent() {
