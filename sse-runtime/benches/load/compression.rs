@@ -226,10 +226,11 @@ async fn ttfe(proc: &ServerProc, coding: &str, m: usize) -> Result<f64, BoxError
         let (response, conn) = open(proc.addr, "/idle", coding).await?;
         let mut body = response.into_body();
         loop {
-            match body.frame().await {
-                Some(frame) if frame?.data_ref().is_some_and(|d| !d.is_empty()) => break,
-                Some(_) => {}
-                None => return Err("the stream ended before its first event".into()),
+            let Some(frame) = body.frame().await else {
+                return Err("the stream ended before its first event".into());
+            };
+            if frame?.data_ref().is_some_and(|d| !d.is_empty()) {
+                break;
             }
         }
         times.push(started.elapsed().as_secs_f64() * 1000.0);
