@@ -31,8 +31,8 @@ use bytes::{Bytes, BytesMut};
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use serde::Deserialize;
 use sse_runtime::{
-    encode, shutdown_signal, App, Body, Coding, Compression, HeaderMap, Html, HttpError, IntoResponse, KeepAlive,
-    LastEventId, Path, Response, ServerSentEvent, Sse, State, StatusCode,
+    encode, shutdown_signal, App, Body, Coding, Compression, HeaderMap, Html, HttpError,
+    IntoResponse, KeepAlive, LastEventId, Path, Response, ServerSentEvent, Sse, State, StatusCode,
     EVENT_STREAM_CONTENT_TYPE,
 };
 
@@ -182,7 +182,9 @@ async fn zcase(
     let accept = headers
         .get("accept-encoding")
         .and_then(|value| value.to_str().ok());
-    let negotiated = compression.negotiate(accept).map_or("identity", Coding::as_str);
+    let negotiated = compression
+        .negotiate(accept)
+        .map_or("identity", Coding::as_str);
     hits.bump(&format!("{key}-coding-{negotiated}"));
     tracing::info!(accept, negotiated, "compressed case `{name}`");
     Ok(case_stream(case).compression(compression))

@@ -178,7 +178,13 @@ async fn open(
     addr: SocketAddr,
     path: &str,
     coding: &str,
-) -> Result<(hyper::Response<hyper::body::Incoming>, tokio::task::JoinHandle<()>), BoxError> {
+) -> Result<
+    (
+        hyper::Response<hyper::body::Incoming>,
+        tokio::task::JoinHandle<()>,
+    ),
+    BoxError,
+> {
     let tcp = crate::client::connect(addr).await?;
     let (mut sender, conn) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp)).await?;
     let conn = tokio::task::spawn_local(async move {
@@ -203,7 +209,13 @@ async fn open(
 }
 
 /// Body bytes per event and server CPU seconds per event of `n` events of `path`.
-async fn per_event(proc: &ServerProc, pid: u32, path: &str, coding: &str, n: u64) -> Result<(f64, f64), BoxError> {
+async fn per_event(
+    proc: &ServerProc,
+    pid: u32,
+    path: &str,
+    coding: &str,
+    n: u64,
+) -> Result<(f64, f64), BoxError> {
     let before = cpu_seconds(pid).ok_or("no /proc stat")?;
     let (response, conn) = open(proc.addr, &format!("{path}?n={n}"), coding).await?;
     let mut body = response.into_body();
@@ -261,10 +273,14 @@ async fn rss_per_idle(proc: &ServerProc, coding: &str, k: usize) -> Result<f64, 
 
 /// An idle stream whose first event arrived; dropping it closes the connection.
 async fn open_idle(addr: SocketAddr, coding: &str) -> Result<impl Drop, BoxError> {
-    struct Held(tokio::task::JoinHandle<()>, hyper::body::Incoming);
+    struct Held {
+        conn: tokio::task::JoinHandle<()>,
+        /// Kept so that the response stays open.
+        _body: hyper::body::Incoming,
+    }
     impl Drop for Held {
         fn drop(&mut self) {
-            self.0.abort();
+            self.conn.abort();
         }
     }
     let (response, conn) = open(addr, "/idle", coding).await?;
@@ -275,7 +291,7 @@ async fn open_idle(addr: SocketAddr, coding: &str) -> Result<impl Drop, BoxError
         }
         None => return Err("the idle stream ended".into()),
     }
-    Ok(Held(conn, body))
+    Ok(Held { conn, _body: body })
 }
 
 /// One row of the table.
