@@ -186,7 +186,7 @@ impl Compression {
     /// let c = Compression::new();
     /// assert_eq!(c.negotiate(Some("gzip, deflate, br")), Some(Coding::Gzip));
     /// assert_eq!(c.negotiate(Some("gzip;q=0.5, br;q=0.8")), Some(Coding::Brotli));
-    /// assert_eq!(c.negotiate(Some("gzip;q=0, *")), Some(Coding::Brotli));
+    /// assert_eq!(c.negotiate(Some("gzip;q=0, zstd;q=0, *")), Some(Coding::Brotli));
     /// assert_eq!(c.negotiate(Some("identity")), None);
     /// assert_eq!(c.negotiate(None), None);
     /// ```
