@@ -1,11 +1,13 @@
 //! Ten live streams on one page over HTTPS. Browsers allow six HTTP/1.1 connections per
 //! site, so a page with more `EventSource`s than that stalls; over TLS with ALPN `h2`
-//! every stream shares one HTTP/2 connection.
+//! every stream shares one HTTP/2 connection. The streams are compressed for clients
+//! that accept it (`App::compression`: a browser gets `zstd`, every event flushed).
 //!
 //! ```text
 //! cargo run --example tls_streams          # self-signed certificate for localhost
 //! # open https://localhost:8443/ (accept the certificate warning)
 //! curl -kN https://localhost:8443/streams/3
+//! curl -kN --compressed https://localhost:8443/streams/3   # zstd, decoded as it arrives
 //! ```
 //!
 //! `TLS_CERT` and `TLS_KEY` (PEM files) replace the generated certificate.
@@ -13,7 +15,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sse_runtime::{shutdown_signal, App, Html, Path, Stream, TlsConfig};
+use sse_runtime::{shutdown_signal, App, Compression, Html, Path, Stream, TlsConfig};
 
 /// The page: ten `EventSource`s, each showing its count of events and the last one.
 const PAGE: &str = r#"<!doctype html>
@@ -55,9 +57,12 @@ sse_runtime::routes! {
     }
 }
 
-/// The app: the page and its streams.
+/// The app: the page and its streams, compressed when the client accepts it.
 fn app() -> App {
-    App::new().route(page).route(stream)
+    App::new()
+        .route(page)
+        .route(stream)
+        .compression(Compression::new())
 }
 
 /// The certificate and key in `TLS_CERT` and `TLS_KEY`, or a self-signed certificate for
@@ -134,6 +139,23 @@ mod tests {
         for (n, events) in streams.iter_mut().enumerate() {
             let event = events.next().await.expect("a first event");
             assert_eq!(event.data, format!(r#"{{"stream":{n},"tick":0}}"#));
+        }
+    }
+
+    /// What a browser asks for, it gets: `zstd`, each event decoded as it arrives.
+    #[tokio::test]
+    async fn a_browser_gets_a_zstd_stream() {
+        let client = TestClient::spawn(app(), Protocol::Http2).await;
+        let response = client
+            .get("/streams/3")
+            .header("accept-encoding", "gzip, deflate, br, zstd")
+            .send()
+            .await;
+        assert_eq!(response.header("content-encoding"), Some("zstd"));
+        let mut events = response.events();
+        for tick in 0..2 {
+            let event = events.next().await.expect("an endless stream");
+            assert_eq!(event.data, format!(r#"{{"stream":3,"tick":{tick}}}"#));
         }
     }
 

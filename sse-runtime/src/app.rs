@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::header::{HeaderValue, ALLOW};
+use http::header::{HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, VARY};
 use http::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
 use tower::util::{BoxCloneSyncService, ServiceExt};
 use tracing::Instrument;
 
 use crate::body::Body;
+use crate::compress::Compression;
 use crate::cors::Cors;
 use crate::error::panic_message;
 use crate::event::ServerSentEvent;
@@ -134,6 +135,7 @@ struct Settings {
     farewell: Option<Bytes>,
     limits: Limits,
     cors: Option<Cors>,
+    compression: Compression,
 }
 
 impl Default for App {
@@ -155,6 +157,7 @@ impl App {
                 farewell: None,
                 limits: Limits::default(),
                 cors: None,
+                compression: Compression::off(),
             },
             layers: Vec::new(),
             #[cfg(feature = "openapi")]
@@ -210,6 +213,36 @@ impl App {
     /// responses to allowed origins carry the CORS headers.
     pub fn cors(mut self, cors: Cors) -> Self {
         self.settings.cors = Some(cors);
+        self
+    }
+
+    /// Compresses event streams and JSON Lines streams for clients that accept it (off by
+    /// default; [`Sse::compression`](crate::Sse::compression) overrides it per response).
+    /// The coding is negotiated from `Accept-Encoding`, every frame is flushed through the
+    /// compressor as it is written, and such responses carry `Vary: Accept-Encoding`.
+    ///
+    /// ```
+    /// use sse_runtime::{App, Compression, Sse, ServerSentEvent, testing::TestClient};
+    ///
+    /// async fn hello() -> Sse {
+    ///     Sse::new(futures_util::stream::iter([ServerSentEvent::new().raw_data("hello")]))
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let app = App::new().compression(Compression::new()).get("/hello", hello);
+    /// let response = TestClient::new(app)
+    ///     .get("/hello")
+    ///     .header("accept-encoding", "gzip")
+    ///     .send()
+    ///     .await;
+    /// assert_eq!(response.header("content-encoding"), Some("gzip"));
+    /// assert_eq!(response.header("vary"), Some("accept-encoding"));
+    /// // The test client decodes it, as a browser would.
+    /// assert_eq!(response.text().await, "data: hello\n\n");
+    /// # });
+    /// ```
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.settings.compression = compression;
         self
     }
 
@@ -480,6 +513,7 @@ impl Core {
         };
 
         let path = req.uri().path().to_owned();
+        let accept_encoding = req.headers().get(ACCEPT_ENCODING).cloned();
         let call = endpoint.call(req, inner.state.clone());
         let mut response = match AssertUnwindSafe(call).catch_unwind().await {
             Ok(response) => response,
@@ -494,11 +528,28 @@ impl Core {
             }
         };
 
+        let status = response.status();
+        let already_encoded = response.headers().contains_key(CONTENT_ENCODING);
         if let Some(stream) = response.body_mut().stream_mut() {
+            let compression = stream
+                .compression()
+                .unwrap_or(&inner.settings.compression)
+                .clone();
             if method == Method::HEAD {
                 *response.body_mut() = Body::empty();
+                if !compression.is_off() {
+                    response.headers_mut().append(VARY, vary_accept_encoding());
+                }
                 return response;
             }
+            // Only a successful stream with content is compressed; never one a layer or
+            // the handler already encoded.
+            let coding = if compressible(status) && !already_encoded {
+                let header = accept_encoding.as_ref().and_then(|v| v.to_str().ok());
+                compression.negotiate(header)
+            } else {
+                None
+            };
             stream.bind(&StreamContext {
                 keep_alive: inner.settings.keep_alive.clone(),
                 shutdown: inner.shutdown.clone(),
@@ -530,6 +581,23 @@ impl Core {
                     );
                     return internal_server_error();
                 }
+            }
+            match coding.map(|coding| compression.encoder(coding)) {
+                Some(Ok(encoder)) => {
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_ENCODING, encoder.header_value());
+                    if let Some(stream) = response.body_mut().stream_mut() {
+                        stream.compress_with(encoder);
+                    }
+                }
+                Some(Err(err)) => {
+                    tracing::error!(error = %err, "no compressor; the stream goes uncompressed");
+                }
+                None => {}
+            }
+            if !compression.is_off() {
+                response.headers_mut().append(VARY, vary_accept_encoding());
             }
         } else if method == Method::HEAD {
             *response.body_mut() = Body::empty();
@@ -617,6 +685,19 @@ impl tower::Service<Request> for InnerService {
             Stage::Layered(layered) => layered.call(req),
         }
     }
+}
+
+/// Whether a stream answered with `status` may be compressed: a success with content.
+fn compressible(status: StatusCode) -> bool {
+    status.is_success()
+        && !matches!(
+            status,
+            StatusCode::NO_CONTENT | StatusCode::RESET_CONTENT | StatusCode::PARTIAL_CONTENT
+        )
+}
+
+fn vary_accept_encoding() -> HeaderValue {
+    HeaderValue::from_static("accept-encoding")
 }
 
 /// The answer to a request whose handler (or stream, before its first event) panicked:

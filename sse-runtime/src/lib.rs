@@ -38,6 +38,7 @@ mod architecture;
 mod arity;
 mod body;
 pub mod broadcast;
+mod compress;
 mod conn;
 mod cors;
 pub mod encode;
@@ -76,6 +77,7 @@ pub mod openapi;
 
 pub use app::{App, AppService, InnerService, IntoRoute, RouteDef};
 pub use body::Body;
+pub use compress::{Coding, Compression};
 pub use cors::Cors;
 pub use error::BoxError;
 pub use event::{EventError, ServerSentEvent};

@@ -7,6 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_core::Stream;
 use serde::Serialize;
 
+use crate::compress::Compression;
 use crate::keep_alive::KeepAlive;
 use crate::response::{IntoResponse, Response};
 use crate::stream::{Encode, Format, StreamBody, StreamFailure};
@@ -66,6 +67,13 @@ impl JsonLines {
         Self {
             body: streaming::try_body::<Ndjson, S, T, E>(stream),
         }
+    }
+
+    /// Overrides the app's [`Compression`] for this response (`Compression::off()`: never
+    /// compressed), as [`Sse::compression`](crate::Sse::compression) does.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.body.set_compression(compression);
+        self
     }
 }
 

@@ -27,7 +27,8 @@ pub const STREAMS_OPEN: &str = "sse_streams_open";
 /// Counter, label `route`: events (JSON Lines: lines) sent.
 pub const STREAM_EVENTS: &str = "sse_stream_events_total";
 /// Counter, label `route`: bytes of stream bodies handed to the connection (events,
-/// keep-alives, `retry:`, farewell, the failure record).
+/// keep-alives, `retry:`, farewell, the failure record); compressed bytes for a compressed
+/// stream.
 pub const STREAM_BYTES: &str = "sse_stream_bytes_total";
 /// Counter, label `route`: keep-alive comments sent.
 pub const STREAM_KEEPALIVES: &str = "sse_stream_keepalives_total";

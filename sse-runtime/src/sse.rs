@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 
+use crate::compress::Compression;
 use crate::encode;
 use crate::event::ServerSentEvent;
 use crate::into_event::IntoEvent;
@@ -124,6 +125,33 @@ impl Sse {
     /// ```
     pub fn first_event_window(mut self, window: Duration) -> Self {
         self.body.set_first_event_window(window);
+        self
+    }
+
+    /// Overrides the app's [`Compression`] for this response; `Compression::off()` sends
+    /// it uncompressed whatever the client accepts.
+    ///
+    /// ```
+    /// use sse_runtime::{App, Compression, Sse, ServerSentEvent, testing::TestClient};
+    ///
+    /// async fn plain() -> Sse {
+    ///     Sse::new(futures_util::stream::iter([ServerSentEvent::new().raw_data("hi")]))
+    ///         .compression(Compression::off())
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let app = App::new().compression(Compression::new()).get("/plain", plain);
+    /// let response = TestClient::new(app)
+    ///     .get("/plain")
+    ///     .header("accept-encoding", "gzip, br")
+    ///     .send()
+    ///     .await;
+    /// assert_eq!(response.header("content-encoding"), None);
+    /// assert_eq!(response.text().await, "data: hi\n\n");
+    /// # });
+    /// ```
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.body.set_compression(compression);
         self
     }
 

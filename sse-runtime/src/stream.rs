@@ -23,6 +23,7 @@ use http_body::Frame;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use crate::compress::{Compression, Encoder};
 use crate::error::{panic_message, BoxError};
 use crate::keep_alive::KeepAlive;
 use crate::observability::{SendTimedOut, StreamEnd, StreamStats};
@@ -191,6 +192,10 @@ pub(crate) struct StreamBody {
     /// ended when dropped.
     stats: Option<StreamStats>,
     done: bool,
+    /// The response's own compression setting (`None`: the app's).
+    compression: Option<Compression>,
+    /// The negotiated compressor: every frame goes through it, flushed.
+    encoder: Option<Box<Encoder>>,
 }
 
 impl StreamBody {
@@ -207,7 +212,24 @@ impl StreamBody {
             farewell: None,
             stats: None,
             done: false,
+            compression: None,
+            encoder: None,
         }
+    }
+
+    /// Overrides the app's compression setting for this stream.
+    pub(crate) fn set_compression(&mut self, compression: Compression) {
+        self.compression = Some(compression);
+    }
+
+    /// The stream's own compression setting, if it chose one.
+    pub(crate) fn compression(&self) -> Option<&Compression> {
+        self.compression.as_ref()
+    }
+
+    /// Compresses every frame from now on with `encoder` (chosen before the first frame).
+    pub(crate) fn compress_with(&mut self, encoder: Encoder) {
+        self.encoder = Some(Box::new(encoder));
     }
 
     pub(crate) fn set_keep_alive(&mut self, keep_alive: KeepAlive) {
@@ -257,8 +279,15 @@ impl StreamBody {
         }
     }
 
+    /// True once the last frame is out (a compressed stream's end included).
     pub(crate) fn is_done(&self) -> bool {
-        self.done
+        self.done && self.encoder.as_ref().is_none_or(|e| e.is_finished())
+    }
+
+    /// True while a frame is still to be sent: buffered bytes, or the end of a compressed
+    /// stream that is done.
+    fn has_frame(&self) -> bool {
+        self.pending_len() > 0 || (self.done && !self.is_done())
     }
 
     /// Waits for the first item (an event, a comment, the end or a failure) up to the
@@ -337,14 +366,36 @@ impl StreamBody {
         {
             self.last_write = Instant::now();
         }
-        let frame = match self.shared.take() {
-            Some(shared) => shared,
-            None => self.buf.split().freeze(),
+        if self.encoder.is_some() {
+            // The compressor reads `buf`: a held shared item joins it first.
+            self.unshare();
+        }
+        let data = match self.encoder.as_mut() {
+            None => match self.shared.take() {
+                Some(shared) => shared,
+                None => self.buf.split().freeze(),
+            },
+            Some(encoder) => {
+                // Compressed and flushed right here, so the frame is whole on the wire;
+                // the stream's last frame also ends the compressed stream.
+                let data = encoder.encode(&self.buf, self.done);
+                self.buf.clear();
+                match data {
+                    Ok(data) => data,
+                    Err(err) => {
+                        self.end_source();
+                        self.done = true;
+                        self.encoder = None;
+                        self.ended(StreamEnd::Error);
+                        return Poll::Ready(Some(Err(err.into())));
+                    }
+                }
+            }
         };
         if let Some(stats) = self.stats.as_mut() {
-            stats.frame(frame.len());
+            stats.frame(data.len());
         }
-        Poll::Ready(Some(Ok(Frame::data(frame))))
+        Poll::Ready(Some(Ok(Frame::data(data))))
     }
 
     pub(crate) fn poll_frame(
@@ -353,10 +404,10 @@ impl StreamBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         if this.done {
-            return if this.pending_len() == 0 {
-                Poll::Ready(None)
-            } else {
+            return if this.has_frame() {
                 this.take_frame()
+            } else {
+                Poll::Ready(None)
             };
         }
 
@@ -369,10 +420,10 @@ impl StreamBody {
                     this.unshare();
                     this.buf.extend_from_slice(&farewell);
                 }
-                return if this.pending_len() == 0 {
-                    Poll::Ready(None)
-                } else {
+                return if this.has_frame() {
                     this.take_frame()
+                } else {
+                    Poll::Ready(None)
                 };
             }
         }
@@ -430,7 +481,7 @@ impl StreamBody {
             this.done = true;
             this.ended(reason);
         }
-        if this.pending_len() > 0 {
+        if this.has_frame() {
             return this.take_frame();
         }
         if this.done {

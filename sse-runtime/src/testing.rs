@@ -38,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::AppService;
 pub use crate::app::IntoAppService;
 use crate::body::Body;
+use crate::compress::Decoder;
 use crate::parse::{Event, EventParser, Frame};
 use crate::response::Request;
 
@@ -397,6 +398,11 @@ impl Drop for ConnectionGuard {
 
 /// A response: status and headers at once, the body as text, JSON or parsed events.
 /// Dropping it (or its event stream) closes the connection, as a client going away would.
+///
+/// A body with a `Content-Encoding` (gzip, br, zstd: a request that sent
+/// `Accept-Encoding` to an app with [`Compression`](crate::Compression)) is decoded chunk
+/// by chunk as it arrives, as a browser does, for everything but [`chunks`](Self::chunks);
+/// an event shows only once its compressed frame was flushed.
 pub struct TestResponse {
     status: StatusCode,
     headers: HeaderMap,
@@ -473,10 +479,23 @@ impl TestResponse {
     /// # Panics
     /// If reading the body fails.
     pub async fn bytes(self) -> Bytes {
-        match self.body.collect().await {
+        let decoder = self.decoder();
+        let bytes = match self.body.collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(err) => panic!("reading the response body failed: {err}"),
+        };
+        match decoder {
+            Some(mut decoder) => match decoder.feed(&bytes) {
+                Ok(decoded) => decoded.into(),
+                Err(err) => panic!("the compressed response body does not decode: {err}"),
+            },
+            None => bytes,
         }
+    }
+
+    /// A decoder for the body's `Content-Encoding` (gzip, br, zstd), if it has one.
+    fn decoder(&self) -> Option<Decoder> {
+        self.header("content-encoding").and_then(Decoder::new)
     }
 
     /// The whole body as text (lossy UTF-8).
@@ -513,7 +532,8 @@ impl TestResponse {
         }
     }
 
-    /// The body's chunks as they arrive (each is one write by the server, or part of one).
+    /// The body's chunks as they arrive (each is one write by the server, or part of one),
+    /// as sent: still compressed if the response has a `Content-Encoding`.
     pub fn chunks(self) -> Chunks {
         Chunks {
             body: self.body,
@@ -523,6 +543,7 @@ impl TestResponse {
 
     fn into_reader(self) -> Reader {
         Reader {
+            decoder: self.decoder(),
             body: self.body,
             parser: EventParser::new(),
             ended: false,
@@ -533,6 +554,8 @@ impl TestResponse {
 
 struct Reader {
     body: Body,
+    /// Decodes a compressed body chunk by chunk, as a browser does.
+    decoder: Option<Decoder>,
     parser: EventParser,
     ended: bool,
     _connection: Option<ConnectionGuard>,
@@ -555,7 +578,13 @@ impl Reader {
             match Pin::new(&mut self.body).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
-                        self.parser.feed(&data);
+                        match self.decoder.as_mut().map(|d| d.feed(&data)) {
+                            None => self.parser.feed(&data),
+                            Some(Ok(decoded)) => self.parser.feed(&decoded),
+                            Some(Err(err)) => {
+                                panic!("the compressed response body does not decode: {err}")
+                            }
+                        }
                     }
                 }
                 Poll::Ready(Some(Err(err))) => {

@@ -39,12 +39,15 @@ class Curl:
         self.http2 = http2
         self.dir = tempfile.mkdtemp(prefix="conformance-curl-")
 
-    def get(self, path, headers=None, max_time=20.0):
+    def get(self, path, headers=None, max_time=20.0, compressed=False):
         """(exit code, status, http version, lower-cased headers, body bytes)"""
         head = os.path.join(self.dir, "head")
         body = os.path.join(self.dir, "body")
         cmd = ["curl", "-sS", "-N", "--max-time", str(max_time), "-D", head, "-o", body,
                "-w", "%{http_code} %{http_version}"]
+        if compressed:
+            # Sends `Accept-Encoding: deflate, gzip, br, zstd` and decodes as it reads.
+            cmd.append("--compressed")
         if self.http2:
             cmd.append("--http2-prior-knowledge")
         for name, value in (headers or {}).items():
@@ -63,8 +66,10 @@ class Curl:
         return proc.returncode, int(status or 0), version, fields, data
 
     def expect(self, path, problems, *, status=200, content_type=EVENT_STREAM, wire=None,
-               wire_regex=None, headers=None):
-        code, got_status, version, fields, data = self.get(path, headers)
+               wire_regex=None, headers=None, coding=None):
+        code, got_status, version, fields, data = self.get(path, headers, compressed=coding is not None)
+        if coding is not None and fields.get("content-encoding", "identity") != coding:
+            problems.append(f"{path}: content-encoding {fields.get('content-encoding')!r}, want {coding!r}")
         if code != 0:
             problems.append(f"curl exit code {code}")
         want_version = "2" if self.http2 else "1.1"
@@ -95,6 +100,13 @@ def run_case(curl, client, spec):
         path = "/split" if kind == "split" else f"/case/{spec['name']}"
         data = curl.expect(path, problems, wire=spec.get("wire"), wire_regex=spec.get("wire_regex"))
         detail = f"{len(data)} bytes" + (" (pattern)" if "wire_regex" in spec else " exact")
+    elif kind == "compressed":
+        # `--compressed`: the decoded bytes must be exactly the stream's.
+        data = curl.expect(f"/zcase/{spec['name']}/{key}", problems, wire=spec.get("wire"),
+                           wire_regex=spec.get("wire_regex"), coding=spec["coding"])
+        if curl.hits(f"{key}-coding-{spec['coding']}") != 1:
+            problems.append(f"the server did not negotiate {spec['coding']}")
+        detail = f"{len(data)} bytes decoded from {spec['coding']} (pattern)"
     elif kind == "resume":
         for request in spec["curl"]:
             curl.expect(spec["path"], problems, status=request["status"],

@@ -16,6 +16,9 @@
 //! - `GET /fail/{mode}/{key}`: a stream on the first request, then a failure (`mode`:
 //!   `204`, `500`, `wrong-type`, `stream-error`);
 //! - `GET /cancel/{key}`: an endless stream that counts its own cleanup as `{key}-dropped`;
+//! - `GET /zcase/{name}/{key}`: case `name` compressed with its `coding` only (if the
+//!   client accepts it), counting the coding negotiated as `{key}-coding-{coding}`
+//!   (`identity` when uncompressed);
 //! - `GET /hits/{key}`: how many requests (or cleanups) `key` saw;
 //! - `GET /page` and `GET /run-case.js`: the browser page and the case runner it imports.
 
@@ -28,8 +31,8 @@ use bytes::{Bytes, BytesMut};
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use serde::Deserialize;
 use sse_runtime::{
-    encode, shutdown_signal, App, Body, HeaderMap, Html, HttpError, IntoResponse, KeepAlive,
-    LastEventId, Path, Response, ServerSentEvent, Sse, State, StatusCode,
+    encode, shutdown_signal, App, Body, Coding, Compression, HeaderMap, Html, HttpError,
+    IntoResponse, KeepAlive, LastEventId, Path, Response, ServerSentEvent, Sse, State, StatusCode,
     EVENT_STREAM_CONTENT_TYPE,
 };
 
@@ -63,6 +66,8 @@ struct Case {
     send: Vec<SendItem>,
     sse_retry_ms: Option<u64>,
     keep_alive_ms: Option<u64>,
+    /// The one content coding a `compressed` case may use.
+    coding: Option<String>,
 }
 
 /// One item of a case's `send` list: the builder calls of one event, or a pause.
@@ -152,6 +157,41 @@ async fn case(Path(name): Path<String>, State(cases): State<Cases>) -> Result<Ss
         .get(&name)
         .cloned()
         .ok_or_else(|| HttpError::not_found(format!("no case `{name}`")))?;
+    Ok(case_stream(case))
+}
+
+/// A `compressed` case: its events, compressed with its one coding when the client
+/// accepts it; the coding negotiated (as `App::compression` negotiates it) is counted.
+async fn zcase(
+    Path((name, key)): Path<(String, String)>,
+    State(cases): State<Cases>,
+    State(hits): State<Hits>,
+    headers: HeaderMap,
+) -> Result<Sse, HttpError> {
+    let case = cases
+        .get(&name)
+        .cloned()
+        .ok_or_else(|| HttpError::not_found(format!("no case `{name}`")))?;
+    let coding = match case.coding.as_deref() {
+        Some("gzip") => Coding::Gzip,
+        Some("br") => Coding::Brotli,
+        Some("zstd") => Coding::Zstd,
+        other => return Err(HttpError::not_found(format!("no coding {other:?}"))),
+    };
+    let compression = Compression::new().codings([coding]);
+    let accept = headers
+        .get("accept-encoding")
+        .and_then(|value| value.to_str().ok());
+    let negotiated = compression
+        .negotiate(accept)
+        .map_or("identity", Coding::as_str);
+    hits.bump(&format!("{key}-coding-{negotiated}"));
+    tracing::info!(accept, negotiated, "compressed case `{name}`");
+    Ok(case_stream(case).compression(compression))
+}
+
+/// The events of a case, with its retry hint and keep-alive.
+fn case_stream(case: Case) -> Sse {
     let items = case.send;
     let mut sse = Sse::new(async_stream::stream! {
         for item in items {
@@ -165,11 +205,10 @@ async fn case(Path(name): Path<String>, State(cases): State<Cases>) -> Result<Ss
     if let Some(millis) = case.sse_retry_ms {
         sse = sse.retry(Duration::from_millis(millis));
     }
-    sse = sse.keep_alive(match case.keep_alive_ms {
+    sse.keep_alive(match case.keep_alive_ms {
         Some(millis) => KeepAlive::new().interval(Duration::from_millis(millis)),
         None => KeepAlive::disabled(),
-    });
-    Ok(sse)
+    })
 }
 
 /// A response with the headers `Sse` sends, for a body written by hand.
@@ -331,6 +370,7 @@ fn app() -> Result<App, serde_json::Error> {
     );
     Ok(App::new()
         .get("/case/{name}", case)
+        .get("/zcase/{name}/{key}", zcase)
         .get("/split", split)
         .get("/resume", resume)
         .get("/fail/{mode}/{key}", fail)

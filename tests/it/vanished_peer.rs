@@ -14,7 +14,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use sse_runtime::{App, KeepAlive, Limits, ServerSentEvent, Sse, State};
+use sse_runtime::{App, Compression, KeepAlive, Limits, ServerSentEvent, Sse, State};
 use sse_tests::cleanups::Cleanups;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
@@ -210,11 +210,13 @@ impl Lab {
             .expect("link up");
     }
 
-    /// `curl -N http://HOST:PORT/PATH` inside the namespace; its output, line by line.
-    fn curl(&mut self, port: u16, path: &str) -> UnboundedReceiver<String> {
+    /// `curl -N http://HOST:PORT/PATH` inside the namespace (with `--compressed`: asking
+    /// for gzip, br or zstd, and decoding as it goes); its output, line by line.
+    fn curl(&mut self, port: u16, path: &str, compressed: bool) -> UnboundedReceiver<String> {
         let url = format!("http://{}:{port}{path}", self.host_ip);
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.ns, "curl", "-sSN", "--http1.1"])
+            .args(compressed.then_some("--compressed"))
             .args(["-H", "accept: text/event-stream", &url])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -289,9 +291,10 @@ async fn health(addr: SocketAddr) -> String {
 /// its link is blackholed.
 /// The stream's cleanup must run after more than `TOO_SOON` and within `bound`; the
 /// server must then serve a client on the host, and a new one in the namespace once the
-/// link is back.
+/// link is back. `compressed`: the app compresses and curl asks for it (`--compressed`).
 async fn vanish(
     case: u8,
+    compressed: bool,
     keep_alive: KeepAlive,
     path: &str,
     (events, comments): (usize, usize),
@@ -307,6 +310,11 @@ async fn vanish(
         .get("/quiet", quiet)
         .get("/health", || async { "ok" })
         .state(cleanups.clone())
+        .compression(if compressed {
+            Compression::new()
+        } else {
+            Compression::off()
+        })
         .keep_alive(keep_alive)
         .limits(
             Limits::default()
@@ -322,7 +330,7 @@ async fn vanish(
         let _ = stopped.await;
     }));
 
-    let mut lines = lab.curl(addr.port(), path);
+    let mut lines = lab.curl(addr.port(), path, compressed);
     expect_lines(&mut lines, events, comments).await;
     tokio::time::sleep(idle).await;
     assert_eq!(
@@ -356,7 +364,7 @@ async fn vanish(
     assert!(answer.ends_with("ok"), "{answer}");
     // ... and, with the link back, a new one in the namespace.
     lab.restore();
-    let mut again = lab.curl(addr.port(), "/ticking");
+    let mut again = lab.curl(addr.port(), "/ticking", compressed);
     expect_lines(&mut again, 3, 0).await;
 
     let _ = stop.send(());
@@ -373,6 +381,7 @@ async fn a_peer_that_vanishes_mid_stream_is_dropped_within_the_send_timeout() {
     // Events every 200 ms stay unacknowledged: TCP_USER_TIMEOUT fires.
     vanish(
         0,
+        false,
         KeepAlive::new().interval(KEEP_ALIVE),
         "/ticking",
         (3, 0),
@@ -388,6 +397,7 @@ async fn a_peer_that_vanishes_from_an_idle_stream_is_found_by_keep_alive_comment
     // link went down stays unacknowledged, and TCP_USER_TIMEOUT fires.
     vanish(
         1,
+        false,
         KeepAlive::new().interval(KEEP_ALIVE),
         "/quiet",
         (3, 2),
@@ -403,12 +413,44 @@ async fn a_peer_that_vanishes_from_a_silent_stream_is_found_by_tcp_keepalive() {
     // bounded by TCP_USER_TIMEOUT) notice the vanished peer.
     vanish(
         2,
+        false,
         KeepAlive::disabled(),
         "/quiet",
         (3, 0),
         // Idle long enough for a first keepalive probe to be answered.
         Duration::from_millis(1500),
         TCP_KEEPALIVE + SEND_TIMEOUT + TCP_KEEPALIVE + Duration::from_secs(3),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_vanishes_from_an_idle_compressed_stream_is_found_by_keep_alive_comments() {
+    // As above, compressed (curl --compressed): each keep-alive comment is flushed through
+    // the compressor at once, so it still goes out, stays unacknowledged, and
+    // TCP_USER_TIMEOUT fires.
+    vanish(
+        3,
+        true,
+        KeepAlive::new().interval(KEEP_ALIVE),
+        "/quiet",
+        (3, 2),
+        Duration::ZERO,
+        SEND_TIMEOUT + KEEP_ALIVE + Duration::from_secs(3),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_vanishes_mid_compressed_stream_is_dropped_within_the_send_timeout() {
+    vanish(
+        4,
+        true,
+        KeepAlive::new().interval(KEEP_ALIVE),
+        "/ticking",
+        (3, 0),
+        Duration::ZERO,
+        SEND_TIMEOUT + KEEP_ALIVE + Duration::from_secs(3),
     )
     .await;
 }

@@ -19,10 +19,12 @@
 //! Options (after `--`): `--quick` (or `BENCH_QUICK=1`), `--rounds N`,
 //! `--servers ours,axum,raw-hyper,fastapi` (and `ours+trace`, ours inside tower-http's
 //! `TraceLayer`, only when named),
-//! `--scenarios throughput,streams,streams-h2,ttfe,short,fanout,fanout-redis`
+//! `--scenarios throughput,streams,streams-h2,ttfe,short,fanout,fanout-redis,compression`
 //! (`streams-h2`: idle streams over h2c, 100 per connection; `fanout-redis`: the fan-out
-//! through the Redis hub, server `ours-redis`, see `fanout_redis.rs`; `fanout-hyper`, only
-//! when named: the fan-out measured by the old hyper client, to compare methods),
+//! through the Redis hub, server `ours-redis`, see `fanout_redis.rs`; `compression`:
+//! bytes, CPU, time to first event and memory of compressed streams, ours only, see
+//! `compression.rs`; `fanout-hyper`, only when named: the fan-out measured by the old
+//! hyper client, to compare methods),
 //! `--no-fastapi`, `--no-pin`, `--out FILE` (default `target/tmp/bench-load.md`),
 //! `BENCH_FANOUT_COUNTS=1000,10000,100000` (the fan-out sizes), `BENCH_FANOUT_ROUNDS=N`
 //! (their repeat count; default `--rounds`),
@@ -34,6 +36,7 @@
 //! see `soak.rs`); the comparison never includes it.
 
 mod client;
+mod compression;
 mod fanout_client;
 mod fanout_redis;
 mod procs;
@@ -346,6 +349,20 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    let compressed = if options.wants_scenario("compression") && options.attach.is_none() {
+        let sizes = compression::Sizes::new(options.quick);
+        match compression::run(pinning, &sizes, &runtime, &local) {
+            Ok(section) => Some(section),
+            Err(err) => {
+                eprintln!("[compression] FAILED: {err}");
+                failures.push(format!("compression: {err}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+
     let run = Run {
         options,
         config: &config,
@@ -357,6 +374,9 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut report = report(&run, &results, &failures);
     if let Some(redis) = &redis {
         report.push_str(&redis.describe());
+    }
+    if let Some(section) = &compressed {
+        report.push_str(section);
     }
     print!("{report}");
     if let Some(dir) = options.out.parent() {

@@ -209,6 +209,11 @@ impl ServerProc {
         }
     }
 
+    /// The server's process id (`None` when attached).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Resident set size in KiB (`VmRSS` of `/proc/PID/status`).
     pub fn rss_kib(&self) -> Option<u64> {
         let pid = self.child.as_ref()?.id();

@@ -123,6 +123,23 @@ export async function runCase(spec, base, client) {
       if (diff) problems.push(diff);
       return verdict(problems, `${want.length} events`);
     }
+    case "compressed": {
+      // As `stream`, compressed with the case's coding if this client accepts it: every
+      // event must be decoded as its frame arrives (keep-alive comments between them).
+      const url = `${base}/zcase/${encodeURIComponent(spec.name)}/${encodeURIComponent(key)}`;
+      const { log, timedOut } = await observe(url, types, (l) => count(l, "error") > 0, 15000);
+      if (timedOut) problems.push("timed out waiting for the end of the stream");
+      if (log[0]?.kind !== "open") problems.push(`first happening is ${show(log[0])}, want open`);
+      const diff = diffEvents(messages(log), want);
+      if (diff) problems.push(diff);
+      const override = spec.clients?.[client];
+      const coding = override?.coding ?? spec.coding;
+      const negotiated = await hits(base, `${key}-coding-${coding}`);
+      if (negotiated !== 1) problems.push(`the server did not send it as ${coding} (${negotiated} requests)`);
+      if (problems.length) return verdict(problems, "");
+      const detail = `${want.length} events, Content-Encoding ${coding}`;
+      return override ? { status: "pass*", detail: `${detail}; client deviation: ${override.why}` } : verdict([], detail);
+    }
     case "retry": {
       const url = `${base}/case/${encodeURIComponent(spec.name)}`;
       // Until the reconnection's `open`: measure from the `error` that ends the first stream.

@@ -84,6 +84,8 @@ pub fn run(name: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
         match name {
             "ours" => ours::serve(listener).await,
             "ours+trace" => ours::serve_traced(listener).await,
+            // Ours with `App::compression` (`compression.rs`).
+            crate::compression::SERVER => crate::compression::serve(listener).await,
             "axum" => axum_sse::serve(listener).await,
             "raw-hyper" | "raw hyper" => raw_hyper::serve(listener).await,
             // Ours with the Redis hub at `$BENCH_REDIS_URL` (`fanout_redis.rs`).
