@@ -23,6 +23,7 @@ mod cors;
 mod examples;
 mod fastapi_parity;
 mod form_cookie;
+mod h2_abuse;
 mod macros;
 mod observability;
 mod openapi;
