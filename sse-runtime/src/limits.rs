@@ -18,7 +18,7 @@ use std::time::Duration;
 /// | `h2_max_local_error_reset_streams` | 1,024 | a client that makes the server reset that many of its streams for protocol errors gets `GOAWAY` `ENHANCE_YOUR_CALM` and is closed |
 /// | `h2_max_send_buf_size` | 64 KiB | a stream's response body is not polled while that much of it waits to be sent (flow control or a slow socket) |
 /// | `h2_keep_alive_interval` | off | when set: the server PINGs every HTTP/2 connection at this interval and closes it when no answer comes within `h2_keep_alive_timeout` (20 s) |
-/// | `send_timeout` | 30 s | a client that stops reading (full socket buffer) is disconnected and its stream's cleanup runs |
+/// | `send_timeout` | 30 s | a client that stops reading (full socket buffer, or an HTTP/2 flow-control window kept closed) is disconnected and its streams' cleanup runs |
 /// | `tcp_keepalive` | 60 s | a peer that vanished without closing (no FIN) is detected by the kernel's keepalive probes |
 ///
 /// The request body limit is [`App::body_limit`](crate::App::body_limit).
@@ -158,6 +158,11 @@ limits! {
     /// the connection (only with `h2_keep_alive_interval`).
     h2_keep_alive_timeout, get_h2_keep_alive_timeout: Duration;
     /// Longest time a write to the client may stay blocked; `None` waits forever.
+    ///
+    /// Also the longest time an HTTP/2 response body may wait for send capacity (the
+    /// client keeps its flow-control window closed): then the connection is closed, as
+    /// when its socket stays full. A client that reads a little now and then lets some
+    /// writes through, each of which restarts the timeout.
     send_timeout, get_send_timeout: Option<Duration>;
     /// Idle time before the kernel probes a silent peer; `None` turns TCP keepalive off.
     tcp_keepalive, get_tcp_keepalive: Option<Duration>;
