@@ -213,4 +213,41 @@ mod tests {
         let elapsed = idle.await.expect("idle task");
         assert_eq!(elapsed, Duration::from_secs(38));
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn stalled_only_once_a_body_waits_for_its_next_poll_for_the_timeout() {
+        use http_body::Body as _;
+
+        let activity = Arc::new(Activity::default());
+        let timeout = Some(Duration::from_secs(4));
+        // No body: never stalled.
+        let none = tokio::time::timeout(Duration::from_secs(60), activity.stalled_for(timeout));
+        assert!(none.await.is_err());
+        // A body polled to its end (hyper polls it at once) is not waiting.
+        let mut done = std::pin::pin!(TrackedBody::new(Body::from("ok"), activity.start()));
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(matches!(
+            done.as_mut().poll_frame(&mut cx),
+            Poll::Ready(Some(Ok(_)))
+        ));
+        assert!(matches!(
+            done.as_mut().poll_frame(&mut cx),
+            Poll::Ready(None)
+        ));
+        let polled = tokio::time::timeout(Duration::from_secs(60), activity.stalled_for(timeout));
+        assert!(polled.await.is_err());
+        // A body never polled after its head went out (a closed window) is stalled.
+        let _waiting = TrackedBody::new(Body::from("never sent"), activity.start());
+        let started = tokio::time::Instant::now();
+        activity.stalled_for(timeout).await;
+        let after = started.elapsed();
+        assert!(
+            after >= Duration::from_secs(4) && after <= Duration::from_secs(6),
+            "{after:?}"
+        );
+        // `None` turns the watch off.
+        let off = tokio::time::timeout(Duration::from_secs(60), activity.stalled_for(None));
+        assert!(off.await.is_err());
+    }
 }
