@@ -420,7 +420,7 @@ where
     let activity = Arc::new(Activity::default());
     let conn = builders.http2.serve_connection(
         TokioIo::new(io),
-        tracked_service(service, Arc::clone(&activity), timed_out),
+        tracked_service(service, Arc::clone(&activity), timed_out.clone()),
     );
     tokio::pin!(conn);
     let idle_timeout = builders.idle_timeout;
@@ -428,6 +428,15 @@ where
         result = conn.as_mut() => return Ok(result?),
         () = stopping.cancelled() => false,
         () = activity.idle_for(idle_timeout) => true,
+        () = activity.stalled_for(builders.send_timeout) => {
+            // The send timeout, for HTTP/2 flow control: a stream's window stayed closed.
+            tracing::info!(
+                timeout = ?builders.send_timeout,
+                "client kept an HTTP/2 flow-control window closed: send timeout"
+            );
+            timed_out.set();
+            return Ok(());
+        }
     };
     conn.as_mut().graceful_shutdown();
     if !idle {
@@ -544,6 +553,8 @@ struct Builders {
     http2: http2::Builder<TokioExecutor>,
     /// How long an HTTP/2 connection may stay without an open request.
     idle_timeout: Duration,
+    /// How long an HTTP/2 response body may wait for send capacity (flow control).
+    send_timeout: Option<Duration>,
 }
 
 impl Builders {
@@ -559,12 +570,20 @@ impl Builders {
             .timer(TokioTimer::new())
             .max_concurrent_streams(limits.h2_max_concurrent_streams)
             .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-            .max_pending_accept_reset_streams(Some(20))
-            .max_local_error_reset_streams(Some(1024));
+            .max_pending_accept_reset_streams(Some(limits.h2_max_pending_accept_reset_streams))
+            .max_local_error_reset_streams(Some(limits.h2_max_local_error_reset_streams))
+            .max_send_buf_size(
+                limits
+                    .h2_max_send_buf_size
+                    .min(usize::try_from(u32::MAX).unwrap_or(usize::MAX)),
+            )
+            .keep_alive_interval(limits.h2_keep_alive_interval)
+            .keep_alive_timeout(limits.h2_keep_alive_timeout);
         Self {
             http1,
             http2,
             idle_timeout: limits.idle_timeout,
+            send_timeout: limits.send_timeout,
         }
     }
 }

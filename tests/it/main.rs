@@ -26,6 +26,7 @@ mod examples;
 mod fastapi_parity;
 mod first_event;
 mod form_cookie;
+mod h2_abuse;
 mod macros;
 mod observability;
 mod openapi;
