@@ -30,6 +30,7 @@ use sse_runtime::broadcast::{Broadcast, BroadcastConfig, EventId, Subscription, 
 use sse_runtime::observability::REDIS_RECONNECTS;
 use sse_runtime::testing::{Protocol, TestClient};
 use sse_runtime::{App, LastEventId, Path, State, StatusCode};
+use sse_tests::netns::{free_subnet, ip, is_root};
 use tokio::sync::watch;
 
 use crate::showcase;
@@ -163,47 +164,6 @@ struct Lab {
     peer_ip: Ipv4Addr,
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let output = Command::new("ip")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|err| format!("cannot run `ip`: {err}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`ip {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|uids| uids.split_whitespace().nth(1))
-            == Some("0")
-    })
-}
-
-/// A third octet of 10.232.x.0/30 that no address of this host uses yet.
-fn free_subnet() -> u8 {
-    let used = Command::new("ip")
-        .args(["-4", "-o", "addr"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let start = std::process::id() % 250;
-    (0..250)
-        .map(|i| u8::try_from((start + i) % 250 + 1).unwrap_or(1))
-        .find(|x| !used.contains(&format!("10.232.{x}.")))
-        .unwrap_or(1)
-}
-
 impl Lab {
     /// The namespace, or `None` after the notice where one cannot be made.
     fn create() -> Option<Self> {
@@ -229,7 +189,7 @@ impl Lab {
 
     fn try_create() -> Result<Self, String> {
         let pid = std::process::id();
-        let subnet = free_subnet();
+        let subnet = free_subnet(232);
         let mut lab = Lab {
             ns: format!("sse-broker-{pid}"),
             host_if: format!("bh{pid}"),

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use sse_runtime::{App, Compression, KeepAlive, Limits, ServerSentEvent, Sse, State};
 use sse_tests::cleanups::Cleanups;
+use sse_tests::netns::{free_subnet, ip, is_root};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
@@ -64,48 +65,6 @@ struct Lab {
     clients: Vec<Child>,
 }
 
-/// Runs `ip ARGS`, failing with its stderr.
-fn ip(args: &[&str]) -> Result<(), String> {
-    let output = Command::new("ip")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|err| format!("cannot run `ip`: {err}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`ip {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|uids| uids.split_whitespace().nth(1))
-            == Some("0")
-    })
-}
-
-/// A third octet for this process's /30s that no address of this host uses yet.
-fn free_subnet() -> u8 {
-    let used = Command::new("ip")
-        .args(["-4", "-o", "addr"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let start = std::process::id() % 250;
-    (0..250)
-        .map(|i| ((start + i) % 250 + 1) as u8)
-        .find(|x| !used.contains(&format!("10.231.{x}.")))
-        .unwrap_or(1)
-}
-
 impl Lab {
     /// The lab of test `case` (0, 1, 2, ...: unique within this file), or `None` after
     /// a notice where namespaces cannot be made. Under CI that is a failure instead.
@@ -138,7 +97,7 @@ impl Lab {
 
     fn try_create(case: u8) -> Result<Self, String> {
         let pid = std::process::id();
-        let subnet = free_subnet();
+        let subnet = free_subnet(231);
         let base = case * 4;
         let mut lab = Lab {
             ns: format!("sse-vanish-{pid}-{case}"),

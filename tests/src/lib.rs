@@ -2,6 +2,7 @@
 //! `sse-examples`) own their code; tests reach them with `#[path]` modules.
 
 pub mod cleanups;
+pub mod netns;
 pub mod tools;
 
 /// The guide, `docs/guide.md`, included so that `cargo test` compiles and runs its Rust
