@@ -78,8 +78,8 @@ impl ServerSentEvent {
     /// `addEventListener(type, ...)` instead of `onmessage`. Must be a single line.
     pub fn event(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
-        if name.contains(['\r', '\n']) {
-            return self.fail(EventError::LineBreak { field: "event" });
+        if let Err(err) = check_event_name(&name) {
+            return self.fail(err);
         }
         self.event = Some(name);
         self
@@ -89,11 +89,8 @@ impl ServerSentEvent {
     /// reconnects. Must be a single line without NUL.
     pub fn id(mut self, id: impl Into<String>) -> Self {
         let id = id.into();
-        if id.contains(['\r', '\n']) {
-            return self.fail(EventError::LineBreak { field: "id" });
-        }
-        if id.contains('\0') {
-            return self.fail(EventError::NulInId);
+        if let Err(err) = check_id(&id) {
+            return self.fail(err);
         }
         self.id = Some(id);
         self
@@ -195,6 +192,26 @@ pub enum EventError {
     DataAndRawData,
     /// The data failed to serialize as JSON.
     Json(String),
+}
+
+/// Why `name` cannot be an `event:` field (a line break), if it cannot.
+pub(crate) fn check_event_name(name: &str) -> Result<(), EventError> {
+    if name.contains(['\r', '\n']) {
+        return Err(EventError::LineBreak { field: "event" });
+    }
+    Ok(())
+}
+
+/// Why `id` cannot be an `id:` field (a line break, or NUL, which a client ignores), if
+/// it cannot.
+pub(crate) fn check_id(id: &str) -> Result<(), EventError> {
+    if id.contains(['\r', '\n']) {
+        return Err(EventError::LineBreak { field: "id" });
+    }
+    if id.contains('\0') {
+        return Err(EventError::NulInId);
+    }
+    Ok(())
 }
 
 impl fmt::Display for EventError {

@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use serde::Serialize;
 
 use crate::encode::{self, Data, Fields};
-use crate::event::{EventError, ServerSentEvent};
+use crate::event::{check_event_name, check_id, EventError, ServerSentEvent};
 use crate::into_event::IntoEvent;
 
 /// A Server-Sent Event whose `data` is a `T`, sent as compact JSON.
@@ -111,8 +111,8 @@ impl<T> Event<T> {
     /// `addEventListener(type, ...)` instead of `onmessage`. Must be a single line.
     pub fn event(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
-        if name.contains(['\r', '\n']) {
-            return self.fail(EventError::LineBreak { field: "event" });
+        if let Err(err) = check_event_name(&name) {
+            return self.fail(err);
         }
         self.event = Some(name);
         self
@@ -122,11 +122,8 @@ impl<T> Event<T> {
     /// reconnects. Must be a single line without NUL.
     pub fn id(mut self, id: impl Into<String>) -> Self {
         let id = id.into();
-        if id.contains(['\r', '\n']) {
-            return self.fail(EventError::LineBreak { field: "id" });
-        }
-        if id.contains('\0') {
-            return self.fail(EventError::NulInId);
+        if let Err(err) = check_id(&id) {
+            return self.fail(err);
         }
         self.id = Some(id);
         self
