@@ -7,8 +7,6 @@
 //! Without `redis-server` on PATH these tests are skipped with a notice, unless `CI` is
 //! set: then they fail (`.ci/run` installs it).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -16,113 +14,9 @@ use sse_runtime::broadcast::{Broadcast, BroadcastConfig, Resume, Subscription, R
 use sse_runtime::parse::Event;
 use sse_runtime::testing::{Events, Protocol, TestClient};
 use sse_runtime::{App, HttpError, Json, LastEventId, Path, State, StatusCode};
+use sse_tests::redis::RedisServer;
 
 use crate::showcase::chat_room;
-
-// ---------------------------------------------------------------------------------------
-// A redis-server of our own
-// ---------------------------------------------------------------------------------------
-
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    /// Starts one, or `None` to skip when redis-server is not installed (the rule of
-    /// `sse_tests::tools`: a failure under CI, a one-line notice elsewhere).
-    fn start() -> Option<Self> {
-        sse_tests::tools::require(
-            "redis-server",
-            "the Redis broadcast tests (tests/it/broadcast_redis.rs)",
-            "apt-get install redis-server && cargo test -p sse-tests --test it broadcast_redis",
-        )?;
-        for _ in 0..5 {
-            let port = free_port();
-            let mut server = Self { port, child: None };
-            if server.spawn() {
-                return Some(server);
-            }
-        }
-        panic!("could not start redis-server on a free port");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// Runs redis-server on `self.port` and waits until it answers PING.
-    fn spawn(&mut self) -> bool {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
-            .arg("--dir")
-            .arg(std::env::temp_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = match child {
-            Ok(child) => child,
-            Err(err) => panic!("cannot run redis-server: {err}"),
-        };
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return false; // e.g. the port was taken meanwhile
-            }
-            if ping(self.port) {
-                self.child = Some(child);
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        false
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Kills it and starts a fresh one (empty: nothing persisted) on the same port.
-    fn restart_after(&mut self, downtime: Duration) {
-        self.stop();
-        std::thread::sleep(downtime);
-        assert!(
-            self.spawn(),
-            "redis-server did not come back on port {}",
-            self.port
-        );
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
-
-fn ping(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut reply = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok()
-        && stream.read_exact(&mut reply).is_ok()
-        && &reply == b"+PONG\r\n"
-}
 
 /// A plain Redis connection, to look at what the hubs leave behind.
 async fn inspect(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
@@ -237,7 +131,10 @@ async fn post(client: &TestClient, topic: &str, n: u64) -> String {
 
 #[tokio::test]
 async fn a_client_on_one_instance_gets_what_is_published_on_the_other() {
-    let Some(redis) = RedisServer::start() else {
+    let Some(redis) = RedisServer::start(
+        "the Redis broadcast tests (tests/it/broadcast_redis.rs)",
+        "apt-get install redis-server && cargo test -p sse-tests --test it broadcast_redis",
+    ) else {
         return;
     };
     let (hub_a, a) = instance(&redis, BroadcastConfig::new()).await;
@@ -272,7 +169,10 @@ async fn a_client_on_one_instance_gets_what_is_published_on_the_other() {
 /// its `Last-Event-ID`, while both instances publish: every value exactly once, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_on_the_other_instance_delivers_each_event_exactly_once() {
-    let Some(redis) = RedisServer::start() else {
+    let Some(redis) = RedisServer::start(
+        "the Redis broadcast tests (tests/it/broadcast_redis.rs)",
+        "apt-get install redis-server && cargo test -p sse-tests --test it broadcast_redis",
+    ) else {
         return;
     };
     const N: u64 = 400;
@@ -334,7 +234,10 @@ async fn resuming_on_the_other_instance_delivers_each_event_exactly_once() {
 
 #[tokio::test]
 async fn an_id_trimmed_from_the_stream_is_answered_with_a_reset() {
-    let Some(redis) = RedisServer::start() else {
+    let Some(redis) = RedisServer::start(
+        "the Redis broadcast tests (tests/it/broadcast_redis.rs)",
+        "apt-get install redis-server && cargo test -p sse-tests --test it broadcast_redis",
+    ) else {
         return;
     };
     let (hub_a, _a) = instance(&redis, BroadcastConfig::new().replay(5)).await;
@@ -366,7 +269,10 @@ async fn an_id_trimmed_from_the_stream_is_answered_with_a_reset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarting_mid_stream_means_reconnection_not_a_crash() {
-    let Some(mut redis) = RedisServer::start() else {
+    let Some(mut redis) = RedisServer::start(
+        "the Redis broadcast tests (tests/it/broadcast_redis.rs)",
+        "apt-get install redis-server && cargo test -p sse-tests --test it broadcast_redis",
+    ) else {
         return;
     };
     let (hub_a, a) = instance(&redis, BroadcastConfig::new()).await;
@@ -377,7 +283,7 @@ async fn redis_restarting_mid_stream_means_reconnection_not_a_crash() {
     assert_eq!(value(&next_event(&mut on_a).await), 1);
 
     // Redis goes away (for good: it comes back empty).
-    redis.stop();
+    redis.kill();
     let failed = tokio::time::timeout(Duration::from_secs(10), hub_b.publish("t", 2)).await;
     assert!(
         matches!(failed, Ok(Err(_))),
@@ -421,7 +327,10 @@ async fn redis_restarting_mid_stream_means_reconnection_not_a_crash() {
 
 #[tokio::test]
 async fn unused_topics_unsubscribe_and_dropping_the_hub_stops_its_task() {
-    let Some(redis) = RedisServer::start() else {
+    let Some(redis) = RedisServer::start(
+        "the Redis broadcast tests (tests/it/broadcast_redis.rs)",
+        "apt-get install redis-server && cargo test -p sse-tests --test it broadcast_redis",
+    ) else {
         return;
     };
     let mut conn = inspect(&redis).await;
@@ -480,7 +389,10 @@ async fn unused_topics_unsubscribe_and_dropping_the_hub_stops_its_task() {
 /// ports against one Redis; a client of each sees the same conversation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_room_as_two_instances_shows_everyone_the_same_conversation() {
-    let Some(redis) = RedisServer::start() else {
+    let Some(redis) = RedisServer::start(
+        "the Redis broadcast tests (tests/it/broadcast_redis.rs)",
+        "apt-get install redis-server && cargo test -p sse-tests --test it broadcast_redis",
+    ) else {
         return;
     };
     let url = redis.url();
@@ -571,7 +483,10 @@ async fn chat_room_as_two_instances_shows_everyone_the_same_conversation() {
 async fn fan_out_latency_figures() {
     const SUBSCRIBERS: usize = 1000;
     const EVENTS: u64 = 200;
-    let Some(redis) = RedisServer::start() else {
+    let Some(redis) = RedisServer::start(
+        "the Redis broadcast tests (tests/it/broadcast_redis.rs)",
+        "apt-get install redis-server && cargo test -p sse-tests --test it broadcast_redis",
+    ) else {
         return;
     };
     let config = BroadcastConfig::new().queue(1024);

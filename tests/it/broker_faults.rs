@@ -20,8 +20,7 @@
 //! Without them the tests print a notice and pass, unless `CI` is set: then they fail
 //! (the rule of `sse_tests::tools`). `--nocapture` shows the figures.
 
-use std::net::{Ipv4Addr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,6 +30,7 @@ use sse_runtime::observability::REDIS_RECONNECTS;
 use sse_runtime::testing::{Protocol, TestClient};
 use sse_runtime::{App, LastEventId, Path, State, StatusCode};
 use sse_tests::netns::{free_subnet, ip, is_root};
+use sse_tests::redis::RedisServer;
 use tokio::sync::watch;
 
 use crate::showcase;
@@ -40,109 +40,6 @@ const TOPIC: &str = "faults";
 const CLIENTS_PER_INSTANCE: usize = 3;
 /// A publisher's values: `publisher * STRIDE + sequence`.
 const STRIDE: u64 = 1_000_000_000;
-
-// ---------------------------------------------------------------------------------------
-// A redis-server, on loopback or in a network namespace
-// ---------------------------------------------------------------------------------------
-
-struct Redis {
-    /// `ip netns exec <ns>` first, if any.
-    netns: Option<String>,
-    host: Ipv4Addr,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Redis {
-    fn start(netns: Option<String>, host: Ipv4Addr) -> Self {
-        for _ in 0..5 {
-            let mut redis = Self {
-                netns: netns.clone(),
-                host,
-                port: free_port(),
-                child: None,
-            };
-            if redis.spawn() {
-                return redis;
-            }
-        }
-        panic!("could not start redis-server on a free port");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://{}:{}/", self.host, self.port)
-    }
-
-    fn spawn(&mut self) -> bool {
-        let mut command = match &self.netns {
-            Some(ns) => {
-                let mut command = Command::new("ip");
-                command.args(["netns", "exec", ns, "redis-server"]);
-                command
-            }
-            None => Command::new("redis-server"),
-        };
-        command
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", &self.host.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
-            // Clients come from outside the namespace: not loopback for Redis.
-            .args(["--protected-mode", "no"])
-            .arg("--dir")
-            .arg(std::env::temp_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = command.spawn().expect("run redis-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return false;
-            }
-            if ping(self.host, self.port) {
-                self.child = Some(child);
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        false
-    }
-
-    /// `kill -9` (`Child::kill` is SIGKILL; `ip netns exec` execs redis-server itself).
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
-
-fn ping(host: Ipv4Addr, port: u16) -> bool {
-    use std::io::{Read, Write};
-    let addr = (host, port).into();
-    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500))
-    else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut reply = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok()
-        && stream.read_exact(&mut reply).is_ok()
-        && &reply == b"+PONG\r\n"
-}
 
 fn redis_server_available() -> bool {
     sse_tests::tools::require(
@@ -504,7 +401,7 @@ struct Figures {
     reconnected_clients: usize,
 }
 
-async fn run(redis: &mut Redis, fault: Fault<'_>) -> Figures {
+async fn run(redis: &mut RedisServer, fault: Fault<'_>) -> Figures {
     showcase::metrics_handle();
     let reconnects_before = reconnects_metric();
     let (stop_tx, stop) = watch::channel(false);
@@ -663,7 +560,7 @@ async fn redis_killed_and_restarted_during_fan_out_means_every_event_or_a_reset(
     if !redis_server_available() {
         return;
     }
-    let mut redis = Redis::start(None, Ipv4Addr::LOCALHOST);
+    let mut redis = RedisServer::start_on(None, Ipv4Addr::LOCALHOST);
     let figures = run(&mut redis, Fault::Kill(Duration::from_secs(1))).await;
     print("kill -9", &figures);
     assert!(
@@ -690,7 +587,7 @@ async fn the_network_to_redis_cut_during_fan_out_loses_nothing() {
     let Some(lab) = Lab::create() else {
         return;
     };
-    let mut redis = Redis::start(Some(lab.ns.clone()), lab.peer_ip);
+    let mut redis = RedisServer::start_on(Some(lab.ns.clone()), lab.peer_ip);
     let figures = run(&mut redis, Fault::Cut(Duration::from_secs(7), &lab)).await;
     print("network cut", &figures);
     assert!(
@@ -716,7 +613,7 @@ async fn an_acknowledged_event_lost_in_a_restart_is_announced_even_on_a_fresh_to
     if !redis_server_available() {
         return;
     }
-    let mut redis = Redis::start(None, Ipv4Addr::LOCALHOST);
+    let mut redis = RedisServer::start_on(None, Ipv4Addr::LOCALHOST);
     let hub: Hub = Broadcast::redis(&redis.url(), BroadcastConfig::new())
         .await
         .expect("connect the hub to redis");

@@ -3,6 +3,7 @@
 
 pub mod cleanups;
 pub mod netns;
+pub mod redis;
 pub mod tools;
 
 /// The guide, `docs/guide.md`, included so that `cargo test` compiles and runs its Rust
