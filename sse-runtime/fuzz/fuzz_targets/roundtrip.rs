@@ -49,18 +49,32 @@ enum Json {
     Obj(Vec<(String, Json)>),
 }
 
+/// Deeper JSON than this is cut to `null`: serde_json parses at most 128 levels back (its
+/// recursion limit), and the round trip checks the data by parsing it.
+const MAX_DEPTH: usize = 64;
+
 impl Json {
     fn value(&self) -> serde_json::Value {
+        self.value_at(0)
+    }
+
+    fn value_at(&self, depth: usize) -> serde_json::Value {
         use serde_json::Value;
+        if depth >= MAX_DEPTH {
+            return Value::Null;
+        }
         match self {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
             Json::Int(n) => Value::from(*n),
             Json::Str(s) => Value::String(s.clone()),
-            Json::Arr(items) => Value::Array(items.iter().map(Json::value).collect()),
-            Json::Obj(fields) => {
-                Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.value())).collect())
-            }
+            Json::Arr(items) => Value::Array(items.iter().map(|v| v.value_at(depth + 1)).collect()),
+            Json::Obj(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value_at(depth + 1)))
+                    .collect(),
+            ),
         }
     }
 }
