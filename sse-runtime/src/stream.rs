@@ -263,7 +263,7 @@ pub(crate) struct StreamBody {
     shutdown: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     /// Set with the shutdown future or the timer, whichever comes first: says when to
     /// poll them.
-    watcher: Option<Box<Watcher>>,
+    watcher: Option<Watcher>,
     farewell: Option<Bytes>,
     /// Counts and metrics, from the moment it is bound to an app; records how the stream
     /// ended when dropped.
@@ -339,9 +339,7 @@ impl StreamBody {
             self.farewell = source.farewell(ctx.farewell.as_ref());
         }
         self.shutdown = Some(Box::pin(ctx.shutdown.clone().cancelled_owned()));
-        self.watcher
-            .get_or_insert_with(|| Box::new(Watcher::new()))
-            .poll_shutdown = true;
+        self.watcher.get_or_insert_with(Watcher::new).poll_shutdown = true;
         let mut stats = StreamStats::open(Arc::clone(&ctx.route), ctx.span.clone());
         if self.done {
             stats.end(StreamEnd::Completed);
@@ -592,7 +590,7 @@ impl StreamBody {
         // meanwhile) just moves it on.
         let last_write = this.last_write;
         let watcher = this.watcher.get_or_insert_with(|| {
-            let mut watcher = Box::new(Watcher::new());
+            let mut watcher = Watcher::new();
             watcher.register(cx);
             watcher
         });
