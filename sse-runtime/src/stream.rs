@@ -12,8 +12,9 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -160,6 +161,79 @@ where
     }
 }
 
+/// The waker a stream's keep-alive timer and shutdown signal are polled with: it notes
+/// that one of them fired, then wakes the stream's task. A wake-up by an item (the common
+/// case: one per event and subscriber) then polls neither, and costs one load of `fired`.
+struct Watch {
+    fired: AtomicBool,
+    /// The waker of the task that polls the body, as last seen.
+    task: Mutex<Option<Waker>>,
+}
+
+impl Wake for Watch {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.fired.store(true, Ordering::Release);
+        let task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(task) = task.as_ref() {
+            task.wake_by_ref();
+        }
+    }
+}
+
+/// A stream's [`Watch`], and what it saw last.
+struct Watcher {
+    watch: Arc<Watch>,
+    /// A copy of the waker in `watch.task`, compared without taking the lock.
+    task: Option<Waker>,
+    /// The shutdown future is to be polled (it fired, or was never polled).
+    poll_shutdown: bool,
+    /// The keep-alive timer is to be polled (it fired, or was set and not polled since).
+    poll_timer: bool,
+}
+
+impl Watcher {
+    fn new() -> Self {
+        Self {
+            watch: Arc::new(Watch {
+                fired: AtomicBool::new(false),
+                task: Mutex::new(None),
+            }),
+            task: None,
+            poll_shutdown: true,
+            poll_timer: true,
+        }
+    }
+
+    /// Keeps the watch's task waker current and takes the `fired` flag: once per poll.
+    fn register(&mut self, cx: &Context<'_>) {
+        if !self.task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
+            let task = cx.waker().clone();
+            *self
+                .watch
+                .task
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(task.clone());
+            self.task = Some(task);
+        }
+        // After the waker is stored: a wake-up that did not see it has set `fired`.
+        if self.watch.fired.load(Ordering::Relaxed)
+            && self.watch.fired.swap(false, Ordering::AcqRel)
+        {
+            self.poll_shutdown = true;
+            self.poll_timer = true;
+        }
+    }
+
+    /// The waker the timer and the shutdown future are polled with.
+    fn waker(&self) -> Waker {
+        Waker::from(Arc::clone(&self.watch))
+    }
+}
+
 /// App-wide settings a streaming body picks up when the server hands it out.
 #[derive(Clone, Debug)]
 pub(crate) struct StreamContext {
@@ -187,6 +261,9 @@ pub(crate) struct StreamBody {
     timer: Option<Pin<Box<Sleep>>>,
     last_write: Instant,
     shutdown: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    /// Set with the shutdown future or the timer, whichever comes first: says when to
+    /// poll them.
+    watcher: Option<Watcher>,
     farewell: Option<Bytes>,
     /// Counts and metrics, from the moment it is bound to an app; records how the stream
     /// ended when dropped.
@@ -202,13 +279,16 @@ impl StreamBody {
     pub(crate) fn new(source: impl ItemSource + 'static) -> Self {
         Self {
             source: Some(Box::pin(source)),
-            buf: BytesMut::with_capacity(512),
+            // Allocated at the first write: an idle stream, or one fed only shared
+            // broadcast frames, never needs it.
+            buf: BytesMut::new(),
             shared: None,
             keep_alive: None,
             first_event_window: None,
             timer: None,
             last_write: Instant::now(),
             shutdown: None,
+            watcher: None,
             farewell: None,
             stats: None,
             done: false,
@@ -259,6 +339,7 @@ impl StreamBody {
             self.farewell = source.farewell(ctx.farewell.as_ref());
         }
         self.shutdown = Some(Box::pin(ctx.shutdown.clone().cancelled_owned()));
+        self.watcher.get_or_insert_with(Watcher::new).poll_shutdown = true;
         let mut stats = StreamStats::open(Arc::clone(&ctx.route), ctx.span.clone());
         if self.done {
             stats.end(StreamEnd::Completed);
@@ -411,21 +492,33 @@ impl StreamBody {
             };
         }
 
-        if let Some(shutdown) = this.shutdown.as_mut() {
-            if shutdown.as_mut().poll(cx).is_ready() {
-                this.end_source();
-                this.done = true;
-                this.ended(StreamEnd::Shutdown);
-                if let Some(farewell) = this.farewell.take() {
-                    this.unshare();
-                    this.buf.extend_from_slice(&farewell);
-                }
-                return if this.has_frame() {
-                    this.take_frame()
-                } else {
-                    Poll::Ready(None)
-                };
+        if let Some(watcher) = this.watcher.as_mut() {
+            watcher.register(cx);
+        }
+        let shutdown = match (this.shutdown.as_mut(), this.watcher.as_mut()) {
+            (Some(shutdown), Some(watcher)) if watcher.poll_shutdown => {
+                watcher.poll_shutdown = false;
+                let waker = watcher.waker();
+                shutdown
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_ready()
             }
+            _ => false,
+        };
+        if shutdown {
+            this.end_source();
+            this.done = true;
+            this.ended(StreamEnd::Shutdown);
+            if let Some(farewell) = this.farewell.take() {
+                this.unshare();
+                this.buf.extend_from_slice(&farewell);
+            }
+            return if this.has_frame() {
+                this.take_frame()
+            } else {
+                Poll::Ready(None)
+            };
         }
 
         let mut ended = this.source.is_none().then_some(StreamEnd::Completed);
@@ -492,14 +585,27 @@ impl StreamBody {
         let Some(interval) = this.keep_alive.as_ref().and_then(KeepAlive::get_interval) else {
             return Poll::Pending;
         };
-        // The timer is only touched when it fires: while events flow it costs nothing, and
-        // a wake-up that comes early (events were sent meanwhile) just moves it on.
+        // The timer is only touched when it fires (its waker is the watcher's): while
+        // events flow it costs nothing, and a wake-up that comes early (events were sent
+        // meanwhile) just moves it on.
         let last_write = this.last_write;
-        let timer = this
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(last_write + interval)));
+        let watcher = this.watcher.get_or_insert_with(|| {
+            let mut watcher = Watcher::new();
+            watcher.register(cx);
+            watcher
+        });
+        let timer = this.timer.get_or_insert_with(|| {
+            watcher.poll_timer = true;
+            Box::pin(tokio::time::sleep_until(last_write + interval))
+        });
+        if !watcher.poll_timer {
+            return Poll::Pending;
+        }
+        watcher.poll_timer = false;
+        let waker = watcher.waker();
+        let mut timer_cx = Context::from_waker(&waker);
         loop {
-            if timer.as_mut().poll(cx).is_pending() {
+            if timer.as_mut().poll(&mut timer_cx).is_pending() {
                 return Poll::Pending;
             }
             let due = this.last_write + interval;
@@ -517,6 +623,10 @@ impl StreamBody {
         let frame = this.take_frame();
         if let Some(timer) = this.timer.as_mut() {
             timer.as_mut().reset(this.last_write + interval);
+            // Polled at the next idle moment, to register its waker again.
+            if let Some(watcher) = this.watcher.as_mut() {
+                watcher.poll_timer = true;
+            }
         }
         frame
     }
