@@ -2,14 +2,17 @@
 //! (`tests/abuse/server.rs`, binary `abuse-server`) over h2c and over TLS with ALPN `h2`:
 //! rapid reset (CVE-2023-44487), CONTINUATION flood, PING and SETTINGS floods from a
 //! client that never reads, hundreds of streams with a zero flow-control window, a
-//! connection window that never opens, clients that stop reading or read a byte a
-//! second, and stalled subscribers of a broadcast topic.
+//! connection window that never opens, clients that stop reading, read a byte a second
+//! or read slower than the stream, and stalled subscribers of a broadcast topic.
 //!
 //! The attacker writes HTTP/2 frames by hand (a few lines below: the frame header, and
 //! the HPACK of a request with literal fields), so that it can do what no HTTP/2 library
-//! lets a client do. For each attack the suite checks that the attacker's connection is
-//! cut or its cost bounded, reads the server's resident memory from `/proc/PID/status`
-//! before, during and after, and times a well-behaved client's first event on another
+//! lets a client do. Rapid reset and the PING flood are also driven by an independent
+//! HTTP/2 library, Python's `h2` (`tests/abuse/h2_attacks.py`, run through
+//! `tests/abuse/h2_attacks.sh`, which installs it into a venv on first use). For each
+//! attack the suite checks that the attacker's connection is cut or its cost bounded,
+//! reads the server's resident memory from `/proc/PID/status` before, during and after,
+//! and times a well-behaved client's first event on another
 //! connection before and during the attack. The bounds asserted are generous (a shared,
 //! noisy 2-core machine); the measured figures are printed, and
 //! `cargo test -p sse-tests --test it h2_abuse -- --nocapture --test-threads 1` shows
@@ -704,6 +707,136 @@ async fn a_settings_flood_that_never_reads_is_cut_by_the_send_timeout_h2c() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_settings_flood_that_never_reads_is_cut_by_the_send_timeout_tls() {
     answer_flood(Transport::Tls, SETTINGS).await;
+}
+
+// --- the same attacks from an independent HTTP/2 library -----------------------------
+
+/// `tests/abuse/h2_attacks.sh`: rapid reset and a PING flood driven by the Python `h2`
+/// library (pinned in `tests/abuse/requirements.txt`, installed into a venv under the
+/// target dir on first use), so that the server is also attacked by an HTTP/2
+/// implementation that shares nothing with this file's hand-written frames.
+fn h2_attacks_script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("abuse/h2_attacks.sh")
+}
+
+/// Prepares the Python `h2` venv; false (after the rule of `sse_tests::tools`: a failure
+/// under CI, a notice elsewhere) when it cannot be installed here.
+fn python_h2_available() -> bool {
+    let suite = "the Python h2 attacks of h2_abuse (tests/abuse/h2_attacks.sh)";
+    let command = "apt-get install python3-venv && cargo test -p sse-tests --test it h2_abuse";
+    match Command::new("bash")
+        .arg(h2_attacks_script())
+        .arg("--install")
+        .output()
+    {
+        Ok(output) if output.status.success() => true,
+        Ok(output) if output.status.code() == Some(3) => {
+            let text = String::from_utf8_lossy(&output.stderr);
+            let why = text.lines().last().unwrap_or("cannot install h2");
+            sse_tests::tools::missing(suite, why, command);
+            false
+        }
+        Ok(output) => panic!(
+            "h2_attacks.sh --install failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(err) => {
+            sse_tests::tools::missing(suite, &format!("cannot run bash: {err}"), command);
+            false
+        }
+    }
+}
+
+/// Runs `attack` of `h2_attacks.py` against a fresh server (h2c) for at most `budget`,
+/// with the measurements of [`attack`]: well-behaved clients' first events one after the
+/// other while it runs, and the server's RSS. `None` when Python `h2` is unavailable
+/// (outside CI).
+async fn python_attack(attack: &str, budget: Duration) -> Option<Report> {
+    if !python_h2_available() {
+        return None;
+    }
+    let server = Server::start(Transport::H2c, SEND_TIMEOUT);
+    let baseline = server.baseline().await;
+    let rss_before_kib = server.rss_kib();
+    let mut child = Command::new("bash")
+        .arg(h2_attacks_script())
+        .arg(attack)
+        .arg(server.addr.ip().to_string())
+        .arg(server.addr.port().to_string())
+        .arg(budget.as_secs_f64().to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run h2_attacks.sh");
+    let mut during = Vec::new();
+    let mut rss_peak_kib = rss_before_kib;
+    loop {
+        during.push(server.first_event().await);
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        rss_peak_kib = rss_peak_kib.max(server.rss_kib());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "h2_attacks.py {attack} failed");
+    let result: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("h2_attacks.py's JSON report");
+    rss_peak_kib = rss_peak_kib.max(server.rss_kib());
+    // The server keeps serving once the attacker is gone.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.first_event().await;
+    Some(Report {
+        name: format!("{attack} from Python h2 (H2c)"),
+        sent: result["sent"].as_u64().expect("sent"),
+        cut_after: result["cut_after"].as_f64().map(Duration::from_secs_f64),
+        goaway: result["goaway"]
+            .as_u64()
+            .map(|code| u32::try_from(code).unwrap()),
+        rss_before_kib,
+        rss_peak_kib,
+        rss_after_kib: server.rss_kib(),
+        baseline,
+        during,
+    })
+}
+
+/// Rapid reset from Python `h2` (HEADERS then RST_STREAM CANCEL, 100 streams a write,
+/// reading everything): cut with `GOAWAY` `ENHANCE_YOUR_CALM`, as the hand-written one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapid_reset_from_python_h2_is_cut_with_goaway() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(report) = python_attack("rapid_reset", Duration::from_secs(3)).await else {
+        return;
+    };
+    report.assert_bounded(32);
+    assert!(
+        report.cut_after.is_some(),
+        "the rapid-reset connection was not cut"
+    );
+    assert_eq!(
+        report.goaway,
+        Some(ENHANCE_YOUR_CALM),
+        "GOAWAY's error code"
+    );
+}
+
+/// A PING flood from Python `h2` that never reads (4 KiB receive buffer): cut by the
+/// send timeout, as the hand-written one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(report) = python_attack("ping_flood", Duration::from_secs(6)).await else {
+        return;
+    };
+    report.assert_bounded(32);
+    let cut = report
+        .cut_after
+        .unwrap_or_else(|| panic!("the PING flood was not cut"));
+    assert!(
+        cut < SEND_TIMEOUT + Duration::from_secs(4),
+        "cut only after {cut:?}"
+    );
 }
 
 /// 200 firehose streams on one connection whose flow-control windows never open: with
