@@ -1,8 +1,9 @@
 """HTTP/2 attacks driven by the Python `h2` library (an implementation independent of the
 server's hyper/h2 and of the hand-written frames in tests/it/h2_abuse.rs), over h2c with
-prior knowledge.
+prior knowledge, or with `tls` over TLS with ALPN `h2` (the test server's certificate is
+self-signed: not verified).
 
-    h2_attacks.py ATTACK HOST PORT SECONDS
+    h2_attacks.py ATTACK HOST PORT SECONDS [tls]
 
 ATTACK is one of:
 
@@ -19,6 +20,7 @@ Runs until the server cuts the connection or SECONDS passed, then prints one JSO
 import json
 import select
 import socket
+import ssl
 import sys
 import time
 
@@ -31,12 +33,23 @@ import h2.exceptions
 CANCEL = h2.errors.ErrorCodes.CANCEL
 
 
+TLS = False
+
+
 def connect(host, port, recv_buffer=None):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if recv_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
     sock.connect((host, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if TLS:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.set_alpn_protocols(["h2"])
+        sock = context.wrap_socket(sock, server_hostname="localhost")
+        if sock.selected_alpn_protocol() != "h2":
+            raise SystemExit("the server did not select ALPN h2")
     config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
     conn = h2.connection.H2Connection(config=config)
     conn.initiate_connection()
@@ -71,7 +84,7 @@ def rapid_reset(host, port, seconds):
     try:
         while time.monotonic() < deadline:
             # Read whatever the server sent (non-blocking), as a client would.
-            while select.select([sock], [], [], 0)[0]:
+            while (TLS and sock.pending()) or select.select([sock], [], [], 0)[0]:
                 data = sock.recv(65536)
                 if not data:
                     raise ConnectionResetError("closed by the server")
@@ -91,7 +104,7 @@ def rapid_reset(host, port, seconds):
                 sent += 1
             if not send(sock, conn.data_to_send(), deadline):
                 break
-    except (OSError, h2.exceptions.ProtocolError):
+    except (OSError, ssl.SSLError, h2.exceptions.ProtocolError):
         cut_after = time.monotonic() - start
     finally:
         sock.close()
@@ -121,7 +134,9 @@ ATTACKS = {"rapid_reset": rapid_reset, "ping_flood": ping_flood}
 
 
 def main():
+    global TLS
     attack, host, port, seconds = sys.argv[1:5]
+    TLS = sys.argv[5:6] == ["tls"]
     sent, cut_after, goaway = ATTACKS[attack](host, int(port), float(seconds))
     print(
         json.dumps(

@@ -5,7 +5,7 @@
 # reused while requirements.txt is unchanged.
 #
 #   tests/abuse/h2_attacks.sh --install            # prepare the venv only
-#   tests/abuse/h2_attacks.sh ATTACK HOST PORT SECONDS
+#   tests/abuse/h2_attacks.sh ATTACK HOST PORT SECONDS [tls]
 #
 # Exit status: 0 done (the attack's JSON report on stdout); 3 the venv could not be
 # installed (no python3/venv, no registry): tests/it/h2_abuse.rs skips on 3, except

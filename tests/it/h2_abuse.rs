@@ -747,15 +747,15 @@ fn python_h2_available() -> bool {
     }
 }
 
-/// Runs `attack` of `h2_attacks.py` against a fresh server (h2c) for at most `budget`,
+/// Runs `attack` of `h2_attacks.py` against a fresh server for at most `budget`,
 /// with the measurements of [`attack`]: well-behaved clients' first events one after the
 /// other while it runs, and the server's RSS. `None` when Python `h2` is unavailable
 /// (outside CI).
-async fn python_attack(attack: &str, budget: Duration) -> Option<Report> {
+async fn python_attack(transport: Transport, attack: &str, budget: Duration) -> Option<Report> {
     if !python_h2_available() {
         return None;
     }
-    let server = Server::start(Transport::H2c, SEND_TIMEOUT);
+    let server = Server::start(transport, SEND_TIMEOUT);
     let baseline = server.baseline().await;
     let rss_before_kib = server.rss_kib();
     let mut child = Command::new("bash")
@@ -764,6 +764,7 @@ async fn python_attack(attack: &str, budget: Duration) -> Option<Report> {
         .arg(server.addr.ip().to_string())
         .arg(server.addr.port().to_string())
         .arg(budget.as_secs_f64().to_string())
+        .args((transport == Transport::Tls).then_some("tls"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -787,7 +788,7 @@ async fn python_attack(attack: &str, budget: Duration) -> Option<Report> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.first_event().await;
     Some(Report {
-        name: format!("{attack} from Python h2 (H2c)"),
+        name: format!("{attack} from Python h2 ({transport:?})"),
         sent: result["sent"].as_u64().expect("sent"),
         cut_after: result["cut_after"].as_f64().map(Duration::from_secs_f64),
         goaway: result["goaway"]
@@ -803,10 +804,9 @@ async fn python_attack(attack: &str, budget: Duration) -> Option<Report> {
 
 /// Rapid reset from Python `h2` (HEADERS then RST_STREAM CANCEL, 100 streams a write,
 /// reading everything): cut with `GOAWAY` `ENHANCE_YOUR_CALM`, as the hand-written one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rapid_reset_from_python_h2_is_cut_with_goaway() {
+async fn python_rapid_reset(transport: Transport) {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let Some(report) = python_attack("rapid_reset", Duration::from_secs(3)).await else {
+    let Some(report) = python_attack(transport, "rapid_reset", Duration::from_secs(3)).await else {
         return;
     };
     report.assert_bounded(32);
@@ -821,12 +821,21 @@ async fn rapid_reset_from_python_h2_is_cut_with_goaway() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapid_reset_from_python_h2_is_cut_with_goaway_h2c() {
+    python_rapid_reset(Transport::H2c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapid_reset_from_python_h2_is_cut_with_goaway_tls() {
+    python_rapid_reset(Transport::Tls).await;
+}
+
 /// A PING flood from Python `h2` that never reads (4 KiB receive buffer): cut by the
 /// send timeout, as the hand-written one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout() {
+async fn python_ping_flood(transport: Transport) {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let Some(report) = python_attack("ping_flood", Duration::from_secs(6)).await else {
+    let Some(report) = python_attack(transport, "ping_flood", Duration::from_secs(6)).await else {
         return;
     };
     report.assert_bounded(32);
@@ -837,6 +846,16 @@ async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout
         cut < SEND_TIMEOUT + Duration::from_secs(4),
         "cut only after {cut:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_h2c() {
+    python_ping_flood(Transport::H2c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_tls() {
+    python_ping_flood(Transport::Tls).await;
 }
 
 /// 200 firehose streams on one connection whose flow-control windows never open: with
