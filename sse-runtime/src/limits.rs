@@ -19,6 +19,7 @@ use std::time::Duration;
 /// | `h2_max_send_buf_size` | 64 KiB | a stream's response body is not polled while that much of it waits to be sent (flow control or a slow socket) |
 /// | `h2_keep_alive_interval` | off | when set: the server PINGs every HTTP/2 connection at this interval and closes it when no answer comes within `h2_keep_alive_timeout` (20 s) |
 /// | `send_timeout` | 30 s | a client that stops reading (full socket buffer, or an HTTP/2 flow-control window kept closed) is disconnected and its streams' cleanup runs |
+/// | `min_send_rate` | 1 KiB/s | a client whose socket takes less than that while the server's writes are blocked (it reads a byte now and then) is disconnected once its writes have been blocked for `send_timeout` in all |
 /// | `tcp_keepalive` | 60 s | a peer that vanished without closing (no FIN) is detected by the kernel's keepalive probes |
 ///
 /// The request body limit is [`App::body_limit`](crate::App::body_limit).
@@ -51,6 +52,7 @@ pub struct Limits {
     pub(crate) h2_keep_alive_interval: Option<Duration>,
     pub(crate) h2_keep_alive_timeout: Duration,
     pub(crate) send_timeout: Option<Duration>,
+    pub(crate) min_send_rate: Option<u64>,
     pub(crate) tcp_keepalive: Option<Duration>,
 }
 
@@ -69,6 +71,7 @@ impl Default for Limits {
             h2_keep_alive_interval: None,
             h2_keep_alive_timeout: Duration::from_secs(20),
             send_timeout: Some(Duration::from_secs(30)),
+            min_send_rate: Some(1024),
             tcp_keepalive: Some(Duration::from_secs(60)),
         }
     }
@@ -162,8 +165,22 @@ limits! {
     /// Also the longest time an HTTP/2 response body may wait for send capacity (the
     /// client keeps its flow-control window closed): then the connection is closed, as
     /// when its socket stays full. A client that reads a little now and then lets some
-    /// writes through, each of which restarts the timeout.
+    /// writes through, each of which restarts this timeout: `min_send_rate` cuts those.
     send_timeout, get_send_timeout: Option<Duration>;
+    /// Fewest bytes a second a client must take while the server's writes to it are
+    /// blocked; `None` turns the rule off (then only `send_timeout` applies).
+    ///
+    /// Only time during which a write waits (the client's receive window and the kernel's
+    /// socket buffer are full) counts: once that time adds up to `send_timeout`, the
+    /// connection must have taken at least this rate times that time, else it is closed
+    /// and its streams end as `send_timeout` (their cleanup runs); if it did, a new window
+    /// begins. This cuts a client that reads a byte now and then, each letting one write
+    /// through (which restarts `send_timeout`), and so holds its stream and buffers
+    /// forever. A client with nothing to receive (an idle stream), or whose writes go
+    /// through at once (a mobile client reading at 10 KB/s a stream that produces less),
+    /// is never measured; the default of 1 KiB/s is far below any real network. Ignored
+    /// when `send_timeout` is `None`.
+    min_send_rate, get_min_send_rate: Option<u64>;
     /// Idle time before the kernel probes a silent peer; `None` turns TCP keepalive off.
     tcp_keepalive, get_tcp_keepalive: Option<Duration>;
 }

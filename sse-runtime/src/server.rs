@@ -262,7 +262,7 @@ async fn serve_with(
                 };
                 conn::configure(&stream, &limits);
                 let open = OpenConnection::new();
-                let io = SendTimeout::new(stream, limits.send_timeout);
+                let io = SendTimeout::new(stream, limits.send_timeout, limits.min_send_rate);
                 let timed_out = io.timed_out();
                 let service = service.clone();
                 let builders = Arc::clone(&builders);

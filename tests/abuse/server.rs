@@ -8,17 +8,22 @@
 //! - `TLS_CERT_PEM`, `TLS_KEY_PEM`: serve HTTPS (ALPN `h2`, `http/1.1`) with this
 //!   certificate and key (the PEM text itself); otherwise plain HTTP/1.1 and h2c.
 //! - `SEND_TIMEOUT_MS`: the send timeout (default: [`Limits`]' own).
+//! - `MIN_SEND_RATE`: the minimum send rate in bytes a second, or `off` (default:
+//!   [`Limits`]' own).
 //!
 //! Routes:
 //!
 //! - `GET /ticker`: an event at once, then one every 100 ms (a well-behaved client times
 //!   its first event);
 //! - `GET /firehose`: endless 16 KiB events, as fast as the client takes them;
+//! - `GET /firehoses`: how many `/firehose` streams are open (the test sees when the
+//!   server dropped one, which a client that does not read may not see for long);
 //! - `GET /topic`: the broadcast topic `t`, to which the server publishes every 10 ms the
 //!   wall-clock time in microseconds, a space and 1 KiB of padding (subscribers compute
 //!   their delivery latency; the padding fills a stalled subscriber's socket quickly);
 //! - `GET /health`: `ok`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sse_runtime::broadcast::{Broadcast, BroadcastConfig, Overflow, Subscription};
@@ -35,8 +40,28 @@ async fn ticker() -> Sse {
     })
 }
 
+/// Open `/firehose` streams.
+static FIREHOSES: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one open `/firehose` stream until dropped.
+struct Open;
+
+impl Open {
+    fn new() -> Self {
+        FIREHOSES.fetch_add(1, Ordering::SeqCst);
+        Self
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        FIREHOSES.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn firehose() -> Sse {
     Sse::new(async_stream::stream! {
+        let _open = Open::new();
         let payload = "x".repeat(16 * 1024);
         loop {
             yield ServerSentEvent::new().raw_data(payload.clone());
@@ -61,6 +86,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(ms) = std::env::var("SEND_TIMEOUT_MS") {
         limits = limits.send_timeout(Some(Duration::from_millis(ms.parse()?)));
     }
+    if let Ok(rate) = std::env::var("MIN_SEND_RATE") {
+        limits = limits.min_send_rate(match rate.as_str() {
+            "off" => None,
+            rate => Some(rate.parse()?),
+        });
+    }
     // A stalled subscriber's queue holds 1,024 events: at 100 a second it overflows (and
     // is disconnected) about ten seconds after its socket filled up.
     let hub = Hub::with_config(
@@ -83,6 +114,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get("/ticker", ticker)
         .get("/firehose", firehose)
         .get("/topic", topic)
+        .get("/firehoses", || async {
+            FIREHOSES.load(Ordering::SeqCst).to_string()
+        })
         .get("/health", || async { "ok" })
         .state(hub)
         .limits(limits);

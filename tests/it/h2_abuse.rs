@@ -2,14 +2,17 @@
 //! (`tests/abuse/server.rs`, binary `abuse-server`) over h2c and over TLS with ALPN `h2`:
 //! rapid reset (CVE-2023-44487), CONTINUATION flood, PING and SETTINGS floods from a
 //! client that never reads, hundreds of streams with a zero flow-control window, a
-//! connection window that never opens, clients that stop reading or read a byte a
-//! second, and stalled subscribers of a broadcast topic.
+//! connection window that never opens, clients that stop reading, read a byte a second
+//! or read slower than the stream, and stalled subscribers of a broadcast topic.
 //!
 //! The attacker writes HTTP/2 frames by hand (a few lines below: the frame header, and
 //! the HPACK of a request with literal fields), so that it can do what no HTTP/2 library
-//! lets a client do. For each attack the suite checks that the attacker's connection is
-//! cut or its cost bounded, reads the server's resident memory from `/proc/PID/status`
-//! before, during and after, and times a well-behaved client's first event on another
+//! lets a client do. Rapid reset and the PING flood are also driven by an independent
+//! HTTP/2 library, Python's `h2` (`tests/abuse/h2_attacks.py`, run through
+//! `tests/abuse/h2_attacks.sh`, which installs it into a venv on first use). For each
+//! attack the suite checks that the attacker's connection is cut or its cost bounded,
+//! reads the server's resident memory from `/proc/PID/status` before, during and after,
+//! and times a well-behaved client's first event on another
 //! connection before and during the attack. The bounds asserted are generous (a shared,
 //! noisy 2-core machine); the measured figures are printed, and
 //! `cargo test -p sse-tests --test it h2_abuse -- --nocapture --test-threads 1` shows
@@ -57,8 +60,14 @@ impl Drop for Server {
 
 impl Server {
     fn start(transport: Transport, send_timeout: Duration) -> Self {
+        Self::start_with(transport, send_timeout, &[])
+    }
+
+    /// [`Server::start`] with more environment variables (see `tests/abuse/server.rs`).
+    fn start_with(transport: Transport, send_timeout: Duration, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_abuse-server"));
         command
+            .envs(env.iter().copied())
             .env("SEND_TIMEOUT_MS", send_timeout.as_millis().to_string())
             .env(
                 "RUST_LOG",
@@ -700,6 +709,155 @@ async fn a_settings_flood_that_never_reads_is_cut_by_the_send_timeout_tls() {
     answer_flood(Transport::Tls, SETTINGS).await;
 }
 
+// --- the same attacks from an independent HTTP/2 library -----------------------------
+
+/// `tests/abuse/h2_attacks.sh`: rapid reset and a PING flood driven by the Python `h2`
+/// library (pinned in `tests/abuse/requirements.txt`, installed into a venv under the
+/// target dir on first use), so that the server is also attacked by an HTTP/2
+/// implementation that shares nothing with this file's hand-written frames.
+fn h2_attacks_script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("abuse/h2_attacks.sh")
+}
+
+/// Prepares the Python `h2` venv; false (after the rule of `sse_tests::tools`: a failure
+/// under CI, a notice elsewhere) when it cannot be installed here.
+fn python_h2_available() -> bool {
+    let suite = "the Python h2 attacks of h2_abuse (tests/abuse/h2_attacks.sh)";
+    let command = "apt-get install python3-venv && cargo test -p sse-tests --test it h2_abuse";
+    match Command::new("bash")
+        .arg(h2_attacks_script())
+        .arg("--install")
+        .output()
+    {
+        Ok(output) if output.status.success() => true,
+        Ok(output) if output.status.code() == Some(3) => {
+            let text = String::from_utf8_lossy(&output.stderr);
+            let why = text.lines().last().unwrap_or("cannot install h2");
+            sse_tests::tools::missing(suite, why, command);
+            false
+        }
+        Ok(output) => panic!(
+            "h2_attacks.sh --install failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(err) => {
+            sse_tests::tools::missing(suite, &format!("cannot run bash: {err}"), command);
+            false
+        }
+    }
+}
+
+/// Runs `attack` of `h2_attacks.py` against a fresh server for at most `budget`,
+/// with the measurements of [`attack`]: well-behaved clients' first events one after the
+/// other while it runs, and the server's RSS. `None` when Python `h2` is unavailable
+/// (outside CI).
+async fn python_attack(transport: Transport, attack: &str, budget: Duration) -> Option<Report> {
+    if !python_h2_available() {
+        return None;
+    }
+    let server = Server::start(transport, SEND_TIMEOUT);
+    let baseline = server.baseline().await;
+    let rss_before_kib = server.rss_kib();
+    let mut child = Command::new("bash")
+        .arg(h2_attacks_script())
+        .arg(attack)
+        .arg(server.addr.ip().to_string())
+        .arg(server.addr.port().to_string())
+        .arg(budget.as_secs_f64().to_string())
+        .args((transport == Transport::Tls).then_some("tls"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run h2_attacks.sh");
+    let mut during = Vec::new();
+    let mut rss_peak_kib = rss_before_kib;
+    loop {
+        during.push(server.first_event().await);
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        rss_peak_kib = rss_peak_kib.max(server.rss_kib());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "h2_attacks.py {attack} failed");
+    let result: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("h2_attacks.py's JSON report");
+    rss_peak_kib = rss_peak_kib.max(server.rss_kib());
+    // The server keeps serving once the attacker is gone.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.first_event().await;
+    Some(Report {
+        name: format!("{attack} from Python h2 ({transport:?})"),
+        sent: result["sent"].as_u64().expect("sent"),
+        cut_after: result["cut_after"].as_f64().map(Duration::from_secs_f64),
+        goaway: result["goaway"]
+            .as_u64()
+            .map(|code| u32::try_from(code).unwrap()),
+        rss_before_kib,
+        rss_peak_kib,
+        rss_after_kib: server.rss_kib(),
+        baseline,
+        during,
+    })
+}
+
+/// Rapid reset from Python `h2` (HEADERS then RST_STREAM CANCEL, 100 streams a write,
+/// reading everything): cut with `GOAWAY` `ENHANCE_YOUR_CALM`, as the hand-written one.
+async fn python_rapid_reset(transport: Transport) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(report) = python_attack(transport, "rapid_reset", Duration::from_secs(3)).await else {
+        return;
+    };
+    report.assert_bounded(32);
+    assert!(
+        report.cut_after.is_some(),
+        "the rapid-reset connection was not cut"
+    );
+    assert_eq!(
+        report.goaway,
+        Some(ENHANCE_YOUR_CALM),
+        "GOAWAY's error code"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapid_reset_from_python_h2_is_cut_with_goaway_h2c() {
+    python_rapid_reset(Transport::H2c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapid_reset_from_python_h2_is_cut_with_goaway_tls() {
+    python_rapid_reset(Transport::Tls).await;
+}
+
+/// A PING flood from Python `h2` that never reads (4 KiB receive buffer): cut by the
+/// send timeout, as the hand-written one.
+async fn python_ping_flood(transport: Transport) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(report) = python_attack(transport, "ping_flood", Duration::from_secs(6)).await else {
+        return;
+    };
+    report.assert_bounded(32);
+    let cut = report
+        .cut_after
+        .unwrap_or_else(|| panic!("the PING flood was not cut"));
+    assert!(
+        cut < SEND_TIMEOUT + Duration::from_secs(4),
+        "cut only after {cut:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_h2c() {
+    python_ping_flood(Transport::H2c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_tls() {
+    python_ping_flood(Transport::Tls).await;
+}
+
 /// 200 firehose streams on one connection whose flow-control windows never open: with
 /// `SETTINGS_INITIAL_WINDOW_SIZE` = 0 (no stream may receive a byte of DATA), or with the
 /// default windows and no WINDOW_UPDATE ever (the connection window, 65,535 bytes, is
@@ -853,54 +1011,121 @@ async fn stalled_readers_cost_bounded_bytes_and_are_cut_after_the_send_timeout()
     );
 }
 
-/// Ten clients that read one byte a second each (4 KiB receive buffers). Each write
-/// that gets through resets the send timeout, so they are not cut (a known limit, see
-/// `docs/reliability.md`); what the suite checks is that each costs the server a bounded
-/// number of bytes (hyper's write buffer, one event) and delays no one.
+/// A plain HTTP/1.1 connection (with a `recv_buffer`-byte receive buffer, if given)
+/// that asked for `path`.
+async fn http1_get(server: &Server, path: &str, recv_buffer: Option<u32>) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(size) = recv_buffer {
+        socket.set_recv_buffer_size(size).unwrap();
+    }
+    let mut tcp = socket.connect(server.addr).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    tcp.write_all(format!("GET {path} HTTP/1.1\r\nhost: localhost\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    tcp
+}
+
+/// Reads `chunk` bytes (at most) every `every` from `tcp` until `within` passed; returns
+/// whether the stream ended (before that) and the bytes read.
+async fn trickle(
+    mut tcp: tokio::net::TcpStream,
+    chunk: usize,
+    every: Duration,
+    within: Duration,
+) -> (bool, usize) {
+    let start = Instant::now();
+    let mut buf = vec![0u8; chunk];
+    let mut total = 0;
+    while start.elapsed() < within {
+        match tokio::time::timeout(every, tcp.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return (true, total),
+            Ok(Ok(n)) => total += n,
+            Err(_) => {}
+        }
+        tokio::time::sleep(every).await;
+    }
+    (false, total)
+}
+
+impl Server {
+    /// How many `/firehose` streams the server holds.
+    async fn open_firehoses(&self) -> usize {
+        let mut io = self.connect(b"http/1.1", None).await;
+        io.write_all(b"GET /firehoses HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = Vec::new();
+        io.read_to_end(&mut response).await.unwrap();
+        let text = String::from_utf8(response).unwrap();
+        let (_, body) = text.split_once("\r\n\r\n").unwrap();
+        body.trim().parse().unwrap()
+    }
+
+    /// Waits (up to `within` from `start`) until the server holds no `/firehose` stream;
+    /// returns when that was, from `start`, if it happened.
+    async fn firehoses_dropped(&self, start: Instant, within: Duration) -> Option<Duration> {
+        while start.elapsed() < within {
+            if self.open_firehoses().await == 0 {
+                return Some(start.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+}
+
+/// Ten clients that read `/firehose` one byte a second each (4 KiB receive buffers). A
+/// byte read does not reopen their TCP window (the kernel waits until a good part of the
+/// receive buffer is free), so the server's writes stay blocked and the send timeout
+/// cuts them. The test asks the server how many firehose streams it still holds: the
+/// clients themselves would see the end only after the bytes still buffered (one a
+/// second), and the server's FIN waits behind its unsent data. It also checks that each
+/// costs the server a bounded number of bytes (hyper's write buffer, one event) and
+/// delays no one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_reading_a_byte_a_second_cost_bounded_bytes_and_delay_no_one() {
+async fn clients_reading_a_byte_a_second_are_cut_after_the_send_timeout() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let server = Server::start(Transport::H2c, SEND_TIMEOUT);
     let baseline = server.baseline().await;
     let rss_before = server.rss_kib();
+    let within = SEND_TIMEOUT * 3;
+    let start = Instant::now();
     let mut readers = Vec::new();
     for _ in 0..10 {
-        let mut io = server.connect(b"http/1.1", Some(4096)).await;
-        io.write_all(b"GET /firehose HTTP/1.1\r\nhost: localhost\r\n\r\n")
-            .await
-            .unwrap();
-        readers.push(tokio::spawn(async move {
-            let mut byte = [0u8; 1];
-            let start = Instant::now();
-            loop {
-                match io.read(&mut byte).await {
-                    Ok(0) | Err(_) => return Some(start.elapsed()),
-                    Ok(_) => tokio::time::sleep(Duration::from_secs(1)).await,
-                }
-            }
-        }));
+        let tcp = http1_get(&server, "/firehose", Some(4096)).await;
+        readers.push(tokio::spawn(trickle(
+            tcp,
+            1,
+            Duration::from_secs(1),
+            within,
+        )));
     }
-    let start = Instant::now();
     let mut during = Vec::new();
     let mut rss_peak = rss_before;
-    while start.elapsed() < Duration::from_secs(5) {
+    while start.elapsed() < SEND_TIMEOUT {
         during.push(server.first_event().await);
         rss_peak = rss_peak.max(server.rss_kib());
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let cut = readers.iter().filter(|reader| reader.is_finished()).count();
-    for reader in &readers {
+    let dropped = server.firehoses_dropped(start, within).await;
+    for reader in readers {
         reader.abort();
     }
     let per_stream = rss_peak.saturating_sub(rss_before) * 1024 / 10;
     let worst = during.iter().copied().max().unwrap_or_default();
     println!(
-        "h2_abuse one byte a second: 10 clients, {cut} cut within 5 s (send timeout {SEND_TIMEOUT:?}); \
-         server RSS {:.1} -> peak {:.1} MiB, {per_stream} bytes per stream; well-behaved first event: \
-         baseline {baseline:.1?}, worst {worst:.1?} ({} clients)",
+        "h2_abuse one byte a second: 10 clients, all dropped by the server after {dropped:.1?} \
+         (send timeout {SEND_TIMEOUT:?}); server RSS {:.1} -> peak {:.1} MiB, {per_stream} bytes \
+         per stream; well-behaved first event: baseline {baseline:.1?}, worst {worst:.1?} \
+         ({} clients)",
         kib_to_mib(rss_before),
         kib_to_mib(rss_peak),
         during.len(),
+    );
+    assert!(
+        dropped.is_some(),
+        "clients reading a byte a second still held after {within:?}"
     );
     assert!(
         per_stream < 512 * 1024,
@@ -910,6 +1135,50 @@ async fn clients_reading_a_byte_a_second_cost_bounded_bytes_and_delay_no_one() {
         worst < (baseline * 50).max(Duration::from_millis(1500)),
         "a well-behaved client waited {worst:?} (baseline {baseline:?})"
     );
+}
+
+/// Clients that read `/firehose` 4 KiB every 100 ms (40 KB/s, slower than the stream)
+/// are dropped by the server within a few send timeouts, with or without
+/// `min_send_rate` (the socket becomes writable again only once a good part of the
+/// kernel's send buffer drained, so a single write stays blocked for the send timeout);
+/// a client reading `/ticker` (well under 1 KiB a second) at the same pace is never
+/// backlogged and never cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_reading_slower_than_the_stream_are_cut_and_a_ticker_reader_is_not() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let within = SEND_TIMEOUT * 3;
+    let pace = Duration::from_millis(100);
+    for rate in ["1024", "off"] {
+        let server = Server::start_with(Transport::H2c, SEND_TIMEOUT, &[("MIN_SEND_RATE", rate)]);
+        let start = Instant::now();
+        let mut readers = Vec::new();
+        for _ in 0..5 {
+            let tcp = http1_get(&server, "/firehose", None).await;
+            readers.push(tokio::spawn(trickle(tcp, 4096, pace, within)));
+        }
+        let ticker = http1_get(&server, "/ticker", None).await;
+        let ticker = tokio::spawn(trickle(ticker, 4096, pace, within + pace * 5));
+        let dropped = server.firehoses_dropped(start, within).await;
+        let mut read = 0;
+        for reader in readers {
+            read += reader.await.unwrap().1;
+        }
+        let (ticker_cut, ticker_read) = ticker.await.unwrap();
+        println!(
+            "h2_abuse min send rate {rate}: 5 clients reading 4 KiB every {pace:?} (send \
+             timeout {SEND_TIMEOUT:?}): all dropped by the server after {dropped:.1?} \
+             (waited {within:?}), {read} bytes read in all; the ticker reader at the same \
+             pace: cut {ticker_cut}, {ticker_read} bytes read"
+        );
+        assert!(
+            dropped.is_some(),
+            "slow readers still held after {within:?} (min send rate {rate})"
+        );
+        assert!(
+            !ticker_cut,
+            "a ticker reader was cut (min send rate {rate})"
+        );
+    }
 }
 
 /// Delivery latencies (publish to arrival, microseconds) of `/topic` on one connection,
