@@ -29,7 +29,7 @@ use sse_runtime::broadcast::{Broadcast, BroadcastConfig, EventId, Subscription, 
 use sse_runtime::observability::REDIS_RECONNECTS;
 use sse_runtime::testing::{Protocol, TestClient};
 use sse_runtime::{App, LastEventId, Path, State, StatusCode};
-use sse_tests::netns::{free_subnet, ip, is_root};
+use sse_tests::netns::{why_not, Veth};
 use sse_tests::redis::RedisServer;
 use tokio::sync::watch;
 
@@ -54,99 +54,28 @@ fn redis_server_available() -> bool {
 // A network namespace for redis-server, joined to ours by a veth pair
 // ---------------------------------------------------------------------------------------
 
-struct Lab {
-    ns: String,
-    host_if: String,
-    peer_if: String,
-    peer_ip: Ipv4Addr,
-}
-
-impl Lab {
-    /// The namespace, or `None` after the notice where one cannot be made.
-    fn create() -> Option<Self> {
-        let why = if !is_root() {
-            Err("not root".to_owned())
-        } else if sse_tests::tools::find("ip").is_none() {
-            Err("no `ip` (iproute2)".to_owned())
-        } else {
-            Self::try_create()
-        };
-        match why {
-            Ok(lab) => Some(lab),
-            Err(why) => {
-                sse_tests::tools::missing(
-                    SUITE,
-                    &format!("cannot make a network namespace: {why}"),
-                    "apt-get install iproute2 redis-server && sudo -E cargo test -p sse-tests --test it broker_faults",
-                );
-                None
-            }
-        }
-    }
-
-    fn try_create() -> Result<Self, String> {
-        let pid = std::process::id();
-        let subnet = free_subnet(232);
-        let mut lab = Lab {
-            ns: format!("sse-broker-{pid}"),
-            host_if: format!("bh{pid}"),
-            peer_if: format!("bp{pid}"),
-            peer_ip: Ipv4Addr::new(10, 232, subnet, 2),
-        };
-        let host_ip = Ipv4Addr::new(10, 232, subnet, 1);
-        if let Err(err) = ip(&["netns", "add", &lab.ns]) {
-            lab.ns.clear();
-            return Err(err);
-        }
-        ip(&[
-            "link",
-            "add",
-            &lab.host_if,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &lab.peer_if,
-            "netns",
-            &lab.ns,
-        ])?;
-        ip(&["addr", "add", &format!("{host_ip}/30"), "dev", &lab.host_if])?;
-        ip(&["link", "set", &lab.host_if, "up"])?;
-        lab.in_ns(&[
-            "addr",
-            "add",
-            &format!("{}/30", lab.peer_ip),
-            "dev",
-            &lab.peer_if,
-        ])?;
-        lab.in_ns(&["link", "set", "lo", "up"])?;
-        lab.in_ns(&["link", "set", &lab.peer_if, "up"])?;
-        Ok(lab)
-    }
-
-    fn in_ns(&self, args: &[&str]) -> Result<(), String> {
-        let mut all = vec!["netns", "exec", &self.ns, "ip"];
-        all.extend_from_slice(args);
-        ip(&all)
-    }
-
-    /// Cuts the link: nothing gets through either way, and nobody is told.
-    fn cut(&self) {
-        self.in_ns(&["link", "set", &self.peer_if, "down"])
-            .expect("link down");
-    }
-
-    fn restore(&self) {
-        self.in_ns(&["link", "set", &self.peer_if, "up"])
-            .expect("link up");
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if !self.ns.is_empty() {
-            let _ = ip(&["netns", "del", &self.ns]);
-            let _ = ip(&["link", "del", &self.host_if]);
+/// The namespace for redis-server, or `None` after the notice where one cannot be made.
+fn lab() -> Option<Veth> {
+    let pid = std::process::id();
+    let made = match why_not(&[]) {
+        Some(why) => Err(why),
+        None => Veth::create(
+            format!("sse-broker-{pid}"),
+            format!("bh{pid}"),
+            format!("bp{pid}"),
+            232,
+            0,
+        ),
+    };
+    match made {
+        Ok(lab) => Some(lab),
+        Err(why) => {
+            sse_tests::tools::missing(
+                SUITE,
+                &format!("cannot make a network namespace: {why}"),
+                "apt-get install iproute2 redis-server && sudo -E cargo test -p sse-tests --test it broker_faults",
+            );
+            None
         }
     }
 }
@@ -386,7 +315,7 @@ enum Fault<'a> {
     /// `kill -9`, and a fresh (empty) redis-server on the same port this much later.
     Kill(Duration),
     /// The link to the namespace down for this long.
-    Cut(Duration, &'a Lab),
+    Cut(Duration, &'a Veth),
 }
 
 struct Figures {
@@ -450,9 +379,9 @@ async fn run(redis: &mut RedisServer, fault: Fault<'_>) -> Figures {
             Instant::now()
         }
         Fault::Cut(downtime, lab) => {
-            lab.cut();
+            lab.set_peer_link(false).expect("link down");
             tokio::time::sleep(downtime).await;
-            lab.restore();
+            lab.set_peer_link(true).expect("link up");
             Instant::now()
         }
     };
@@ -584,7 +513,7 @@ async fn the_network_to_redis_cut_during_fan_out_loses_nothing() {
     if !redis_server_available() {
         return;
     }
-    let Some(lab) = Lab::create() else {
+    let Some(lab) = lab() else {
         return;
     };
     let mut redis = RedisServer::start_on(Some(lab.ns.clone()), lab.peer_ip);

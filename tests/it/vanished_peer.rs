@@ -10,13 +10,13 @@
 //! and pass, unless `CI` is set: then they fail (the rule of `sse_tests::tools`).
 
 use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use sse_runtime::{App, Compression, KeepAlive, Limits, ServerSentEvent, Sse, State};
 use sse_tests::cleanups::Cleanups;
-use sse_tests::netns::{free_subnet, ip, is_root};
+use sse_tests::netns::{why_not, Veth};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
@@ -57,11 +57,7 @@ async fn quiet(State(cleanups): State<Cleanups>) -> Sse {
 /// /30: the host end has `.1`, the namespace end `.2`. Torn down when dropped (also when
 /// a test panics), with every client started in it.
 struct Lab {
-    ns: String,
-    host_if: String,
-    peer_if: String,
-    host_ip: Ipv4Addr,
-    peer_ip: Ipv4Addr,
+    veth: Veth,
     clients: Vec<Child>,
 }
 
@@ -69,21 +65,22 @@ impl Lab {
     /// The lab of test `case` (0, 1, 2, ...: unique within this file), or `None` after
     /// a notice where namespaces cannot be made. Under CI that is a failure instead.
     fn create(case: u8) -> Option<Self> {
-        let missing = if !is_root() {
-            Some("not root".to_owned())
-        } else if sse_tests::tools::find("ip").is_none() {
-            Some("no `ip` (iproute2)".to_owned())
-        } else if sse_tests::tools::find("curl").is_none() {
-            Some("no `curl`".to_owned())
-        } else {
-            None
-        };
-        let lab = match missing {
-            None => Self::try_create(case),
+        let pid = std::process::id();
+        let made = match why_not(&["curl"]) {
             Some(why) => Err(why),
+            None => Veth::create(
+                format!("sse-vanish-{pid}-{case}"),
+                format!("vh{pid}x{case}"),
+                format!("vp{pid}x{case}"),
+                231,
+                case * 4,
+            ),
         };
-        match lab {
-            Ok(lab) => Some(lab),
+        match made {
+            Ok(veth) => Some(Lab {
+                veth,
+                clients: Vec::new(),
+            }),
             Err(why) => {
                 sse_tests::tools::missing(
                     "the vanished-peer tests (tests/it/vanished_peer.rs)",
@@ -95,66 +92,10 @@ impl Lab {
         }
     }
 
-    fn try_create(case: u8) -> Result<Self, String> {
-        let pid = std::process::id();
-        let subnet = free_subnet(231);
-        let base = case * 4;
-        let mut lab = Lab {
-            ns: format!("sse-vanish-{pid}-{case}"),
-            host_if: format!("vh{pid}x{case}"),
-            peer_if: format!("vp{pid}x{case}"),
-            host_ip: Ipv4Addr::new(10, 231, subnet, base + 1),
-            peer_ip: Ipv4Addr::new(10, 231, subnet, base + 2),
-            clients: Vec::new(),
-        };
-        if let Err(err) = ip(&["netns", "add", &lab.ns]) {
-            lab.ns.clear(); // nothing to tear down
-            return Err(err);
-        }
-        ip(&[
-            "link",
-            "add",
-            &lab.host_if,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &lab.peer_if,
-            "netns",
-            &lab.ns,
-        ])?;
-        ip(&[
-            "addr",
-            "add",
-            &format!("{}/30", lab.host_ip),
-            "dev",
-            &lab.host_if,
-        ])?;
-        ip(&["link", "set", &lab.host_if, "up"])?;
-        lab.in_ns(&[
-            "addr",
-            "add",
-            &format!("{}/30", lab.peer_ip),
-            "dev",
-            &lab.peer_if,
-        ])?;
-        lab.in_ns(&["link", "set", "lo", "up"])?;
-        lab.in_ns(&["link", "set", &lab.peer_if, "up"])?;
-        Ok(lab)
-    }
-
-    /// `ip ARGS` inside the namespace.
-    fn in_ns(&self, args: &[&str]) -> Result<(), String> {
-        let mut all = vec!["netns", "exec", &self.ns, "ip"];
-        all.extend_from_slice(args);
-        ip(&all)
-    }
-
     /// Takes the namespace's end of the link down: whatever the client sends from now on
     /// (FIN, RST, ACK) is lost, and so is whatever the server sends it.
     fn blackhole(&self) {
-        self.in_ns(&["link", "set", &self.peer_if, "down"])
-            .expect("link down");
+        self.veth.set_peer_link(false).expect("link down");
     }
 
     /// Ends the clients started so far (the vanished ones stay gone: the server's RST
@@ -165,16 +106,15 @@ impl Lab {
             let _ = client.wait();
         }
         self.clients.clear();
-        self.in_ns(&["link", "set", &self.peer_if, "up"])
-            .expect("link up");
+        self.veth.set_peer_link(true).expect("link up");
     }
 
     /// `curl -N http://HOST:PORT/PATH` inside the namespace (with `--compressed`: asking
     /// for gzip, br or zstd, and decoding as it goes); its output, line by line.
     fn curl(&mut self, port: u16, path: &str, compressed: bool) -> UnboundedReceiver<String> {
-        let url = format!("http://{}:{port}{path}", self.host_ip);
+        let url = format!("http://{}:{port}{path}", self.veth.host_ip);
         let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.ns, "curl", "-sSN", "--http1.1"])
+            .args(["netns", "exec", &self.veth.ns, "curl", "-sSN", "--http1.1"])
             .args(compressed.then_some("--compressed"))
             .args(["-H", "accept: text/event-stream", &url])
             .stdin(Stdio::null())
@@ -203,11 +143,7 @@ impl Drop for Lab {
             let _ = client.kill();
             let _ = client.wait();
         }
-        if !self.ns.is_empty() {
-            // Deleting the namespace deletes its end of the pair, and so the pair.
-            let _ = ip(&["netns", "del", &self.ns]);
-            let _ = ip(&["link", "del", &self.host_if]);
-        }
+        // Then `veth` tears the namespace down.
     }
 }
 
@@ -280,7 +216,7 @@ async fn vanish(
                 .send_timeout(Some(SEND_TIMEOUT))
                 .tcp_keepalive(Some(TCP_KEEPALIVE)),
         );
-    let listener = tokio::net::TcpListener::bind((lab.host_ip, 0))
+    let listener = tokio::net::TcpListener::bind((lab.veth.host_ip, 0))
         .await
         .expect("bind the host end of the veth");
     let addr = listener.local_addr().expect("local address");
