@@ -188,7 +188,8 @@ async fn negotiation_respects_q_values_identity_and_unknown_codings() {
     }
     let client = TestClient::new(App::new().get("/one", one).compression(Compression::new()));
     for (accept, expected) in [
-        (Some("gzip, deflate, br, zstd"), Some("zstd")),
+        (Some("gzip, deflate, br, zstd"), Some("gzip")),
+        (Some("gzip;q=0.9, deflate, br, zstd"), Some("zstd")),
         (Some("gzip, deflate, br"), Some("gzip")),
         (Some("gzip;q=0.5, br;q=1"), Some("br")),
         (Some("gzip;q=0, zstd;q=0, *"), Some("br")),

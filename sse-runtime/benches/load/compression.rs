@@ -9,13 +9,16 @@
 //!   between events, so none are coalesced: the worst case for compression), divided by N;
 //! - **server CPU per event**: the server process's `utime + stime` (`/proc/PID/stat`)
 //!   over that stream, divided by N;
-//! - **time to first event**: p50 of M sequential fresh connections, request sent to the
-//!   first body bytes received (the compressor is created and its first frame flushed in
-//!   between);
+//! - **time to first event**: p50 of M sequential fresh connections per coding, request
+//!   sent to the first body bytes received (the compressor is created and its first frame
+//!   flushed in between), all to one server with the codings taking turns (identity, gzip,
+//!   br, zstd, identity, ...), so that the machine's changing load falls on every coding
+//!   alike;
 //! - **RSS per idle stream**: K streams held open after their first event, the server's
 //!   RSS growth divided by K (an idle compressed stream keeps its encoder state).
 //!
-//! Payloads: the stock ticker's `price_update` (`examples/stocks.rs`) and an LLM token
+//! Payloads: the stock ticker's `price_update` events as `examples/stocks.rs` sends them
+//! (its own `PriceFeed`, included with `#[path]`: one symbol per stream, no id) and an LLM token
 //! stream (OpenAI `chat.completion.chunk` objects with one token each).
 
 use std::fmt::Write as _;
@@ -26,7 +29,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sse_runtime::{get, stream, App, Compression, Query, ServerSentEvent, Stream};
 
 use crate::procs::{Launch, Pinning, ServerProc};
@@ -43,29 +46,24 @@ struct Count {
     n: u64,
 }
 
-/// The stock ticker's update (examples/stocks.rs).
-#[derive(Serialize)]
-struct StockUpdate {
-    symbol: &'static str,
-    price: f64,
-    change: f64,
+/// The stock ticker itself (`examples/stocks.rs`): its `PriceFeed` is the payload, so the
+/// bytes measured are the bytes the example sends.
+#[path = "../../../examples/stocks.rs"]
+// Its routes, `main` and tests are compiled here too (`cargo bench` sets `cfg(test)`), unused.
+#[allow(dead_code, unused_imports)]
+mod stocks_example;
+
+/// The feed of one stream, with a fixed seed (the example picks a random one per stream).
+fn feed() -> stocks_example::PriceFeed {
+    stocks_example::PriceFeed::new("AAPL", 0x5EED)
 }
 
-const SYMBOLS: [&str; 5] = ["AAPL", "MSFT", "GOOG", "AMZN", "NVDA"];
-
-fn stock(i: u64) -> ServerSentEvent {
-    // A deterministic walk around 150.00, rounded to cents as the example does.
-    let step = ((i * 7919) % 401) as f64 / 100.0 - 2.0;
-    let price = ((150.0 + step * ((i % 13) as f64 / 3.0)) * 100.0).round() / 100.0;
-    let update = StockUpdate {
-        symbol: SYMBOLS[(i % 5) as usize],
-        price,
-        change: (step * 100.0).round() / 100.0,
-    };
+/// The next update of `feed`, as the example's route sends it: `event: price_update` and
+/// the update as JSON data, no id.
+fn stock(feed: &mut stocks_example::PriceFeed) -> ServerSentEvent {
     ServerSentEvent::new()
         .event("price_update")
-        .data(update)
-        .id(i.to_string())
+        .data(feed.tick())
 }
 
 const WORDS: [&str; 16] = [
@@ -94,8 +92,9 @@ fn token(i: u64) -> ServerSentEvent {
 #[get("/stocks", sse)]
 async fn stocks(Query(count): Query<Count>) -> impl Stream<Item = ServerSentEvent> {
     stream! {
-        for i in 0..count.n {
-            yield stock(i);
+        let mut feed = feed();
+        for _ in 0..count.n {
+            yield stock(&mut feed);
             tokio::task::yield_now().await;
         }
     }
@@ -116,7 +115,7 @@ async fn tokens(Query(count): Query<Count>) -> impl Stream<Item = ServerSentEven
 #[get("/idle", sse)]
 async fn idle() -> impl Stream<Item = ServerSentEvent> {
     stream! {
-        yield stock(0);
+        yield stock(&mut feed());
         std::future::pending::<()>().await;
     }
 }
@@ -152,7 +151,7 @@ impl Sizes {
         } else {
             Self {
                 events: 50_000,
-                ttfe_connections: 300,
+                ttfe_connections: 1_000,
                 idle_streams: 1_000,
             }
         }
@@ -230,25 +229,42 @@ async fn per_event(
     Ok((bytes as f64 / n as f64, (after - before) / n as f64))
 }
 
-/// p50 time to first body bytes, over `m` sequential fresh connections (ms).
-async fn ttfe(proc: &ServerProc, coding: &str, m: usize) -> Result<f64, BoxError> {
-    let mut times = Vec::with_capacity(m);
-    for _ in 0..m {
-        let started = Instant::now();
-        let (response, conn) = open(proc.addr, "/idle", coding).await?;
-        let mut body = response.into_body();
-        loop {
-            let Some(frame) = body.frame().await else {
-                return Err("the stream ended before its first event".into());
-            };
-            if frame?.data_ref().is_some_and(|d| !d.is_empty()) {
-                break;
-            }
+/// Time to the first body bytes of one fresh connection asking for `coding` (ms).
+async fn first_event_ms(proc: &ServerProc, coding: &str) -> Result<f64, BoxError> {
+    let started = Instant::now();
+    let (response, conn) = open(proc.addr, "/idle", coding).await?;
+    let mut body = response.into_body();
+    loop {
+        let Some(frame) = body.frame().await else {
+            return Err("the stream ended before its first event".into());
+        };
+        if frame?.data_ref().is_some_and(|d| !d.is_empty()) {
+            break;
         }
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-        conn.abort();
     }
-    Ok(crate::median(&times))
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    conn.abort();
+    Ok(elapsed)
+}
+
+/// p50 time to first body bytes per coding (ms, in `CODINGS` order), over `m` rounds of
+/// sequential fresh connections to one server, the codings taking turns within each round:
+/// the machine's load changes over seconds, so codings measured one after the other (or
+/// on servers started one after the other) would each see a different machine.
+async fn ttfe_interleaved(proc: &ServerProc, m: usize) -> Result<Vec<f64>, BoxError> {
+    let mut times = vec![Vec::with_capacity(m); CODINGS.len()];
+    // Warm-up: the first connections pay for the runtime's and the allocator's first use.
+    for coding in CODINGS {
+        for _ in 0..5 {
+            first_event_ms(proc, coding).await?;
+        }
+    }
+    for _ in 0..m {
+        for (slot, coding) in times.iter_mut().zip(CODINGS) {
+            slot.push(first_event_ms(proc, coding).await?);
+        }
+    }
+    Ok(times.iter().map(|t| crate::median(t)).collect())
 }
 
 /// Server RSS growth per stream (KiB) with `k` idle streams open after their first event.
@@ -321,7 +337,6 @@ pub fn run(
                 per_event(&proc, pid, "/stocks", coding, sizes.events).await?;
             let (token_bytes, token_cpu) =
                 per_event(&proc, pid, "/tokens", coding, sizes.events).await?;
-            let ttfe = ttfe(&proc, coding, sizes.ttfe_connections).await?;
             let rss = rss_per_idle(&proc, coding, sizes.idle_streams).await?;
             Ok::<_, BoxError>(Row {
                 coding,
@@ -329,22 +344,29 @@ pub fn run(
                 stock_cpu,
                 token_bytes,
                 token_cpu,
-                ttfe,
+                ttfe: f64::NAN,
                 rss,
             })
         });
         proc.stop();
         let row = measured?;
         eprintln!(
-            "[compression] {coding}: stocks {:.1} B/event {:.2} µs/event, tokens {:.1} B/event {:.2} µs/event, ttfe p50 {:.3} ms, {:.1} KiB/idle stream",
+            "[compression] {coding}: stocks {:.1} B/event {:.2} µs/event, tokens {:.1} B/event {:.2} µs/event, {:.1} KiB/idle stream",
             row.stock_bytes,
             row.stock_cpu * 1e6,
             row.token_bytes,
             row.token_cpu * 1e6,
-            row.ttfe,
             row.rss
         );
         rows.push(row);
+    }
+    // Time to first event: one server, the codings interleaved.
+    let proc = ServerProc::start(&Launch::Rust(SERVER), pinning)?;
+    let ttfes = local.block_on(runtime, ttfe_interleaved(&proc, sizes.ttfe_connections));
+    proc.stop();
+    for (row, ttfe) in rows.iter_mut().zip(ttfes?) {
+        row.ttfe = ttfe;
+        eprintln!("[compression] {}: ttfe p50 {ttfe:.3} ms", row.coding);
     }
     let base = &rows[0];
     let mut out = String::new();
@@ -372,11 +394,12 @@ pub fn run(
     }
     let _ = writeln!(
         out,
-        "\n{} events per stream (one frame each), {} sequential connections for time to first \
-         event, {} idle streams for RSS; one server process per coding. Targets (read, not \
+        "\n{} events per stream (one frame each) and {} idle streams for RSS, one server \
+         process per coding; time to first event: p50 of {} fresh connections per coding to \
+         one server, the codings taking turns. Targets (read, not \
          asserted): ≥ 5× fewer bytes for both payloads, time to first event within 1.1× of \
          identity.",
-        sizes.events, sizes.ttfe_connections, sizes.idle_streams
+        sizes.events, sizes.idle_streams, sizes.ttfe_connections
     );
     for row in &rows[1..] {
         let _ = writeln!(
