@@ -548,16 +548,17 @@ mod tests {
         assert_eq!(negotiate("gzip"), Some("gzip"));
         assert_eq!(negotiate("GZIP"), Some("gzip"));
         assert_eq!(negotiate("x-gzip"), Some("gzip"));
-        assert_eq!(negotiate("gzip, deflate, br, zstd"), Some("zstd"));
+        assert_eq!(negotiate("gzip, deflate, br, zstd"), Some("gzip"));
+        assert_eq!(negotiate("deflate, br, zstd"), Some("zstd"));
         assert_eq!(negotiate("gzip, deflate, br"), Some("gzip"));
         assert_eq!(negotiate("gzip;q=1.0, br;q=0.9"), Some("gzip"));
         assert_eq!(negotiate("gzip;q=0.001"), Some("gzip"));
         assert_eq!(negotiate("gzip;q=0, br;q=0"), None);
         assert_eq!(negotiate("gzip ; q=0 , *"), Some("zstd"));
-        assert_eq!(negotiate("*"), Some("zstd"));
+        assert_eq!(negotiate("*"), Some("gzip"));
         assert_eq!(negotiate("*;q=0"), None);
         assert_eq!(negotiate("*;q=0, gzip"), Some("gzip"));
-        assert_eq!(negotiate("zstd;q=0, *;q=0.5"), Some("gzip"));
+        assert_eq!(negotiate("gzip;q=0, *;q=0.5"), Some("zstd"));
     }
 
     #[test]
