@@ -195,11 +195,13 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 // --- HTTP/2 frames, by hand -----------------------------------------------------------
 
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const DATA: u8 = 0;
 const HEADERS: u8 = 1;
 const RST_STREAM: u8 = 3;
 const SETTINGS: u8 = 4;
 const PING: u8 = 6;
 const GOAWAY: u8 = 7;
+const WINDOW_UPDATE: u8 = 8;
 const CONTINUATION: u8 = 9;
 const END_STREAM: u8 = 0x1;
 const END_HEADERS: u8 = 0x4;
@@ -263,8 +265,10 @@ fn get(stream: u32, path: &str) -> Vec<u8> {
 #[derive(Default)]
 struct Received {
     bytes: AtomicU64,
-    /// `GOAWAY`'s error code, once one came.
-    goaway: std::sync::Mutex<Option<u32>>,
+    /// `GOAWAY`'s error code and debug data, once one came.
+    goaway: std::sync::Mutex<Option<(u32, String)>>,
+    /// How many `RST_STREAM` frames the server sent.
+    resets: AtomicU64,
     closed: AtomicBool,
 }
 
@@ -291,7 +295,11 @@ fn drain(mut reader: tokio::io::ReadHalf<Box<dyn Io>>) -> Arc<Received> {
                 }
                 if pending[3] == GOAWAY && len >= 8 {
                     let code = u32::from_be_bytes(pending[13..17].try_into().unwrap());
-                    *out.goaway.lock().unwrap() = Some(code);
+                    let debug = String::from_utf8_lossy(&pending[17..9 + len]).into_owned();
+                    *out.goaway.lock().unwrap() = Some((code, debug));
+                }
+                if pending[3] == RST_STREAM {
+                    out.resets.fetch_add(1, Ordering::Relaxed);
                 }
                 pending.drain(..9 + len);
             }
@@ -309,6 +317,11 @@ struct Report {
     /// When the server cut the attacker off, from the attack's start.
     cut_after: Option<Duration>,
     goaway: Option<u32>,
+    /// `GOAWAY`'s debug data (h2 names its guard there, e.g. `too_many_internal_resets`).
+    goaway_debug: Option<String>,
+    /// How many `RST_STREAM` frames came from the server, when counted (a lower bound of
+    /// the streams it reset: h2 drops those still queued when it sends `GOAWAY`).
+    server_resets: Option<u64>,
     rss_before_kib: u64,
     rss_peak_kib: u64,
     rss_after_kib: u64,
@@ -331,9 +344,15 @@ impl Report {
         let cut = self.cut_after.map_or("not cut".to_owned(), |after| {
             format!("cut after {after:.2?}")
         });
-        let goaway = self
+        let mut goaway = self
             .goaway
             .map_or(String::new(), |code| format!(", GOAWAY code {code:#x}"));
+        if let Some(debug) = self.goaway_debug.as_deref().filter(|d| !d.is_empty()) {
+            goaway.push_str(&format!(" ({debug})"));
+        }
+        if let Some(resets) = self.server_resets {
+            goaway.push_str(&format!(", {resets} RST_STREAM received"));
+        }
         println!(
             "h2_abuse {}: {} frames/requests sent, {cut}{goaway}; server RSS {:.1} -> peak {:.1} -> {:.1} MiB; \
              well-behaved first event: baseline {:.1?}, during the attack median {:.1?}, worst {:.1?} ({} clients)",
@@ -454,7 +473,11 @@ async fn attack(
     }
     let (sent, cut_after, writer) = attacker.await.unwrap();
     rss_peak_kib = rss_peak_kib.max(server.rss_kib());
-    let goaway = received.as_ref().and_then(|r| *r.goaway.lock().unwrap());
+    let (goaway, goaway_debug) = received
+        .as_ref()
+        .and_then(|r| r.goaway.lock().unwrap().clone())
+        .unzip();
+    let server_resets = received.as_ref().map(|r| r.resets.load(Ordering::Relaxed));
     drop(writer);
     // The server keeps serving once the attacker is gone.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -464,6 +487,8 @@ async fn attack(
         sent,
         cut_after,
         goaway,
+        goaway_debug,
+        server_resets,
         rss_before_kib,
         rss_peak_kib,
         rss_after_kib: server.rss_kib(),
@@ -513,6 +538,16 @@ async fn rapid_reset(transport: Transport) {
 /// connection is cut the same way, the server's memory stays flat, and a well-behaved
 /// client is served throughout.
 async fn sustained_rapid_reset(transport: Transport) {
+    sustained(transport, "rapid reset", |stream, batch| {
+        batch.extend(get(stream, "/ticker"));
+        batch.extend(frame(RST_STREAM, 0, stream, &8u32.to_be_bytes()));
+    })
+    .await;
+}
+
+/// An attack from an attacker that reconnects as soon as it is cut, for 3 s: `open`
+/// appends the frames of one stream (100 streams a write). Each connection must be cut.
+async fn sustained(transport: Transport, attack: &str, open: fn(u32, &mut Vec<u8>)) {
     let _turn = ONE_AT_A_TIME.lock().await;
     let server = Arc::new(Server::start(transport, SEND_TIMEOUT));
     let baseline = server.baseline().await;
@@ -538,9 +573,7 @@ async fn sustained_rapid_reset(transport: Transport) {
                     }
                     batch.clear();
                     for k in 0..100u32 {
-                        let stream = i * 200 + 2 * k + 1;
-                        batch.extend(get(stream, "/ticker"));
-                        batch.extend(frame(RST_STREAM, 0, stream, &8u32.to_be_bytes()));
+                        open(i * 200 + 2 * k + 1, &mut batch);
                     }
                     if writer.write_all(&batch).await.is_err() {
                         cut += 1;
@@ -566,12 +599,14 @@ async fn sustained_rapid_reset(transport: Transport) {
     let (connections, cut, streams, elapsed) = attacker.await.unwrap();
     let report = Report {
         name: format!(
-            "sustained rapid reset, {connections} connections, {cut} cut, \
+            "sustained {attack}, {connections} connections, {cut} cut, \
              times below per connection on average ({transport:?})"
         ),
         sent: streams,
         cut_after: Some(elapsed / u32::try_from(connections.max(1)).unwrap_or(u32::MAX)),
         goaway: None,
+        goaway_debug: None,
+        server_resets: None,
         rss_before_kib: rss_before,
         rss_peak_kib: rss_peak,
         rss_after_kib: server.rss_kib(),
@@ -581,7 +616,7 @@ async fn sustained_rapid_reset(transport: Transport) {
     report.assert_bounded(32);
     assert!(
         cut + 1 >= connections && connections > 1,
-        "{cut} of {connections} rapid-reset connections cut"
+        "{cut} of {connections} {attack} connections cut"
     );
 }
 
@@ -593,6 +628,190 @@ async fn a_reconnecting_rapid_reset_attacker_is_cut_every_time_h2c() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnecting_rapid_reset_attacker_is_cut_every_time_tls() {
     sustained_rapid_reset(Transport::Tls).await;
+}
+
+/// How a "MadeYouReset" attacker (CVE-2025-8671) makes the server reset the stream it
+/// has just opened with `GET /ticker`: a frame that is an error on that stream, so that
+/// it is the server, not the client, that sends `RST_STREAM`. Rapid reset's guard counts
+/// the client's resets; this attack is answered by `h2_max_local_error_reset_streams`
+/// (h2 counts every stream it resets itself on a connection, and never forgets one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LocalError {
+    /// `WINDOW_UPDATE` of 2^31 - 1 on the stream: the server's send window overflows
+    /// (stream error `FLOW_CONTROL_ERROR`).
+    WindowOverflow,
+    /// A `connection: close` field in the request, malformed in HTTP/2 (stream error
+    /// `PROTOCOL_ERROR`).
+    ConnectionHeader,
+    /// `content-length: 1` and no `END_STREAM` on the HEADERS, then 2 bytes of DATA
+    /// (stream error `PROTOCOL_ERROR`).
+    ContentLength,
+    /// `WINDOW_UPDATE` with increment 0 on the stream: a stream error by RFC 9113, which
+    /// h2 treats as a connection error (`GOAWAY` `PROTOCOL_ERROR` at the first one).
+    ZeroWindowIncrement,
+    /// DATA on the stream after the request's `END_STREAM` (half-closed): a stream error
+    /// (`STREAM_CLOSED`) by RFC 9113, a connection error in h2.
+    DataAfterEndStream,
+}
+
+const PROTOCOL_ERROR: u32 = 0x1;
+
+impl LocalError {
+    /// Appends the frames of one stream.
+    fn open(self, stream: u32, batch: &mut Vec<u8>) {
+        match self {
+            Self::WindowOverflow => {
+                batch.extend(get(stream, "/ticker"));
+                batch.extend(frame(WINDOW_UPDATE, 0, stream, &0x7fff_ffffu32.to_be_bytes()));
+            }
+            Self::ConnectionHeader => {
+                let mut block = request_block("/ticker");
+                block.extend([0x00, 10]);
+                block.extend(b"connection");
+                block.extend([5]);
+                block.extend(b"close");
+                batch.extend(frame(HEADERS, END_HEADERS | END_STREAM, stream, &block));
+            }
+            Self::ContentLength => {
+                let mut block = request_block("/ticker");
+                // content-length (static table 28), literal without indexing.
+                hpack_int(&mut block, 0x00, 4, 28);
+                block.extend([1, b'1']);
+                batch.extend(frame(HEADERS, END_HEADERS, stream, &block));
+                batch.extend(frame(DATA, END_STREAM, stream, b"xx"));
+            }
+            Self::ZeroWindowIncrement => {
+                batch.extend(get(stream, "/ticker"));
+                batch.extend(frame(WINDOW_UPDATE, 0, stream, &0u32.to_be_bytes()));
+            }
+            Self::DataAfterEndStream => {
+                batch.extend(get(stream, "/ticker"));
+                batch.extend(frame(DATA, 0, stream, b"x"));
+            }
+        }
+    }
+
+    /// Whether h2 answers with a stream reset (counted) rather than a connection error.
+    fn is_stream_error(self) -> bool {
+        matches!(
+            self,
+            Self::WindowOverflow | Self::ConnectionHeader | Self::ContentLength
+        )
+    }
+}
+
+/// MadeYouReset: 100 streams a write, each made to fail by `how`, reading everything.
+/// A stream error is reset by the server and counted: after
+/// `h2_max_local_error_reset_streams` (1,024) resets on the connection, `GOAWAY`
+/// `ENHANCE_YOUR_CALM` ("too_many_internal_resets") and close. The variants h2 treats as
+/// connection errors are cut with `GOAWAY` `PROTOCOL_ERROR` at the first stream.
+async fn made_you_reset(transport: Transport, how: LocalError) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = Server::start(transport, SEND_TIMEOUT);
+    let io = server.connect_h2(None, &[]).await;
+    let report = attack(
+        &server,
+        &format!("MadeYouReset by {how:?} ({transport:?})"),
+        io,
+        true,
+        Duration::from_secs(3),
+        move |i, batch| {
+            for k in 0..100u32 {
+                how.open(u32::try_from(i % 10_000_000).unwrap() * 200 + 2 * k + 1, batch);
+            }
+            100
+        },
+    )
+    .await;
+    report.assert_bounded(32);
+    let cut = report
+        .cut_after
+        .unwrap_or_else(|| panic!("the MadeYouReset ({how:?}) connection was not cut"));
+    assert!(cut < Duration::from_secs(2), "cut only after {cut:?}");
+    let resets = report.server_resets.unwrap_or_default();
+    if how.is_stream_error() {
+        // The GOAWAY may be lost when the server closes with unread frames (a TCP RST).
+        if let Some(code) = report.goaway {
+            assert_eq!(code, ENHANCE_YOUR_CALM, "GOAWAY's error code");
+            assert_eq!(
+                report.goaway_debug.as_deref(),
+                Some("too_many_internal_resets")
+            );
+            // The server resets 1,024 streams before its GOAWAY; the client sees fewer
+            // `RST_STREAM`s (h2 drops those still queued when it goes away).
+            assert!(
+                report.sent >= 1024 && resets <= 1024,
+                "{} streams sent, {resets} reset by the server before its GOAWAY",
+                report.sent
+            );
+        }
+    } else {
+        if let Some(code) = report.goaway {
+            assert_eq!(code, PROTOCOL_ERROR, "GOAWAY's error code");
+        }
+        assert_eq!(resets, 0, "streams reset by the server");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_you_reset_by_window_overflow_is_cut_with_goaway_h2c() {
+    made_you_reset(Transport::H2c, LocalError::WindowOverflow).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_you_reset_by_window_overflow_is_cut_with_goaway_tls() {
+    made_you_reset(Transport::Tls, LocalError::WindowOverflow).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_you_reset_by_a_connection_header_is_cut_with_goaway_h2c() {
+    made_you_reset(Transport::H2c, LocalError::ConnectionHeader).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_you_reset_by_a_connection_header_is_cut_with_goaway_tls() {
+    made_you_reset(Transport::Tls, LocalError::ConnectionHeader).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_you_reset_by_content_length_is_cut_with_goaway_h2c() {
+    made_you_reset(Transport::H2c, LocalError::ContentLength).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_you_reset_by_content_length_is_cut_with_goaway_tls() {
+    made_you_reset(Transport::Tls, LocalError::ContentLength).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_errors_h2_treats_as_connection_errors_are_cut_at_once_h2c() {
+    made_you_reset(Transport::H2c, LocalError::ZeroWindowIncrement).await;
+    made_you_reset(Transport::H2c, LocalError::DataAfterEndStream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_errors_h2_treats_as_connection_errors_are_cut_at_once_tls() {
+    made_you_reset(Transport::Tls, LocalError::ZeroWindowIncrement).await;
+    made_you_reset(Transport::Tls, LocalError::DataAfterEndStream).await;
+}
+
+/// MadeYouReset (window overflow) from an attacker that reconnects as soon as it is cut,
+/// for 3 s: each connection costs the server 1,024 streams opened and reset, then is cut.
+async fn sustained_made_you_reset(transport: Transport) {
+    sustained(transport, "MadeYouReset", |stream, batch| {
+        LocalError::WindowOverflow.open(stream, batch);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnecting_made_you_reset_attacker_is_cut_every_time_h2c() {
+    sustained_made_you_reset(Transport::H2c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnecting_made_you_reset_attacker_is_cut_every_time_tls() {
+    sustained_made_you_reset(Transport::Tls).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -794,6 +1013,8 @@ async fn python_attack(transport: Transport, attack: &str, budget: Duration) -> 
         goaway: result["goaway"]
             .as_u64()
             .map(|code| u32::try_from(code).unwrap()),
+        goaway_debug: result["goaway_debug"].as_str().map(str::to_owned),
+        server_resets: result["server_resets"].as_u64(),
         rss_before_kib,
         rss_peak_kib,
         rss_after_kib: server.rss_kib(),
@@ -919,6 +1140,11 @@ async fn streams_with_zero_windows_cost_bounded_memory_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_window_that_never_opens_costs_bounded_memory_h2c() {
     closed_windows(Transport::H2c, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_window_that_never_opens_costs_bounded_memory_tls() {
+    closed_windows(Transport::Tls, false).await;
 }
 
 // --- stalled and slow readers ---------------------------------------------------------
