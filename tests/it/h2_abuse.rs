@@ -1,15 +1,17 @@
 //! HTTP/2 abuse and stalled readers, against a real server process
 //! (`tests/abuse/server.rs`, binary `abuse-server`) over h2c and over TLS with ALPN `h2`:
-//! rapid reset (CVE-2023-44487), CONTINUATION flood, PING and SETTINGS floods from a
+//! rapid reset (CVE-2023-44487), "MadeYouReset" (CVE-2025-8671: frames that make the
+//! server reset streams itself), CONTINUATION flood, PING and SETTINGS floods from a
 //! client that never reads, hundreds of streams with a zero flow-control window, a
 //! connection window that never opens, clients that stop reading, read a byte a second
 //! or read slower than the stream, and stalled subscribers of a broadcast topic.
 //!
 //! The attacker writes HTTP/2 frames by hand (a few lines below: the frame header, and
 //! the HPACK of a request with literal fields), so that it can do what no HTTP/2 library
-//! lets a client do. Rapid reset and the PING flood are also driven by an independent
-//! HTTP/2 library, Python's `h2` (`tests/abuse/h2_attacks.py`, run through
-//! `tests/abuse/h2_attacks.sh`, which installs it into a venv on first use). For each
+//! lets a client do. Rapid reset, MadeYouReset and the CONTINUATION, PING and SETTINGS
+//! floods are also driven by an independent HTTP/2 library, Python's `h2`
+//! (`tests/abuse/h2_attacks.py`, run through `tests/abuse/h2_attacks.sh`, which installs
+//! it into a venv on first use). For each
 //! attack the suite checks that the attacker's connection is cut or its cost bounded,
 //! reads the server's resident memory from `/proc/PID/status` before, during and after,
 //! and times a well-behaved client's first event on another
@@ -662,7 +664,12 @@ impl LocalError {
         match self {
             Self::WindowOverflow => {
                 batch.extend(get(stream, "/ticker"));
-                batch.extend(frame(WINDOW_UPDATE, 0, stream, &0x7fff_ffffu32.to_be_bytes()));
+                batch.extend(frame(
+                    WINDOW_UPDATE,
+                    0,
+                    stream,
+                    &0x7fff_ffffu32.to_be_bytes(),
+                ));
             }
             Self::ConnectionHeader => {
                 let mut block = request_block("/ticker");
@@ -717,7 +724,10 @@ async fn made_you_reset(transport: Transport, how: LocalError) {
         Duration::from_secs(3),
         move |i, batch| {
             for k in 0..100u32 {
-                how.open(u32::try_from(i % 10_000_000).unwrap() * 200 + 2 * k + 1, batch);
+                how.open(
+                    u32::try_from(i % 10_000_000).unwrap() * 200 + 2 * k + 1,
+                    batch,
+                );
             }
             100
         },
@@ -930,8 +940,8 @@ async fn a_settings_flood_that_never_reads_is_cut_by_the_send_timeout_tls() {
 
 // --- the same attacks from an independent HTTP/2 library -----------------------------
 
-/// `tests/abuse/h2_attacks.sh`: rapid reset and a PING flood driven by the Python `h2`
-/// library (pinned in `tests/abuse/requirements.txt`, installed into a venv under the
+/// `tests/abuse/h2_attacks.sh`: rapid reset, PING, SETTINGS and CONTINUATION floods and
+/// MadeYouReset driven by the Python `h2` library (pinned in `tests/abuse/requirements.txt`, installed into a venv under the
 /// target dir on first use), so that the server is also attacked by an HTTP/2
 /// implementation that shares nothing with this file's hand-written frames.
 fn h2_attacks_script() -> std::path::PathBuf {
@@ -1052,31 +1062,115 @@ async fn rapid_reset_from_python_h2_is_cut_with_goaway_tls() {
     python_rapid_reset(Transport::Tls).await;
 }
 
-/// A PING flood from Python `h2` that never reads (4 KiB receive buffer): cut by the
-/// send timeout, as the hand-written one.
-async fn python_ping_flood(transport: Transport) {
+/// A PING flood (`ping_flood`) or SETTINGS flood (`settings_flood`) from Python `h2`
+/// that never reads (4 KiB receive buffer): cut by the send timeout, as the
+/// hand-written ones. The SETTINGS flood gets more time: Python `h2` builds about
+/// 120,000 SETTINGS frames a second, so the server's send buffer (9-byte ACKs) takes 2
+/// to 3 s to fill before its writes block and the send timeout starts.
+async fn python_answer_flood(transport: Transport, flood: &str) {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let Some(report) = python_attack(transport, "ping_flood", Duration::from_secs(6)).await else {
+    let budget = if flood == "settings_flood" {
+        Duration::from_secs(8)
+    } else {
+        Duration::from_secs(6)
+    };
+    let Some(report) = python_attack(transport, flood, budget).await else {
         return;
     };
     report.assert_bounded(32);
     let cut = report
         .cut_after
-        .unwrap_or_else(|| panic!("the PING flood was not cut"));
+        .unwrap_or_else(|| panic!("the {flood} was not cut"));
     assert!(
-        cut < SEND_TIMEOUT + Duration::from_secs(4),
+        cut < SEND_TIMEOUT + budget - Duration::from_secs(2),
         "cut only after {cut:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_h2c() {
-    python_ping_flood(Transport::H2c).await;
+    python_answer_flood(Transport::H2c, "ping_flood").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_tls() {
-    python_ping_flood(Transport::Tls).await;
+    python_answer_flood(Transport::Tls, "ping_flood").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_h2c() {
+    python_answer_flood(Transport::H2c, "settings_flood").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_tls() {
+    python_answer_flood(Transport::Tls, "settings_flood").await;
+}
+
+/// A CONTINUATION flood from Python `h2`: `send_headers` with a 4 MiB header value,
+/// which h2 itself sends as HEADERS + 256 CONTINUATION frames, stream after stream. Cut
+/// with `GOAWAY` `ENHANCE_YOUR_CALM` after a few frames, as the hand-written one.
+async fn python_continuation_flood(transport: Transport) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(report) = python_attack(transport, "continuation_flood", Duration::from_secs(3)).await
+    else {
+        return;
+    };
+    report.assert_bounded(32);
+    let cut = report
+        .cut_after
+        .expect("the CONTINUATION flood was not cut");
+    assert!(cut < Duration::from_secs(2), "cut only after {cut:?}");
+    // The GOAWAY may be lost when the server closes with unread frames (a TCP RST).
+    if let Some(code) = report.goaway {
+        assert_eq!(code, ENHANCE_YOUR_CALM, "GOAWAY's error code");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuation_flood_from_python_h2_is_cut_with_goaway_h2c() {
+    python_continuation_flood(Transport::H2c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuation_flood_from_python_h2_is_cut_with_goaway_tls() {
+    python_continuation_flood(Transport::Tls).await;
+}
+
+/// MadeYouReset from Python `h2` (`made_you_reset`: the stream window overflowed by a
+/// `hyperframe` WINDOW_UPDATE; `made_you_reset_headers`: `connection: close`, h2 alone),
+/// 100 streams a write, reading everything: the server resets each stream itself, and
+/// after 1,024 of them answers `GOAWAY` `ENHANCE_YOUR_CALM` (`too_many_internal_resets`).
+async fn python_made_you_reset(transport: Transport, attack: &str) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(report) = python_attack(transport, attack, Duration::from_secs(3)).await else {
+        return;
+    };
+    report.assert_bounded(32);
+    let cut = report
+        .cut_after
+        .unwrap_or_else(|| panic!("the {attack} connection was not cut"));
+    assert!(cut < Duration::from_secs(2), "cut only after {cut:?}");
+    assert!(report.sent >= 1024, "cut after {} streams", report.sent);
+    if let Some(code) = report.goaway {
+        assert_eq!(code, ENHANCE_YOUR_CALM, "GOAWAY's error code");
+        assert_eq!(
+            report.goaway_debug.as_deref(),
+            Some("too_many_internal_resets")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_you_reset_from_python_h2_is_cut_with_goaway_h2c() {
+    python_made_you_reset(Transport::H2c, "made_you_reset").await;
+    python_made_you_reset(Transport::H2c, "made_you_reset_headers").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_you_reset_from_python_h2_is_cut_with_goaway_tls() {
+    python_made_you_reset(Transport::Tls, "made_you_reset").await;
+    python_made_you_reset(Transport::Tls, "made_you_reset_headers").await;
 }
 
 /// 200 firehose streams on one connection whose flow-control windows never open: with
