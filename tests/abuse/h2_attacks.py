@@ -28,7 +28,8 @@ ATTACK is one of:
 Runs until the server cuts the connection or SECONDS passed, then prints one JSON line:
 `{"attack": ..., "sent": frames or streams sent, "cut_after": seconds or null,
 "goaway": the GOAWAY error code or null, "goaway_debug": its debug data or null,
-"server_resets": RST_STREAM frames received}`.
+"server_resets": RST_STREAM frames received, "server_refused": how many of them were
+REFUSED_STREAM}`.
 """
 
 import functools
@@ -105,11 +106,14 @@ class Seen:
         self.goaway_debug = None
         # None for a client that never reads.
         self.resets = 0 if reading else None
+        self.refused = 0 if reading else None
 
-    def receive(self, sock, conn):
-        """Reads whatever the server sent (non-blocking), as a client would; raises
-        ConnectionResetError once the server closed or sent GOAWAY."""
-        while (TLS and sock.pending()) or select.select([sock], [], [], 0)[0]:
+    def receive(self, sock, conn, wait=0):
+        """Reads whatever the server sent (waiting up to `wait` seconds for the first
+        bytes), as a client would; raises ConnectionResetError once the server closed or
+        sent GOAWAY."""
+        while (TLS and sock.pending()) or select.select([sock], [], [], wait)[0]:
+            wait = 0
             data = sock.recv(65536)
             if not data:
                 raise ConnectionResetError("closed by the server")
@@ -121,6 +125,8 @@ class Seen:
                     )
                 elif isinstance(event, h2.events.StreamReset):
                     self.resets += 1
+                    if event.error_code == h2.errors.ErrorCodes.REFUSED_STREAM:
+                        self.refused += 1
                 elif isinstance(event, h2.events.DataReceived):
                     conn.acknowledge_received_data(
                         event.flow_controlled_length, event.stream_id
@@ -133,7 +139,10 @@ CUT = (OSError, ssl.SSLError, h2.exceptions.ProtocolError)
 
 
 def streams_in_batches(host, port, seconds, open_stream, **config_options):
-    """100 streams per write, each `open_stream(conn, stream_id)`, reading everything."""
+    """100 streams per write, each `open_stream(conn, stream_id)`, reading everything.
+    Like any h2 client, never more open streams than the server's
+    SETTINGS_MAX_CONCURRENT_STREAMS (h2 refuses to open more): when they are all open,
+    waits (10 ms at most) for the server's answers."""
     sock, conn = connect(host, port, **config_options)
     start = time.monotonic()
     deadline = start + seconds
@@ -141,13 +150,19 @@ def streams_in_batches(host, port, seconds, open_stream, **config_options):
     sent, cut_after = 0, None
     try:
         while time.monotonic() < deadline:
-            seen.receive(sock, conn)
+            full = conn.open_outbound_streams >= conn.remote_settings.max_concurrent_streams
+            seen.receive(sock, conn, wait=0.01 if full else 0)
             data = b""
             for _ in range(100):
+                if (
+                    conn.open_outbound_streams
+                    >= conn.remote_settings.max_concurrent_streams
+                ):
+                    break
                 stream = conn.get_next_available_stream_id()
                 data += open_stream(conn, stream)
                 sent += 1
-            if not send(sock, data, deadline):
+            if data and not send(sock, data, deadline):
                 break
     except CUT:
         cut_after = time.monotonic() - start
@@ -285,6 +300,7 @@ def main():
                 "goaway": seen.goaway,
                 "goaway_debug": seen.goaway_debug,
                 "server_resets": seen.resets,
+                "server_refused": seen.refused,
             }
         ),
         flush=True,
