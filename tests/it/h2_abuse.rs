@@ -1230,8 +1230,8 @@ async fn rapid_reset_from_python_h2_is_cut_with_goaway_tls() {
 
 /// A PING flood (`ping_flood`) or SETTINGS flood (`settings_flood`) from Python `h2`
 /// that never reads (4 KiB receive buffer): cut by the send timeout, as the
-/// hand-written ones. The SETTINGS flood gets more time: Python `h2` builds about
-/// 120,000 SETTINGS frames a second, so the server's send buffer (9-byte ACKs) takes 2
+/// hand-written ones. The SETTINGS flood gets more time: Python `h2` builds 100,000 to
+/// 200,000 SETTINGS frames a second, so the server's send buffer (9-byte ACKs) takes 2
 /// to 3 s to fill before its writes block and the send timeout starts.
 async fn python_answer_flood(transport: Transport, flood: &str) {
     let _turn = ONE_AT_A_TIME.lock().await;
