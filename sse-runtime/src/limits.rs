@@ -15,7 +15,7 @@ use std::time::Duration;
 /// | `max_headers` | 100 | `431` |
 /// | `h2_max_concurrent_streams` | 256 | a stream beyond it is refused (`RST_STREAM` `REFUSED_STREAM`); well-behaved clients wait for a slot |
 /// | `h2_max_pending_accept_reset_streams` | 20 | a client that resets streams faster than the server accepts them (rapid reset, CVE-2023-44487) gets `GOAWAY` `ENHANCE_YOUR_CALM` and is closed |
-/// | `h2_max_local_error_reset_streams` | 1,024 | a client that makes the server reset that many of its streams for protocol errors gets `GOAWAY` `ENHANCE_YOUR_CALM` and is closed |
+/// | `h2_max_local_error_reset_streams` | 1,024 | a client that makes the server reset that many of its streams for protocol errors ("MadeYouReset", CVE-2025-8671), or refuse them beyond `h2_max_concurrent_streams`, gets `GOAWAY` `ENHANCE_YOUR_CALM` and is closed |
 /// | `h2_max_send_buf_size` | 64 KiB | a stream's response body is not polled while that much of it waits to be sent (flow control or a slow socket) |
 /// | `h2_keep_alive_interval` | off | when set: the server PINGs every HTTP/2 connection at this interval and closes it when no answer comes within `h2_keep_alive_timeout` (20 s) |
 /// | `send_timeout` | 30 s | a client that stops reading (full socket buffer, or an HTTP/2 flow-control window kept closed) is disconnected and its streams' cleanup runs |
@@ -134,9 +134,19 @@ limits! {
     h2_max_pending_accept_reset_streams, get_h2_max_pending_accept_reset_streams: usize;
     /// Most HTTP/2 streams the server may reset because the client broke the protocol on
     /// them (for example a malformed header block), before the connection gets `GOAWAY`
-    /// `ENHANCE_YOUR_CALM` and is closed (RUSTSEC-2024-0003).
+    /// `ENHANCE_YOUR_CALM` and is closed (RUSTSEC-2024-0003). This is the answer to
+    /// "MadeYouReset" (CVE-2025-8671), where the client has the server reset streams (a
+    /// `WINDOW_UPDATE` overflowing a stream's window, a `connection` header, DATA beyond
+    /// `content-length`) instead of resetting them itself, which rapid reset's guard
+    /// (`h2_max_pending_accept_reset_streams`) does not see. h2 counts every such reset
+    /// for the connection's whole life, and the streams it refuses beyond
+    /// `h2_max_concurrent_streams` too. It does not count the reset that follows the `431`
+    /// it sends for a header list over `max_header_bytes` while the request body is
+    /// open: such a request never reaches the application and costs the server less than
+    /// an ordinary request (measured in `docs/reliability.md`).
     ///
-    /// 1,024 is hyper's default: a correct client never triggers a reset of this kind.
+    /// 1,024 is hyper's default: a correct client never triggers a reset of this kind, nor
+    /// opens more streams than the server advertises.
     h2_max_local_error_reset_streams, get_h2_max_local_error_reset_streams: usize;
     /// Most bytes of one HTTP/2 response body buffered for sending (h2's
     /// `max_send_buffer_size`); while that much waits (the client's flow-control window is
