@@ -656,9 +656,7 @@ impl<W: Wire> Conn<W> {
             };
             let done = &mut *io.done;
             done.clear();
-            opened += self
-                .wire
-                .feed(&io.reader.buf[..len], done, &mut self.out)?;
+            opened += self.wire.feed(&io.reader.buf[..len], done, &mut self.out)?;
             if !self.out.is_empty() {
                 self.flush(io.epoll, token)?;
             }
@@ -773,18 +771,17 @@ pub fn run<W: Wire>(
     }
     result.open = started.elapsed();
     // Settle, as before: 500 ms with every subscriber open.
-    let mut pump = |until: &dyn Fn(&FanoutRun) -> bool,
-                    result: &mut FanoutRun|
-     -> Result<(), BoxError> {
-        while !until(result) {
-            let count = epoll.wait(&mut ready, 50);
-            for event in &ready[..count] {
-                let token = event.u64 as usize;
-                conns.0[token].on_ready(&mut io, token, event.events, result)?;
+    let mut pump =
+        |until: &dyn Fn(&FanoutRun) -> bool, result: &mut FanoutRun| -> Result<(), BoxError> {
+            while !until(result) {
+                let count = epoll.wait(&mut ready, 50);
+                for event in &ready[..count] {
+                    let token = event.u64 as usize;
+                    conns.0[token].on_ready(&mut io, token, event.events, result)?;
+                }
             }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     let settle = Instant::now() + Duration::from_millis(500);
     pump(&|_| Instant::now() >= settle, &mut result)?;
     (plan.on_open)();

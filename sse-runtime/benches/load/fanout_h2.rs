@@ -147,7 +147,9 @@ impl H2 {
                 }
                 let mut block = unpad(flags, payload)?;
                 if flags & PRIORITY != 0 {
-                    block = block.get(5..).ok_or("h2: HEADERS too short for its priority")?;
+                    block = block
+                        .get(5..)
+                        .ok_or("h2: HEADERS too short for its priority")?;
                 }
                 check_status(block).map_err(|err| format!("h2: stream {id}: {err}"))?;
                 self.heads[index] = true;
@@ -155,18 +157,13 @@ impl H2 {
             }
             RST_STREAM => {
                 let code = payload.get(..4).map_or(0, be32);
-                Err(format!(
-                    "h2: the server reset stream {id} ({})",
-                    error_name(code)
-                )
-                .into())
+                Err(format!("h2: the server reset stream {id} ({})", error_name(code)).into())
             }
             SETTINGS if flags & ACK == 0 => {
                 for setting in payload.chunks_exact(6) {
                     let name = u16::from_be_bytes([setting[0], setting[1]]);
                     let value = be32(&setting[2..]);
-                    if name == SETTINGS_MAX_CONCURRENT_STREAMS && (value as usize) < self.streams
-                    {
+                    if name == SETTINGS_MAX_CONCURRENT_STREAMS && (value as usize) < self.streams {
                         return Err(format!(
                             "h2: the server allows {value} concurrent streams per connection, \
                              fewer than the {} this run opens",
@@ -255,7 +252,8 @@ impl Wire for H2 {
         let mut at = 0;
         let mut heads = 0;
         while let Some(header) = bytes.get(at..at + 9) {
-            let len = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+            let len =
+                usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
             let Some(payload) = bytes.get(at + 9..at + 9 + len) else {
                 break;
             };
@@ -307,7 +305,9 @@ fn unpad(flags: u8, payload: &[u8]) -> Result<&[u8], BoxError> {
     if flags & PADDED == 0 {
         return Ok(payload);
     }
-    let (&pad, rest) = payload.split_first().ok_or("h2: padded frame without its pad length")?;
+    let (&pad, rest) = payload
+        .split_first()
+        .ok_or("h2: padded frame without its pad length")?;
     rest.len()
         .checked_sub(usize::from(pad))
         .map(|len| &rest[..len])
@@ -334,11 +334,9 @@ fn check_status(mut block: &[u8]) -> Result<(), String> {
         Some(0x8c) => "400",
         Some(0x8d) => "404",
         Some(0x8e) => "500",
-        Some(byte) => {
-            return Err(format!(
-                "the response head does not begin with an indexed :status 200 (HPACK byte {byte:#04x})"
-            ))
-        }
+        Some(byte) => return Err(format!(
+            "the response head does not begin with an indexed :status 200 (HPACK byte {byte:#04x})"
+        )),
         None => return Err("an empty response head".to_owned()),
     };
     Err(format!("/fanout: status {status}"))

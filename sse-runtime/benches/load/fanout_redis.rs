@@ -8,6 +8,8 @@
 //! `GET /fanout`, `GET /publish` publishes events stamped with their publication time,
 //! latency = arrival − stamp), at the same subscriber counts, and only there: it sits out
 //! every other scenario, and its figures fill a column of their own in the fan-out rows.
+//! It also runs the fan-out to HTTP/2 streams (`--scenarios fanout-h2`, `fanout_h2.rs`)
+//! whenever that runs; `--scenarios fanout-h2` alone starts Redis for it.
 //! What it adds to the in-process path: the publish script's round trip to Redis, the
 //! pub/sub hop back to the instance's reader task, and one JSON decode per event.
 //!

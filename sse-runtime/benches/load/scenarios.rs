@@ -213,7 +213,8 @@ impl Config {
             short_concurrency: 64,
             short_warmup: Duration::from_millis(500),
             short_window: Duration::from_secs(3),
-            fanout_counts: counts_from_env("BENCH_FANOUT_COUNTS").unwrap_or_else(|| vec![1_000, 10_000, 100_000]),
+            fanout_counts: counts_from_env("BENCH_FANOUT_COUNTS")
+                .unwrap_or_else(|| vec![1_000, 10_000, 100_000]),
             fanout_events: 6,
             fanout_every: Duration::from_millis(500),
             fanout_fastapi_max: 1_000,
@@ -542,11 +543,7 @@ fn fan_out(
         Transport::Http1 => fanout_client::run(plan, 1, |_| fanout_client::Http1::default())?,
         Transport::H2c => {
             plan.open_concurrency = 10;
-            fanout_client::run(
-                plan,
-                H2_STREAMS_PER_CONNECTION,
-                crate::fanout_h2::H2::new,
-            )?
+            fanout_client::run(plan, H2_STREAMS_PER_CONNECTION, crate::fanout_h2::H2::new)?
         }
     };
     let server_cpu = server
@@ -577,8 +574,14 @@ fn fan_out(
     let mut all = run.kernel_ms;
     all.sort_by(f64::total_cmp);
     let mut figures = vec![
-        (Metric::Fanout(transport, n, Stat::P50), percentile(&all, 0.50)),
-        (Metric::Fanout(transport, n, Stat::P99), percentile(&all, 0.99)),
+        (
+            Metric::Fanout(transport, n, Stat::P50),
+            percentile(&all, 0.50),
+        ),
+        (
+            Metric::Fanout(transport, n, Stat::P99),
+            percentile(&all, 0.99),
+        ),
         (
             Metric::Fanout(transport, n, Stat::Max),
             all.last().copied().unwrap_or(f64::NAN),
