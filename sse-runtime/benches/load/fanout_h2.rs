@@ -334,9 +334,11 @@ fn check_status(mut block: &[u8]) -> Result<(), String> {
         Some(0x8c) => "400",
         Some(0x8d) => "404",
         Some(0x8e) => "500",
-        Some(byte) => return Err(format!(
-            "the response head does not begin with an indexed :status 200 (HPACK byte {byte:#04x})"
-        )),
+        Some(byte) => {
+            return Err(format!(
+                "the response head begins with HPACK byte {byte:#04x}, not :status 200"
+            ))
+        }
         None => return Err("an empty response head".to_owned()),
     };
     Err(format!("/fanout: status {status}"))
