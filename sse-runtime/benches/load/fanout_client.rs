@@ -20,6 +20,12 @@
 //! Sockets are bound to source addresses 127.0.0.2, 127.0.0.3, ... (20,000 subscribers
 //! each, `IP_BIND_ADDRESS_NO_PORT`) so that 100,000 connections to one server port do not
 //! run out of the ephemeral port range (28,232 ports per source address here).
+//!
+//! The driver (`run`: connect, open every subscriber, publish, collect) does not know the
+//! protocol: a connection's [`Wire`] writes its requests and turns the bytes of each read
+//! into completed events. [`Http1`] here carries one subscriber per connection (the
+//! request written by hand, the response head and chunked body parsed by hand);
+//! `fanout_h2.rs` carries many, as HTTP/2 streams on one h2c connection.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -45,8 +51,13 @@ pub struct FanoutRun {
     pub client_cpu: Duration,
     /// Wall time of the same span.
     pub publish_wall: Duration,
-    /// Reads that completed more than one event (stamped with one time).
+    /// Reads that completed more than one event of the same subscriber (stamped with one
+    /// time).
     pub coalesced: u64,
+    /// Reads that completed events of more than one subscriber: expected on h2c (one
+    /// connection carries many subscribers' streams, the server writes their frames
+    /// together), impossible on HTTP/1.1.
+    pub multi_stream_reads: u64,
 }
 
 /// Fan-out parameters.
@@ -55,20 +66,55 @@ pub struct Plan<'a> {
     pub subscribers: usize,
     pub events: u64,
     pub every: Duration,
+    /// Connections being opened at a time.
     pub open_concurrency: usize,
     /// Called once every subscriber is open, before the publish request (memory figures).
     pub on_open: &'a mut dyn FnMut(),
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// `connect` in progress (waiting for writability).
-    Connecting,
-    /// Request written, reading the response head.
-    Head,
-    /// Reading the chunked body.
-    Body,
-    Closed,
+/// What the subscriber connections speak.
+pub trait Wire {
+    /// Subscribers this connection carries.
+    fn subscribers(&self) -> usize;
+    /// Appends what to write once connected (the request, or requests) to `out`.
+    fn hello(&mut self, to: SocketAddrV4, out: &mut Vec<u8>);
+    /// Takes the bytes of one read: pushes `(subscriber, publication stamp)` of every
+    /// event they complete (`subscriber` indexes this connection's subscribers) to `done`,
+    /// appends anything to send back to `out`, and returns how many subscribers' response
+    /// heads arrived.
+    fn feed(
+        &mut self,
+        data: &[u8],
+        done: &mut Vec<(usize, f64)>,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, BoxError>;
+}
+
+/// Splits an event stream into events; shared by the wires.
+#[derive(Default)]
+pub struct Events {
+    /// The current event's bytes so far (events are small).
+    event: Vec<u8>,
+    /// Whether the last byte seen was a LF (an event ends at an empty line).
+    after_lf: bool,
+}
+
+impl Events {
+    /// Feeds body bytes; pushes `(subscriber, publication stamp)` of every event completed.
+    pub fn feed(&mut self, data: &[u8], subscriber: usize, done: &mut Vec<(usize, f64)>) {
+        for &byte in data {
+            if byte == b'\n' && self.after_lf {
+                if let Some(stamp) = stamp_of(&self.event) {
+                    done.push((subscriber, stamp));
+                }
+                self.event.clear();
+                self.after_lf = false;
+                continue;
+            }
+            self.after_lf = byte == b'\n';
+            self.event.push(byte);
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -88,32 +134,76 @@ enum Chunk {
     End,
 }
 
-struct Sub {
-    fd: RawFd,
-    phase: Phase,
-    head: Vec<u8>,
+/// HTTP/1.1: one subscriber per connection, `GET /fanout` written by hand, the response
+/// head and the chunked body parsed by hand.
+pub struct Http1 {
+    /// The response head so far; `None` once it was parsed.
+    head: Option<Vec<u8>>,
     chunk: Chunk,
-    /// The current event's bytes so far (events are small).
-    event: Vec<u8>,
-    /// Whether the last byte seen was a LF (an event ends at an empty line).
-    after_lf: bool,
+    events: Events,
 }
 
-impl Sub {
-    fn new(fd: RawFd) -> Self {
+impl Default for Http1 {
+    fn default() -> Self {
         Self {
-            fd,
-            phase: Phase::Connecting,
-            head: Vec::new(),
+            head: Some(Vec::new()),
             chunk: Chunk::Size {
                 value: 0,
                 digits: false,
                 more: true,
             },
-            event: Vec::new(),
-            after_lf: false,
+            events: Events::default(),
         }
     }
+}
+
+impl Wire for Http1 {
+    fn subscribers(&self) -> usize {
+        1
+    }
+
+    fn hello(&mut self, to: SocketAddrV4, out: &mut Vec<u8>) {
+        out.extend_from_slice(
+            format!("GET /fanout HTTP/1.1\r\nHost: {to}\r\nAccept: text/event-stream\r\n\r\n")
+                .as_bytes(),
+        );
+    }
+
+    fn feed(
+        &mut self,
+        data: &[u8],
+        done: &mut Vec<(usize, f64)>,
+        _out: &mut Vec<u8>,
+    ) -> Result<usize, BoxError> {
+        let Some(head) = &mut self.head else {
+            self.feed_body(data, done)?;
+            return Ok(0);
+        };
+        head.extend_from_slice(data);
+        match parse_head(head)? {
+            Some(rest) => {
+                self.head = None;
+                self.feed_body(&rest, done)?;
+                Ok(1)
+            }
+            None => Ok(0),
+        }
+    }
+}
+
+/// A subscriber connection.
+struct Conn<W> {
+    fd: RawFd,
+    /// `connect` in progress (waiting for writability).
+    connecting: bool,
+    closed: bool,
+    wire: W,
+    /// Bytes still to write (the requests, replies).
+    out: Vec<u8>,
+    /// The epoll events it is registered for.
+    registered: u32,
+    /// Its subscribers whose response head arrived.
+    opened: usize,
 }
 
 fn os_err(what: &str) -> BoxError {
@@ -251,15 +341,15 @@ impl Drop for Epoll {
 }
 
 /// Closes every subscriber socket when the run ends, however it ends.
-struct Subs(Vec<Sub>);
+struct Conns<W>(Vec<Conn<W>>);
 
-impl Drop for Subs {
+impl<W> Drop for Conns<W> {
     fn drop(&mut self) {
-        for sub in &self.0 {
-            if sub.phase != Phase::Closed {
+        for conn in &self.0 {
+            if !conn.closed {
                 // SAFETY: closes our own fd, once.
                 unsafe {
-                    libc::close(sub.fd);
+                    libc::close(conn.fd);
                 }
             }
         }
@@ -354,94 +444,80 @@ fn stamp_of(event: &[u8]) -> Option<f64> {
     std::str::from_utf8(&number[..len]).ok()?.parse().ok()
 }
 
-/// Feeds body bytes (after de-chunking) into the event splitter; returns the publication
-/// stamps of the events completed.
-fn feed_events(sub: &mut Sub, data: &[u8], done: &mut Vec<f64>) {
-    for &byte in data {
-        if byte == b'\n' && sub.after_lf {
-            if let Some(stamp) = stamp_of(&sub.event) {
-                done.push(stamp);
+impl Http1 {
+    /// De-chunks `data` into the event splitter. Errors on malformed chunking.
+    fn feed_body(&mut self, mut data: &[u8], done: &mut Vec<(usize, f64)>) -> Result<(), BoxError> {
+        while !data.is_empty() {
+            match self.chunk {
+                Chunk::Size {
+                    value,
+                    digits,
+                    more,
+                } => {
+                    let byte = data[0];
+                    data = &data[1..];
+                    let hex = (byte as char).to_digit(16);
+                    self.chunk = match (byte, hex) {
+                        (_, Some(digit)) if more => Chunk::Size {
+                            value: value
+                                .checked_mul(16)
+                                .and_then(|v| v.checked_add(digit as usize))
+                                .ok_or("chunk size overflows")?,
+                            digits: true,
+                            more: true,
+                        },
+                        (b'\n', _) if !digits => return Err("empty chunk size".into()),
+                        (b'\n', _) if value == 0 => Chunk::End,
+                        (b'\n', _) => Chunk::Data(value),
+                        // CR or a chunk extension: skipped up to LF.
+                        _ => Chunk::Size {
+                            value,
+                            digits,
+                            more: false,
+                        },
+                    };
+                }
+                Chunk::Data(left) => {
+                    let take = left.min(data.len());
+                    self.events.feed(&data[..take], 0, done);
+                    data = &data[take..];
+                    self.chunk = if take == left {
+                        Chunk::DataEnd(2)
+                    } else {
+                        Chunk::Data(left - take)
+                    };
+                }
+                Chunk::DataEnd(left) => {
+                    let take = left.min(data.len());
+                    data = &data[take..];
+                    self.chunk = if take == left {
+                        Chunk::Size {
+                            value: 0,
+                            digits: false,
+                            more: true,
+                        }
+                    } else {
+                        Chunk::DataEnd(left - take)
+                    };
+                }
+                Chunk::End => return Ok(()),
             }
-            sub.event.clear();
-            sub.after_lf = false;
-            continue;
         }
-        sub.after_lf = byte == b'\n';
-        sub.event.push(byte);
+        Ok(())
     }
 }
 
-/// De-chunks `data` into the event splitter. Errors on malformed chunking.
-fn feed_body(sub: &mut Sub, mut data: &[u8], done: &mut Vec<f64>) -> Result<(), BoxError> {
-    while !data.is_empty() {
-        match sub.chunk {
-            Chunk::Size {
-                value,
-                digits,
-                more,
-            } => {
-                let byte = data[0];
-                data = &data[1..];
-                let hex = (byte as char).to_digit(16);
-                sub.chunk = match (byte, hex) {
-                    (_, Some(digit)) if more => Chunk::Size {
-                        value: value
-                            .checked_mul(16)
-                            .and_then(|v| v.checked_add(digit as usize))
-                            .ok_or("chunk size overflows")?,
-                        digits: true,
-                        more: true,
-                    },
-                    (b'\n', _) if !digits => return Err("empty chunk size".into()),
-                    (b'\n', _) if value == 0 => Chunk::End,
-                    (b'\n', _) => Chunk::Data(value),
-                    // CR or a chunk extension: skipped up to LF.
-                    _ => Chunk::Size {
-                        value,
-                        digits,
-                        more: false,
-                    },
-                };
-            }
-            Chunk::Data(left) => {
-                let take = left.min(data.len());
-                feed_events(sub, &data[..take], done);
-                data = &data[take..];
-                sub.chunk = if take == left {
-                    Chunk::DataEnd(2)
-                } else {
-                    Chunk::Data(left - take)
-                };
-            }
-            Chunk::DataEnd(left) => {
-                let take = left.min(data.len());
-                data = &data[take..];
-                sub.chunk = if take == left {
-                    Chunk::Size {
-                        value: 0,
-                        digits: false,
-                        more: true,
-                    }
-                } else {
-                    Chunk::DataEnd(left - take)
-                };
-            }
-            Chunk::End => return Ok(()),
-        }
-    }
-    Ok(())
-}
-
-/// Parses the response head in `sub.head`; `Ok(Some(rest))` once complete, with the
-/// body bytes that followed it.
-fn parse_head(sub: &mut Sub) -> Result<Option<Vec<u8>>, BoxError> {
-    let Some(end) = memchr::memmem::find(&sub.head, b"\r\n\r\n") else {
-        if sub.head.len() > 16 * 1024 {
+/// Parses the response head in `head`; `Ok(Some(rest))` once complete, with the body
+/// bytes that followed it.
+fn parse_head(head: &[u8]) -> Result<Option<Vec<u8>>, BoxError> {
+    let Some(end) = memchr::memmem::find(head, b"\r\n\r\n") else {
+        if head.len() > 16 * 1024 {
             return Err("response head over 16 KiB".into());
         }
         return Ok(None);
     };
-    let head = std::str::from_utf8(&sub.head[..end]).map_err(|_| "response head not UTF-8")?;
+    let rest = head[end + 4..].to_vec();
+    let head = std::str::from_utf8(&head[..end]).map_err(|_| "response head not UTF-8")?;
     let mut lines = head.split("\r\n");
     let status = lines.next().unwrap_or("");
     if !status.starts_with("HTTP/1.1 200") {
@@ -463,8 +539,6 @@ fn parse_head(sub: &mut Sub) -> Result<Option<Vec<u8>>, BoxError> {
     if !chunked || !event_stream {
         return Err(format!("/fanout: unexpected head {head:?}").into());
     }
-    let rest = sub.head[end + 4..].to_vec();
-    sub.head = Vec::new();
     Ok(Some(rest))
 }
 
@@ -491,20 +565,162 @@ fn get_once(addr: SocketAddr, path: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Opens `plan.subscribers` subscribers of `GET /fanout`, then has the server publish
-/// `plan.events` events `plan.every` apart, and collects every delivery's latency.
-pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
+/// The source address of connection `index` (`PER_SOURCE` per address, from 127.0.0.2).
+fn source_of(index: usize) -> Ipv4Addr {
+    let offset = u32::try_from(index / PER_SOURCE).unwrap_or(u32::MAX);
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 0, 0, 2)).saturating_add(offset))
+}
+
+impl<W: Wire> Conn<W> {
+    /// Writes what it can of `out`; listens for writability while something is left.
+    fn flush(&mut self, epoll: &Epoll, token: usize) -> Result<(), BoxError> {
+        while !self.out.is_empty() {
+            // SAFETY: writes from a live buffer of its length.
+            let written = unsafe { libc::write(self.fd, self.out.as_ptr().cast(), self.out.len()) };
+            match usize::try_from(written) {
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(_) => match std::io::Error::last_os_error().raw_os_error() {
+                    Some(libc::EINTR) => {}
+                    Some(libc::EAGAIN) => break,
+                    _ => return Err(os_err("write")),
+                },
+            }
+        }
+        let want = if self.out.is_empty() {
+            libc::EPOLLIN as u32
+        } else {
+            (libc::EPOLLIN | libc::EPOLLOUT) as u32
+        };
+        if want != self.registered {
+            epoll.ctl(libc::EPOLL_CTL_MOD, self.fd, want, token)?;
+            self.registered = want;
+        }
+        Ok(())
+    }
+
+    /// Handles one readiness event: finishes the connect (writing the wire's hello),
+    /// writes what is pending, reads what is there (until `EAGAIN`) and stamps every
+    /// event completed with the kernel receive time of the read that completed it.
+    /// Returns how many of its subscribers' response heads arrived.
+    fn on_ready(
+        &mut self,
+        io: &mut Io<'_>,
+        token: usize,
+        flags: u32,
+        result: &mut FanoutRun,
+    ) -> Result<usize, BoxError> {
+        if self.closed {
+            return Ok(0);
+        }
+        if self.connecting {
+            if flags & (libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) as u32 == 0 {
+                return Ok(0);
+            }
+            let mut err: i32 = 0;
+            let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+            // SAFETY: getsockopt into a local int.
+            unsafe {
+                libc::getsockopt(
+                    self.fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_ERROR,
+                    std::ptr::from_mut(&mut err).cast(),
+                    &mut len,
+                );
+            }
+            if err != 0 {
+                return Err(format!("connect: {}", std::io::Error::from_raw_os_error(err)).into());
+            }
+            self.connecting = false;
+            self.wire.hello(io.to, &mut self.out);
+            return self.flush(io.epoll, token).map(|()| 0);
+        }
+        if !self.out.is_empty() {
+            self.flush(io.epoll, token)?;
+        }
+        let mut opened = 0;
+        loop {
+            let (len, stamp) = match io.reader.recv(self.fd)? {
+                Received::WouldBlock => break,
+                Received::Eof => {
+                    // SAFETY: closes our own fd, once.
+                    unsafe {
+                        libc::close(self.fd);
+                    }
+                    self.closed = true;
+                    return Err("the server closed a subscriber's connection".into());
+                }
+                Received::Data { len, stamp } => (len, stamp),
+            };
+            let done = &mut *io.done;
+            done.clear();
+            opened += self.wire.feed(&io.reader.buf[..len], done, &mut self.out)?;
+            if !self.out.is_empty() {
+                self.flush(io.epoll, token)?;
+            }
+            if done.is_empty() {
+                continue;
+            }
+            if done.len() > 1 {
+                done.sort_by_key(|&(subscriber, _)| subscriber);
+                if done.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+                    result.coalesced += 1;
+                }
+                if done[0].0 != done[done.len() - 1].0 {
+                    result.multi_stream_reads += 1;
+                }
+            }
+            let now = crate::servers::now();
+            let Some(kernel) = stamp else {
+                return Err("recvmsg returned no SCM_TIMESTAMPNS".into());
+            };
+            for &(_, published) in done.iter() {
+                result.kernel_ms.push((kernel - published) * 1e3);
+                result.user_ms.push((now - published) * 1e3);
+            }
+        }
+        Ok(opened)
+    }
+}
+
+/// What `Conn::on_ready` works with.
+struct Io<'a> {
+    epoll: &'a Epoll,
+    reader: &'a mut Reader,
+    to: SocketAddrV4,
+    /// The events one read completed (reused).
+    done: &'a mut Vec<(usize, f64)>,
+}
+
+/// Opens `plan.subscribers` subscribers of `GET /fanout` on connections made by `wire`
+/// (called with the number of subscribers the connection is to carry, at most
+/// `per_connection`), then has the server publish `plan.events` events `plan.every`
+/// apart, and collects every delivery's latency.
+pub fn run<W: Wire>(
+    plan: Plan<'_>,
+    per_connection: usize,
+    wire: impl Fn(usize) -> W,
+) -> Result<FanoutRun, BoxError> {
     let SocketAddr::V4(to) = plan.addr else {
         return Err("the fan-out client speaks IPv4 only".into());
     };
     let n = plan.subscribers;
-    let request =
-        format!("GET /fanout HTTP/1.1\r\nHost: {to}\r\nAccept: text/event-stream\r\n\r\n");
+    let per_connection = per_connection.max(1);
+    let connections = n.div_ceil(per_connection);
     let epoll = Epoll::new()?;
-    let mut subs = Subs(Vec::with_capacity(n));
+    let mut conns = Conns(Vec::with_capacity(connections));
     let mut reader = Reader {
         buf: vec![0; 64 * 1024],
         control: [0; 16],
+    };
+    let mut done = Vec::new();
+    let mut io = Io {
+        epoll: &epoll,
+        reader: &mut reader,
+        to,
+        done: &mut done,
     };
     let mut ready = vec![libc::epoll_event { events: 0, u64: 0 }; 4096];
     let mut result = FanoutRun {
@@ -512,119 +728,28 @@ pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
         user_ms: Vec::with_capacity(n * plan.events as usize),
         ..FanoutRun::default()
     };
-    let mut done = Vec::new();
     let mut opened = 0usize;
     let mut in_flight = 0usize;
     let started = Instant::now();
     let open_deadline = started + Duration::from_secs(60 + n as u64 / 1_000);
 
-    // Handles one readiness event; returns whether the subscriber finished opening.
-    let mut on_ready = |subs: &mut Vec<Sub>,
-                        token: usize,
-                        flags: u32,
-                        result: &mut FanoutRun,
-                        done: &mut Vec<f64>|
-     -> Result<bool, BoxError> {
-        let sub = &mut subs[token];
-        match sub.phase {
-            Phase::Closed => Ok(false),
-            Phase::Connecting => {
-                if flags & (libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) as u32 == 0 {
-                    return Ok(false);
-                }
-                let mut err: i32 = 0;
-                let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-                // SAFETY: getsockopt into a local int.
-                unsafe {
-                    libc::getsockopt(
-                        sub.fd,
-                        libc::SOL_SOCKET,
-                        libc::SO_ERROR,
-                        std::ptr::from_mut(&mut err).cast(),
-                        &mut len,
-                    );
-                }
-                if err != 0 {
-                    return Err(
-                        format!("connect: {}", std::io::Error::from_raw_os_error(err)).into(),
-                    );
-                }
-                // SAFETY: writes our request from a live buffer.
-                let written =
-                    unsafe { libc::write(sub.fd, request.as_ptr().cast(), request.len()) };
-                if usize::try_from(written).ok() != Some(request.len()) {
-                    return Err(os_err("write request"));
-                }
-                sub.phase = Phase::Head;
-                epoll.ctl(libc::EPOLL_CTL_MOD, sub.fd, libc::EPOLLIN as u32, token)?;
-                Ok(false)
-            }
-            Phase::Head | Phase::Body => {
-                let mut became_open = false;
-                loop {
-                    let (len, stamp) = match reader.recv(sub.fd)? {
-                        Received::WouldBlock => break,
-                        Received::Eof => {
-                            // SAFETY: closes our own fd, once.
-                            unsafe {
-                                libc::close(sub.fd);
-                            }
-                            sub.phase = Phase::Closed;
-                            return Err("the server closed a subscriber's connection".into());
-                        }
-                        Received::Data { len, stamp } => (len, stamp),
-                    };
-                    let data = &reader.buf[..len];
-                    let body = if sub.phase == Phase::Head {
-                        sub.head.extend_from_slice(data);
-                        match parse_head(sub)? {
-                            Some(rest) => {
-                                sub.phase = Phase::Body;
-                                became_open = true;
-                                rest
-                            }
-                            None => continue,
-                        }
-                    } else {
-                        data.to_vec()
-                    };
-                    done.clear();
-                    feed_body(sub, &body, done)?;
-                    if done.is_empty() {
-                        continue;
-                    }
-                    if done.len() > 1 {
-                        result.coalesced += 1;
-                    }
-                    let now = crate::servers::now();
-                    let Some(kernel) = stamp else {
-                        return Err("recvmsg returned no SCM_TIMESTAMPNS".into());
-                    };
-                    for &published in done.iter() {
-                        result.kernel_ms.push((kernel - published) * 1e3);
-                        result.user_ms.push((now - published) * 1e3);
-                    }
-                }
-                Ok(became_open)
-            }
-        }
-    };
-
-    // Open every subscriber, `open_concurrency` at a time.
-    let mut next = 0usize;
+    // Open every subscriber, `open_concurrency` connections at a time.
     while opened < n {
-        while next < n && in_flight < plan.open_concurrency {
-            let source =
-                Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 0, 0, 2)) + (next / PER_SOURCE) as u32);
-            let fd = start_connect(source, to)?;
-            subs.0.push(Sub::new(fd));
-            epoll.ctl(
-                libc::EPOLL_CTL_ADD,
+        while conns.0.len() < connections && in_flight < plan.open_concurrency.max(1) {
+            let index = conns.0.len();
+            let fd = start_connect(source_of(index), to)?;
+            let subscribers = per_connection.min(n - index * per_connection);
+            let registered = (libc::EPOLLOUT | libc::EPOLLIN) as u32;
+            conns.0.push(Conn {
                 fd,
-                (libc::EPOLLOUT | libc::EPOLLIN) as u32,
-                next,
-            )?;
-            next += 1;
+                connecting: true,
+                closed: false,
+                wire: wire(subscribers),
+                out: Vec::new(),
+                registered,
+                opened: 0,
+            });
+            epoll.ctl(libc::EPOLL_CTL_ADD, fd, registered, index)?;
             in_flight += 1;
         }
         if Instant::now() > open_deadline {
@@ -633,28 +758,32 @@ pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
         let count = epoll.wait(&mut ready, 100);
         for event in &ready[..count] {
             let token = event.u64 as usize;
-            let flags = event.events;
-            if on_ready(&mut subs.0, token, flags, &mut result, &mut done)? {
-                opened += 1;
-                in_flight -= 1;
+            let conn = &mut conns.0[token];
+            let heads = conn.on_ready(&mut io, token, event.events, &mut result)?;
+            if heads > 0 {
+                conn.opened += heads;
+                opened += heads;
+                if conn.opened >= conn.wire.subscribers() {
+                    in_flight -= 1;
+                }
             }
         }
     }
     result.open = started.elapsed();
     // Settle, as before: 500 ms with every subscriber open.
+    let mut pump =
+        |until: &dyn Fn(&FanoutRun) -> bool, result: &mut FanoutRun| -> Result<(), BoxError> {
+            while !until(result) {
+                let count = epoll.wait(&mut ready, 50);
+                for event in &ready[..count] {
+                    let token = event.u64 as usize;
+                    conns.0[token].on_ready(&mut io, token, event.events, result)?;
+                }
+            }
+            Ok(())
+        };
     let settle = Instant::now() + Duration::from_millis(500);
-    while Instant::now() < settle {
-        let count = epoll.wait(&mut ready, 50);
-        for event in &ready[..count] {
-            on_ready(
-                &mut subs.0,
-                event.u64 as usize,
-                event.events,
-                &mut result,
-                &mut done,
-            )?;
-        }
-    }
+    pump(&|_| Instant::now() >= settle, &mut result)?;
     (plan.on_open)();
 
     let cpu_before = thread_cpu();
@@ -670,18 +799,10 @@ pub fn run(plan: Plan<'_>) -> Result<FanoutRun, BoxError> {
     let expected = n * plan.events as usize;
     let span = plan.every * u32::try_from(plan.events).unwrap_or(u32::MAX);
     let deadline = publish_start + span + Duration::from_secs(15 + n as u64 / 5_000);
-    while result.kernel_ms.len() < expected && Instant::now() < deadline {
-        let count = epoll.wait(&mut ready, 50);
-        for event in &ready[..count] {
-            on_ready(
-                &mut subs.0,
-                event.u64 as usize,
-                event.events,
-                &mut result,
-                &mut done,
-            )?;
-        }
-    }
+    pump(
+        &|result| result.kernel_ms.len() >= expected || Instant::now() >= deadline,
+        &mut result,
+    )?;
     result.client_cpu = thread_cpu().saturating_sub(cpu_before);
     result.publish_wall = publish_start.elapsed();
     if result.kernel_ms.len() < expected {

@@ -8,6 +8,8 @@
 //! `GET /fanout`, `GET /publish` publishes events stamped with their publication time,
 //! latency = arrival − stamp), at the same subscriber counts, and only there: it sits out
 //! every other scenario, and its figures fill a column of their own in the fan-out rows.
+//! It also runs the fan-out to HTTP/2 streams (`--scenarios fanout-h2`, `fanout_h2.rs`)
+//! whenever that runs; `--scenarios fanout-h2` alone starts Redis for it.
 //! What it adds to the in-process path: the publish script's round trip to Redis, the
 //! pub/sub hop back to the instance's reader task, and one JSON decode per event.
 //!
@@ -35,6 +37,8 @@ pub const SERVER: &str = "ours + Redis";
 const KEY: &str = "ours-redis";
 /// The scenario's key for `--scenarios`.
 const SCENARIO: &str = "fanout-redis";
+/// The h2c fan-out's key: `ours + Redis` runs it too, as a column of its own.
+const H2_SCENARIO: &str = "fanout-h2";
 /// Where the server process finds Redis (inherited from the driver).
 const URL_ENV: &str = "BENCH_REDIS_URL";
 
@@ -61,7 +65,8 @@ pub fn setup(
     pinning: Pinning,
     servers: &mut Vec<Server>,
 ) -> Result<Option<Redis>, String> {
-    if options.attach.is_some() || !options.wants_scenario(SCENARIO) || !options.wants_server(KEY) {
+    let fan_out = options.wants_scenario(SCENARIO) || options.wants_scenario(H2_SCENARIO);
+    if options.attach.is_some() || !fan_out || !options.wants_server(KEY) {
         return Ok(None);
     }
     let version = match Command::new("redis-server").arg("--version").output() {
@@ -86,15 +91,22 @@ pub fn setup(
     Ok(Some(redis))
 }
 
-/// Whether `server` sits `scenario` out, silently: `ours + Redis` runs the fan-outs only,
-/// and the other servers run them only if `fanout` was asked for (with
-/// `--scenarios fanout-redis` alone the fan-out scenarios run for `ours + Redis` only).
+/// Whether the HTTP/1.1 fan-out scenarios run for `ours + Redis` (it was set up, and
+/// `fanout-redis` asked for: it may have been set up for `fanout-h2` alone).
+pub fn runs_http1(redis: Option<&Redis>, options: &Options) -> bool {
+    redis.is_some() && options.wants_scenario(SCENARIO)
+}
+
+/// Whether `server` sits `scenario` out, silently: `ours + Redis` runs the fan-outs only
+/// (the HTTP/1.1 one if `fanout-redis` was asked for, the h2c one, `fanout-h2`, whenever
+/// it runs), and the other servers run the HTTP/1.1 fan-out only if `fanout` was asked
+/// for (with `--scenarios fanout-redis` alone it runs for `ours + Redis` only).
 pub fn sits_out(server: &str, scenario: Scenario, options: &Options) -> bool {
-    let fan_out = matches!(scenario, Scenario::Fanout(_));
-    if server == SERVER {
-        !fan_out
-    } else {
-        fan_out && !options.wants_scenario("fanout")
+    match scenario {
+        Scenario::Fanout(_) if server == SERVER => !options.wants_scenario(SCENARIO),
+        Scenario::Fanout(_) => !options.wants_scenario("fanout"),
+        Scenario::FanoutH2(_) => false,
+        _ => server == SERVER,
     }
 }
 

@@ -19,15 +19,18 @@
 //! Options (after `--`): `--quick` (or `BENCH_QUICK=1`), `--rounds N`,
 //! `--servers ours,axum,raw-hyper,fastapi` (and `ours+trace`, ours inside tower-http's
 //! `TraceLayer`, only when named),
-//! `--scenarios throughput,streams,streams-h2,ttfe,short,fanout,fanout-redis,compression`
-//! (`streams-h2`: idle streams over h2c, 100 per connection; `fanout-redis`: the fan-out
+//! `--scenarios throughput,streams,streams-h2,ttfe,short,fanout,fanout-h2,fanout-redis,compression`
+//! (`streams-h2`: idle streams over h2c, 100 per connection; `fanout-h2`: the fan-out to
+//! HTTP/2 streams, 100 per h2c connection, measured the same way, see `fanout_h2.rs`;
+//! `fanout-redis`: the fan-out
 //! through the Redis hub, server `ours-redis`, see `fanout_redis.rs`; `compression`:
 //! bytes, CPU, time to first event and memory of compressed streams, ours only, see
 //! `compression.rs`; `fanout-hyper`, only when named: the fan-out measured by the old
 //! hyper client, to compare methods),
 //! `--no-fastapi`, `--no-pin`, `--out FILE` (default `target/tmp/bench-load.md`),
-//! `BENCH_FANOUT_COUNTS=1000,10000,100000` (the fan-out sizes), `BENCH_FANOUT_ROUNDS=N`
-//! (their repeat count; default `--rounds`),
+//! `BENCH_FANOUT_COUNTS=1000,10000,100000` (the fan-out sizes, over HTTP/1.1 and h2c),
+//! `BENCH_FANOUT_ROUNDS=N` (their repeat count; default `--rounds`),
+//! `BENCH_STREAMS_H2_COUNTS=1000,10000,100000` (the idle h2c stream counts),
 //! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
 //! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
 //!
@@ -38,6 +41,7 @@
 mod client;
 mod compression;
 mod fanout_client;
+mod fanout_h2;
 mod fanout_redis;
 mod procs;
 mod scenarios;
@@ -246,7 +250,12 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         scenario_list.extend(config.stream_counts.iter().map(|&n| Scenario::Streams(n)));
     }
     if options.wants_scenario("streams-h2") {
-        scenario_list.extend(config.stream_counts.iter().map(|&n| Scenario::StreamsH2(n)));
+        scenario_list.extend(
+            config
+                .h2_stream_counts
+                .iter()
+                .map(|&n| Scenario::StreamsH2(n)),
+        );
     }
     if options.wants_scenario("ttfe") {
         scenario_list.push(Scenario::Ttfe);
@@ -254,8 +263,11 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     if options.wants_scenario("short") {
         scenario_list.push(Scenario::Short);
     }
-    if options.wants_scenario("fanout") || redis.is_some() {
+    if options.wants_scenario("fanout") || fanout_redis::runs_http1(redis.as_ref(), options) {
         scenario_list.extend(config.fanout_counts.iter().map(|&n| Scenario::Fanout(n)));
+    }
+    if options.wants_scenario("fanout-h2") {
+        scenario_list.extend(config.fanout_counts.iter().map(|&n| Scenario::FanoutH2(n)));
     }
     // The old fan-out client, only when named (to compare the methods).
     if options
@@ -271,12 +283,22 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     // A fan-out needs a socket per subscriber in the server and in the client (and a
-    // few more): one that does not fit the open-files limit is left out, with a notice.
+    // few more), over h2c one per 100: one that does not fit the open-files limit is
+    // left out, with a notice.
     scenario_list.retain(|scenario| match scenario {
         Scenario::Fanout(n) | Scenario::FanoutHyper(n) if (*n as u64) + 1_000 > fd_limit => {
             eprintln!(
                 "NOTICE: {} left out: the open-files limit is {fd_limit} and cannot be raised \
                  here (the hard limit needs CAP_SYS_RESOURCE to go up)",
+                scenario.name()
+            );
+            false
+        }
+        Scenario::FanoutH2(n) | Scenario::StreamsH2(n)
+            if (n.div_ceil(scenarios::H2_STREAMS_PER_CONNECTION) as u64) + 1_000 > fd_limit =>
+        {
+            eprintln!(
+                "NOTICE: {} left out: the open-files limit is {fd_limit}",
                 scenario.name()
             );
             false
@@ -303,7 +325,9 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut failures = Vec::new();
     for scenario in &scenario_list {
         let rounds = match scenario {
-            Scenario::Fanout(_) | Scenario::FanoutHyper(_) => options.fanout_rounds,
+            Scenario::Fanout(_) | Scenario::FanoutH2(_) | Scenario::FanoutHyper(_) => {
+                options.fanout_rounds
+            }
             _ => options.rounds,
         };
         for round in 1..=rounds {
@@ -532,22 +556,35 @@ fn report(
         "time to first event p50 within 1.1× raw hyper",
         ratio(Metric::TtfeP50, "raw hyper").map(|r| (r, r <= 1.1)),
     );
-    for (fan, limit) in [(10_000, 50.0), (100_000, 500.0)] {
-        if !config.fanout_counts.contains(&fan) {
-            continue;
-        }
-        let p99 = Metric::Fanout(fan, scenarios::Stat::P99);
-        let fan = scenarios::thousands(fan);
+    let transports = [
+        (
+            scenarios::Transport::Http1,
+            "",
+            options.wants_scenario("fanout") || options.wants_scenario("fanout-redis"),
+        ),
+        (
+            scenarios::Transport::H2c,
+            " over h2c",
+            options.wants_scenario("fanout-h2"),
+        ),
+    ];
+    for ((fan, limit), (transport, over, _)) in [(10_000, 50.0), (100_000, 500.0)]
+        .into_iter()
+        .flat_map(|size| transports.map(|t| (size, t)))
+        .filter(|((fan, _), (_, _, run))| *run && config.fanout_counts.contains(fan))
+    {
+        let p99 = Metric::Fanout(transport, fan, scenarios::Stat::P99);
+        let fan = format!("{}{over}", scenarios::thousands(fan));
         target(
-            &format!("fan-out to {fan} subscribers p99 ≤ {limit} ms (ms)"),
+            &format!("fan-out to {fan}: p99 ≤ {limit} ms (ms)"),
             get(p99, "ours").map(|v| (v, v <= limit)),
         );
         target(
-            &format!("fan-out to {fan} p99 ≤ 0.9× axum (ours / axum)"),
+            &format!("fan-out to {fan}: p99 ≤ 0.9× axum (ours / axum)"),
             ratio(p99, "axum").map(|r| (r, r <= 0.9)),
         );
         target(
-            &format!("fan-out to {fan} p99 ≤ raw hyper (ours / raw hyper)"),
+            &format!("fan-out to {fan}: p99 ≤ raw hyper (ours / raw hyper)"),
             ratio(p99, "raw hyper").map(|r| (r, r <= 1.0)),
         );
     }

@@ -23,18 +23,40 @@ pub enum Metric {
     TtfeP50,
     TtfeP99,
     ShortConnections,
-    /// Subscribers, then the statistic (so that the rows of one fan-out stay together):
-    /// delivery latency by the kernel's receive time (`fanout_client.rs`).
-    Fanout(usize, Stat),
+    /// The transport, subscribers, then the statistic (so that the rows of one fan-out
+    /// stay together): delivery latency by the kernel's receive time (`fanout_client.rs`).
+    Fanout(Transport, usize, Stat),
     /// The fan-out client's CPU time from the publish request to the last delivery.
-    FanoutClientCpu(usize),
+    FanoutClientCpu(Transport, usize),
     /// Growth of the server's RSS with every subscriber open, per subscriber.
-    FanoutRss(usize),
+    FanoutRss(Transport, usize),
     /// The server's CPU time from the publish request to the last delivery, per delivery.
-    FanoutServerCpu(usize),
+    FanoutServerCpu(Transport, usize),
     /// The old method (hyper client on one `LocalSet`, user-space arrival stamp), only
     /// with `--scenarios fanout-hyper`: for comparing methods.
     FanoutHyper(usize, Stat),
+}
+
+/// How the fan-out's subscribers are carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Transport {
+    /// One HTTP/1.1 connection per subscriber (`fanout_client::Http1`).
+    Http1,
+    /// HTTP/2 streams, `H2_STREAMS_PER_CONNECTION` per h2c connection (`fanout_h2.rs`).
+    H2c,
+}
+
+impl Transport {
+    /// "fan-out to N" and how, for labels.
+    fn fan_out_to(self, n: usize) -> String {
+        match self {
+            Transport::Http1 => format!("fan-out to {}", thousands(n)),
+            Transport::H2c => format!(
+                "fan-out to {} over h2c, {H2_STREAMS_PER_CONNECTION} per connection",
+                thousands(n)
+            ),
+        }
+    }
 }
 
 /// A statistic of a distribution.
@@ -60,17 +82,17 @@ impl Metric {
             Metric::TtfeP50 => "time to first event p50 (µs)".to_owned(),
             Metric::TtfeP99 => "time to first event p99 (µs)".to_owned(),
             Metric::ShortConnections => "short streams, 10 events, 64 conc. (conn/s)".to_owned(),
-            Metric::Fanout(n, stat) => {
-                format!("fan-out to {}: delivery {} (ms)", thousands(n), stat.label())
+            Metric::Fanout(t, n, stat) => {
+                format!("{}: delivery {} (ms)", t.fan_out_to(n), stat.label())
             }
-            Metric::FanoutClientCpu(n) => {
-                format!("fan-out to {}: client CPU while publishing (ms)", thousands(n))
+            Metric::FanoutClientCpu(t, n) => {
+                format!("{}: client CPU while publishing (ms)", t.fan_out_to(n))
             }
-            Metric::FanoutRss(n) => {
-                format!("fan-out to {}: server RSS per subscriber (KiB)", thousands(n))
+            Metric::FanoutRss(t, n) => {
+                format!("{}: server RSS per subscriber (KiB)", t.fan_out_to(n))
             }
-            Metric::FanoutServerCpu(n) => {
-                format!("fan-out to {}: server CPU per delivery (µs)", thousands(n))
+            Metric::FanoutServerCpu(t, n) => {
+                format!("{}: server CPU per delivery (µs)", t.fan_out_to(n))
             }
             Metric::FanoutHyper(n, stat) => format!(
                 "fan-out to {}, old client (hyper, user-space stamp): {} (ms)",
@@ -90,9 +112,9 @@ impl Metric {
             | Metric::RssPerStreamH2(_)
             | Metric::Fanout(..)
             | Metric::FanoutHyper(..)
-            | Metric::FanoutClientCpu(_)
-            | Metric::FanoutRss(_)
-            | Metric::FanoutServerCpu(_) => format!("{value:.1}"),
+            | Metric::FanoutClientCpu(..)
+            | Metric::FanoutRss(..)
+            | Metric::FanoutServerCpu(..) => format!("{value:.1}"),
             Metric::Throughput | Metric::ShortConnections => thousands(value.round() as usize),
             _ => thousands(value.round() as usize),
         }
@@ -128,6 +150,9 @@ pub struct Config {
     /// A server that has not sent `throughput_events` by then is measured on what it sent.
     pub throughput_cap: Duration,
     pub stream_counts: Vec<usize>,
+    /// Sizes of the idle-stream scenario over h2c (`BENCH_STREAMS_H2_COUNTS`): 100
+    /// streams per connection, so 100,000 need 1,000 sockets.
+    pub h2_stream_counts: Vec<usize>,
     /// Streams being opened at once (connect to first event) in the open-streams scenario.
     pub open_concurrency: usize,
     pub ttfe_connections: usize,
@@ -151,9 +176,11 @@ pub struct Config {
     pub streams_fastapi_max: usize,
 }
 
-/// `BENCH_FANOUT_COUNTS=1000,10000`: the fan-out sizes instead of the default ones.
-fn fanout_counts_from_env() -> Option<Vec<usize>> {
-    let counts = std::env::var("BENCH_FANOUT_COUNTS").ok()?;
+/// `BENCH_FANOUT_COUNTS=1000,10000`: the fan-out sizes instead of the default ones (over
+/// HTTP/1.1 and h2c alike); `BENCH_STREAMS_H2_COUNTS`: the same for the idle streams over
+/// h2c.
+fn counts_from_env(name: &str) -> Option<Vec<usize>> {
+    let counts = std::env::var(name).ok()?;
     let counts: Vec<usize> = counts
         .split(',')
         .filter_map(|c| c.trim().replace('_', "").parse().ok())
@@ -177,6 +204,8 @@ impl Config {
             throughput_events: 1_000_000,
             throughput_cap: Duration::from_secs(10),
             stream_counts: vec![1_000, 10_000],
+            h2_stream_counts: counts_from_env("BENCH_STREAMS_H2_COUNTS")
+                .unwrap_or_else(|| vec![1_000, 10_000, 100_000]),
             open_concurrency: 256,
             ttfe_connections: 10_000,
             ttfe_warmup: 200,
@@ -184,7 +213,8 @@ impl Config {
             short_concurrency: 64,
             short_warmup: Duration::from_millis(500),
             short_window: Duration::from_secs(3),
-            fanout_counts: fanout_counts_from_env().unwrap_or_else(|| vec![1_000, 10_000, 100_000]),
+            fanout_counts: counts_from_env("BENCH_FANOUT_COUNTS")
+                .unwrap_or_else(|| vec![1_000, 10_000, 100_000]),
             fanout_events: 6,
             fanout_every: Duration::from_millis(500),
             fanout_fastapi_max: 1_000,
@@ -197,12 +227,14 @@ impl Config {
             throughput_events: 100_000,
             throughput_cap: Duration::from_secs(3),
             stream_counts: vec![1_000],
+            h2_stream_counts: counts_from_env("BENCH_STREAMS_H2_COUNTS")
+                .unwrap_or_else(|| vec![1_000]),
             ttfe_connections: 1_000,
             ttfe_warmup: 50,
             ttfe_cap: Duration::from_secs(3),
             short_warmup: Duration::from_millis(200),
             short_window: Duration::from_secs(1),
-            fanout_counts: fanout_counts_from_env().unwrap_or_else(|| vec![1_000]),
+            fanout_counts: counts_from_env("BENCH_FANOUT_COUNTS").unwrap_or_else(|| vec![1_000]),
             fanout_events: 4,
             ..Self::full()
         }
@@ -218,6 +250,8 @@ pub enum Scenario {
     Ttfe,
     Short,
     Fanout(usize),
+    /// The fan-out to HTTP/2 streams, `H2_STREAMS_PER_CONNECTION` per h2c connection.
+    FanoutH2(usize),
     /// The fan-out with the old client (`--scenarios fanout-hyper`).
     FanoutHyper(usize),
 }
@@ -231,6 +265,7 @@ impl Scenario {
             Scenario::Ttfe => "time to first event".to_owned(),
             Scenario::Short => "short streams".to_owned(),
             Scenario::Fanout(n) => format!("fan-out to {}", thousands(n)),
+            Scenario::FanoutH2(n) => format!("fan-out to {} over h2c", thousands(n)),
             Scenario::FanoutHyper(n) => format!("fan-out to {} (old client)", thousands(n)),
         }
     }
@@ -246,7 +281,7 @@ impl Scenario {
                     thousands(config.fanout_fastapi_max)
                 ))
             }
-            Scenario::StreamsH2(_) if server == "FastAPI" => {
+            Scenario::StreamsH2(_) | Scenario::FanoutH2(_) if server == "FastAPI" => {
                 Some("FastAPI (uvicorn) serves no h2c".to_owned())
             }
             Scenario::Streams(n) if server == "FastAPI" && n > config.streams_fastapi_max => {
@@ -270,7 +305,8 @@ impl Scenario {
             Scenario::StreamsH2(n) => idle_streams_h2(server, n).await,
             Scenario::Ttfe => time_to_first_event(server.addr, config).await,
             Scenario::Short => short_streams(server.addr, config).await,
-            Scenario::Fanout(n) => fan_out(server, n, config),
+            Scenario::Fanout(n) => fan_out(server, n, config, Transport::Http1),
+            Scenario::FanoutH2(n) => fan_out(server, n, config, Transport::H2c),
             Scenario::FanoutHyper(n) => fan_out_hyper(server.addr, n, config).await,
         }
     }
@@ -466,18 +502,28 @@ async fn short_streams(addr: SocketAddr, config: &Config) -> Result<Vec<(Metric,
     Ok(vec![(Metric::ShortConnections, rate)])
 }
 
-/// Fan-out: `n` subscribers open `GET /fanout` (`open_concurrency` at a time, each
-/// counted open at its response head); 500 ms after the last is open, one `GET /publish`
-/// makes the server publish `fanout_events` events, `Config::fanout_every(n)` apart, each
-/// stamped with its publication time. Every delivery's latency is the kernel's receive
-/// time of the segment that completed the event minus that stamp (`fanout_client.rs`:
-/// plain sockets on one epoll, `SO_TIMESTAMPNS`), so the client's own speed does not
-/// enter the figure; its CPU time is reported beside it. Also: the server's RSS growth
-/// per open subscriber.
+/// Fan-out: `n` subscribers open `GET /fanout` (each counted open at its response head);
+/// 500 ms after the last is open, one `GET /publish` makes the server publish
+/// `fanout_events` events, `Config::fanout_every(n)` apart, each stamped with its
+/// publication time. Every delivery's latency is the kernel's receive time of the segment
+/// that completed the event minus that stamp (`fanout_client.rs`: plain sockets on one
+/// epoll, `SO_TIMESTAMPNS`), so the client's own speed does not enter the figure; its CPU
+/// time is reported beside it. Also: the server's RSS growth per open subscriber.
+///
+/// Over `Transport::Http1` every subscriber is a connection (`open_concurrency` being
+/// opened at a time); over `Transport::H2c` a stream, `H2_STREAMS_PER_CONNECTION` per
+/// connection (`fanout_h2.rs`; ten connections, 1,000 streams, being opened at a time, as
+/// in the idle h2c scenario).
 ///
 /// Runs the client on the calling thread (it blocks the driver's runtime, which has
 /// nothing else to do meanwhile).
-fn fan_out(server: &ServerProc, n: usize, config: &Config) -> Result<Vec<(Metric, f64)>, BoxError> {
+fn fan_out(
+    server: &ServerProc,
+    n: usize,
+    config: &Config,
+    transport: Transport,
+) -> Result<Vec<(Metric, f64)>, BoxError> {
+    use crate::fanout_client::{self, Plan};
     let before = server.rss_kib();
     let mut after = None;
     let mut cpu_before = None;
@@ -485,62 +531,76 @@ fn fan_out(server: &ServerProc, n: usize, config: &Config) -> Result<Vec<(Metric
         after = server.rss_kib();
         cpu_before = server.cpu_time();
     };
-    let run = crate::fanout_client::run(crate::fanout_client::Plan {
+    let mut plan = Plan {
         addr: server.addr,
         subscribers: n,
         events: config.fanout_events,
         every: config.fanout_every(n),
         open_concurrency: config.open_concurrency,
         on_open: &mut on_open,
-    })?;
+    };
+    let run = match transport {
+        Transport::Http1 => fanout_client::run(plan, 1, |_| fanout_client::Http1::default())?,
+        Transport::H2c => {
+            plan.open_concurrency = 10;
+            fanout_client::run(plan, H2_STREAMS_PER_CONNECTION, crate::fanout_h2::H2::new)?
+        }
+    };
     let server_cpu = server
         .cpu_time()
         .zip(cpu_before)
         .map(|(end, start)| end.saturating_sub(start));
+    let name = transport.fan_out_to(n);
     if run.coalesced > 0 {
         eprintln!(
-            "[fan-out to {}] NOTICE: {} reads completed more than one event, stamped alike: \
-             right if the server wrote them together (it fell an event behind), late for the \
-             first if the client read after the second arrived",
-            thousands(n),
+            "[{name}] NOTICE: {} reads completed more than one event of one subscriber, \
+             stamped alike: right if the server wrote them together (it fell an event \
+             behind), late for the first if the client read after the second arrived",
             run.coalesced
         );
     }
     eprintln!(
-        "[fan-out to {}] opened in {:.0} ms; client CPU {:.0} ms over {:.0} ms of publishing; \
-         user-space stamp p50/p99/max {:.1}/{:.1}/{:.1} ms",
-        thousands(n),
+        "[{name}] opened in {:.0} ms; client CPU {:.0} ms over {:.0} ms of publishing; \
+         user-space stamp p50/p99/max {:.1}/{:.1}/{:.1} ms; {} reads completed events of \
+         several subscribers (h2c: streams of one connection)",
         run.open.as_secs_f64() * 1e3,
         run.client_cpu.as_secs_f64() * 1e3,
         run.publish_wall.as_secs_f64() * 1e3,
         percentile_of(&run.user_ms, 0.50),
         percentile_of(&run.user_ms, 0.99),
         percentile_of(&run.user_ms, 1.0),
+        run.multi_stream_reads,
     );
     let mut all = run.kernel_ms;
     all.sort_by(f64::total_cmp);
     let mut figures = vec![
-        (Metric::Fanout(n, Stat::P50), percentile(&all, 0.50)),
-        (Metric::Fanout(n, Stat::P99), percentile(&all, 0.99)),
         (
-            Metric::Fanout(n, Stat::Max),
+            Metric::Fanout(transport, n, Stat::P50),
+            percentile(&all, 0.50),
+        ),
+        (
+            Metric::Fanout(transport, n, Stat::P99),
+            percentile(&all, 0.99),
+        ),
+        (
+            Metric::Fanout(transport, n, Stat::Max),
             all.last().copied().unwrap_or(f64::NAN),
         ),
         (
-            Metric::FanoutClientCpu(n),
+            Metric::FanoutClientCpu(transport, n),
             run.client_cpu.as_secs_f64() * 1e3,
         ),
     ];
     if let Some(cpu) = server_cpu {
         let deliveries = (n as f64) * config.fanout_events as f64;
         figures.push((
-            Metric::FanoutServerCpu(n),
+            Metric::FanoutServerCpu(transport, n),
             cpu.as_secs_f64() * 1e6 / deliveries,
         ));
     }
     if let (Some(before), Some(after)) = (before, after) {
         figures.push((
-            Metric::FanoutRss(n),
+            Metric::FanoutRss(transport, n),
             after.saturating_sub(before) as f64 / n as f64,
         ));
     }
