@@ -20,6 +20,29 @@
 //! `cargo test -p sse-tests --test it h2_abuse -- --nocapture --test-threads 1` shows
 //! them (they are quoted in `docs/reliability.md`).
 
+/// Every attack runs over h2c and over TLS: `name(transport) { body }` is the module
+/// `name` with the tests `h2c` and `tls`, each running `body` with `transport` bound to
+/// its `Transport`.
+macro_rules! h2c_and_tls {
+    ($name:ident($transport:ident) $body:block) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn h2c() {
+                let $transport = Transport::H2c;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn tls() {
+                let $transport = Transport::Tls;
+                $body
+            }
+        }
+    };
+}
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -658,14 +681,10 @@ async fn sustained(transport: Transport, attack: &str, open: fn(u32, &mut Vec<u8
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reconnecting_rapid_reset_attacker_is_cut_every_time_h2c() {
-    sustained_rapid_reset(Transport::H2c).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reconnecting_rapid_reset_attacker_is_cut_every_time_tls() {
-    sustained_rapid_reset(Transport::Tls).await;
+h2c_and_tls! {
+    a_reconnecting_rapid_reset_attacker_is_cut_every_time(transport) {
+        sustained_rapid_reset(transport).await;
+    }
 }
 
 /// How a "MadeYouReset" attacker (CVE-2025-8671) makes the server reset the stream it
@@ -743,6 +762,24 @@ impl LocalError {
     }
 }
 
+/// An attacker's `next` for [`attack`] that opens 100 streams per write (`open(stream id,
+/// batch)`, ids 1, 3, 5, ...) and pauses every other write (20 ms) for the server's answers
+/// to the last 100, so that at most ~200 of them are open at once.
+fn paced(
+    mut open: impl FnMut(u32, &mut Vec<u8>) + Send + 'static,
+) -> impl FnMut(u64, &mut Vec<u8>) -> u64 + Send + 'static {
+    move |i, batch| {
+        if i % 2 == 1 {
+            return 0;
+        }
+        let first = u32::try_from((i / 2) % 10_000_000).unwrap() * 200 + 1;
+        for k in 0..100u32 {
+            open(first + 2 * k, batch);
+        }
+        100
+    }
+}
+
 /// MadeYouReset: 100 streams a write, each made to fail by `how`, then a 20 ms pause,
 /// reading everything.
 /// A stream error is reset by the server and counted: after
@@ -759,23 +796,10 @@ async fn made_you_reset(transport: Transport, how: LocalError) {
         io,
         true,
         Duration::from_secs(3),
-        move |i, batch| {
-            if i % 2 == 1 {
-                // Pause (20 ms) for the server's answers: without it, more than 256
-                // streams are open at once (hyper holds a reset stream until it has
-                // dropped the request), and the refused ones (`REFUSED_STREAM`, counted
-                // by the same limit) would be part of what trips it.
-                return 0;
-            }
-            let i = i / 2;
-            for k in 0..100u32 {
-                how.open(
-                    u32::try_from(i % 10_000_000).unwrap() * 200 + 2 * k + 1,
-                    batch,
-                );
-            }
-            100
-        },
+        // Paced: without the pauses, more than 256 streams are open at once (hyper holds
+        // a reset stream until it has dropped the request), and the refused ones
+        // (`REFUSED_STREAM`, counted by the same limit) would be part of what trips it.
+        paced(move |stream, batch| how.open(stream, batch)),
     )
     .await;
     report.assert_bounded(32);
@@ -811,46 +835,29 @@ async fn made_you_reset(transport: Transport, how: LocalError) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn made_you_reset_by_window_overflow_is_cut_with_goaway_h2c() {
-    made_you_reset(Transport::H2c, LocalError::WindowOverflow).await;
+h2c_and_tls! {
+    made_you_reset_by_window_overflow_is_cut_with_goaway(transport) {
+        made_you_reset(transport, LocalError::WindowOverflow).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn made_you_reset_by_window_overflow_is_cut_with_goaway_tls() {
-    made_you_reset(Transport::Tls, LocalError::WindowOverflow).await;
+h2c_and_tls! {
+    made_you_reset_by_a_connection_header_is_cut_with_goaway(transport) {
+        made_you_reset(transport, LocalError::ConnectionHeader).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn made_you_reset_by_a_connection_header_is_cut_with_goaway_h2c() {
-    made_you_reset(Transport::H2c, LocalError::ConnectionHeader).await;
+h2c_and_tls! {
+    made_you_reset_by_content_length_is_cut_with_goaway(transport) {
+        made_you_reset(transport, LocalError::ContentLength).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn made_you_reset_by_a_connection_header_is_cut_with_goaway_tls() {
-    made_you_reset(Transport::Tls, LocalError::ConnectionHeader).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn made_you_reset_by_content_length_is_cut_with_goaway_h2c() {
-    made_you_reset(Transport::H2c, LocalError::ContentLength).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn made_you_reset_by_content_length_is_cut_with_goaway_tls() {
-    made_you_reset(Transport::Tls, LocalError::ContentLength).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_errors_h2_treats_as_connection_errors_are_cut_at_once_h2c() {
-    made_you_reset(Transport::H2c, LocalError::ZeroWindowIncrement).await;
-    made_you_reset(Transport::H2c, LocalError::DataAfterEndStream).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_errors_h2_treats_as_connection_errors_are_cut_at_once_tls() {
-    made_you_reset(Transport::Tls, LocalError::ZeroWindowIncrement).await;
-    made_you_reset(Transport::Tls, LocalError::DataAfterEndStream).await;
+h2c_and_tls! {
+    stream_errors_h2_treats_as_connection_errors_are_cut_at_once(transport) {
+        made_you_reset(transport, LocalError::ZeroWindowIncrement).await;
+        made_you_reset(transport, LocalError::DataAfterEndStream).await;
+    }
 }
 
 /// The one way found to make the server reset streams that h2 (0.4.20) does not count
@@ -887,33 +894,24 @@ async fn oversized_header_lists(transport: Transport, oversized: bool) {
         io,
         true,
         Duration::from_secs(3),
-        move |i, batch| {
-            if i % 2 == 1 {
-                // Pause (20 ms): the server answers the last 100.
-                return 0;
+        paced(move |stream, batch| {
+            if !oversized {
+                batch.extend(get(stream, "/firehoses"));
+                return;
             }
-            let i = i / 2;
-            for k in 0..100u32 {
-                let stream = u32::try_from(i % 10_000_000).unwrap() * 200 + 2 * k + 1;
-                if !oversized {
-                    batch.extend(get(stream, "/firehoses"));
-                    continue;
-                }
-                let mut block = request_block("/ticker");
-                let mut references = 17;
-                if stream == 1 {
-                    // `x: a...` (4,000 bytes), literal with incremental indexing: dynamic
-                    // table entry 62 (32 + 1 + 4,000 bytes, within the 4,096 default).
-                    block.extend([0x40, 0x01, b'x']);
-                    hpack_int(&mut block, 0x00, 7, 4000);
-                    block.extend(std::iter::repeat_n(b'a', 4000));
-                    references -= 1;
-                }
-                block.extend(std::iter::repeat_n(0x80 | 62, references));
-                batch.extend(frame(HEADERS, END_HEADERS, stream, &block));
+            let mut block = request_block("/ticker");
+            let mut references = 17;
+            if stream == 1 {
+                // `x: a...` (4,000 bytes), literal with incremental indexing: dynamic
+                // table entry 62 (32 + 1 + 4,000 bytes, within the 4,096 default).
+                block.extend([0x40, 0x01, b'x']);
+                hpack_int(&mut block, 0x00, 7, 4000);
+                block.extend(std::iter::repeat_n(b'a', 4000));
+                references -= 1;
             }
-            100
-        },
+            block.extend(std::iter::repeat_n(0x80 | 62, references));
+            batch.extend(frame(HEADERS, END_HEADERS, stream, &block));
+        }),
     )
     .await;
     report.assert_bounded(32);
@@ -952,14 +950,10 @@ async fn oversized_header_lists(transport: Transport, oversized: bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversized_header_lists_make_the_server_reset_streams_uncounted_at_a_bounded_cost_h2c() {
-    oversized_header_lists(Transport::H2c, true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversized_header_lists_make_the_server_reset_streams_uncounted_at_a_bounded_cost_tls() {
-    oversized_header_lists(Transport::Tls, true).await;
+h2c_and_tls! {
+    oversized_header_lists_make_the_server_reset_streams_uncounted_at_a_bounded_cost(transport) {
+        oversized_header_lists(transport, true).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -976,24 +970,16 @@ async fn sustained_made_you_reset(transport: Transport) {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reconnecting_made_you_reset_attacker_is_cut_every_time_h2c() {
-    sustained_made_you_reset(Transport::H2c).await;
+h2c_and_tls! {
+    a_reconnecting_made_you_reset_attacker_is_cut_every_time(transport) {
+        sustained_made_you_reset(transport).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reconnecting_made_you_reset_attacker_is_cut_every_time_tls() {
-    sustained_made_you_reset(Transport::Tls).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rapid_reset_is_cut_with_goaway_h2c() {
-    rapid_reset(Transport::H2c).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rapid_reset_is_cut_with_goaway_tls() {
-    rapid_reset(Transport::Tls).await;
+h2c_and_tls! {
+    rapid_reset_is_cut_with_goaway(transport) {
+        rapid_reset(transport).await;
+    }
 }
 
 /// CONTINUATION flood: a HEADERS frame without END_HEADERS whose block starts a 16 MiB
@@ -1032,14 +1018,10 @@ async fn continuation_flood(transport: Transport) {
     assert!(cut < Duration::from_secs(2), "cut only after {cut:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn continuation_flood_is_cut_with_goaway_h2c() {
-    continuation_flood(Transport::H2c).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn continuation_flood_is_cut_with_goaway_tls() {
-    continuation_flood(Transport::Tls).await;
+h2c_and_tls! {
+    continuation_flood_is_cut_with_goaway(transport) {
+        continuation_flood(transport).await;
+    }
 }
 
 /// A flood of frames that each need an answer (PING: a PING ACK; SETTINGS: a SETTINGS
@@ -1080,24 +1062,16 @@ async fn answer_flood(transport: Transport, kind: u8) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ping_flood_that_never_reads_is_cut_by_the_send_timeout_h2c() {
-    answer_flood(Transport::H2c, PING).await;
+h2c_and_tls! {
+    a_ping_flood_that_never_reads_is_cut_by_the_send_timeout(transport) {
+        answer_flood(transport, PING).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ping_flood_that_never_reads_is_cut_by_the_send_timeout_tls() {
-    answer_flood(Transport::Tls, PING).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_settings_flood_that_never_reads_is_cut_by_the_send_timeout_h2c() {
-    answer_flood(Transport::H2c, SETTINGS).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_settings_flood_that_never_reads_is_cut_by_the_send_timeout_tls() {
-    answer_flood(Transport::Tls, SETTINGS).await;
+h2c_and_tls! {
+    a_settings_flood_that_never_reads_is_cut_by_the_send_timeout(transport) {
+        answer_flood(transport, SETTINGS).await;
+    }
 }
 
 // --- the same attacks from an independent HTTP/2 library -----------------------------
@@ -1218,14 +1192,10 @@ async fn python_rapid_reset(transport: Transport) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rapid_reset_from_python_h2_is_cut_with_goaway_h2c() {
-    python_rapid_reset(Transport::H2c).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rapid_reset_from_python_h2_is_cut_with_goaway_tls() {
-    python_rapid_reset(Transport::Tls).await;
+h2c_and_tls! {
+    rapid_reset_from_python_h2_is_cut_with_goaway(transport) {
+        python_rapid_reset(transport).await;
+    }
 }
 
 /// A PING flood (`ping_flood`) or SETTINGS flood (`settings_flood`) from Python `h2`
@@ -1253,24 +1223,16 @@ async fn python_answer_flood(transport: Transport, flood: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_h2c() {
-    python_answer_flood(Transport::H2c, "ping_flood").await;
+h2c_and_tls! {
+    a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout(transport) {
+        python_answer_flood(transport, "ping_flood").await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ping_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_tls() {
-    python_answer_flood(Transport::Tls, "ping_flood").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_settings_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_h2c() {
-    python_answer_flood(Transport::H2c, "settings_flood").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_settings_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout_tls() {
-    python_answer_flood(Transport::Tls, "settings_flood").await;
+h2c_and_tls! {
+    a_settings_flood_from_python_h2_that_never_reads_is_cut_by_the_send_timeout(transport) {
+        python_answer_flood(transport, "settings_flood").await;
+    }
 }
 
 /// A CONTINUATION flood from Python `h2`: `send_headers` with a 4 MiB header value,
@@ -1293,14 +1255,10 @@ async fn python_continuation_flood(transport: Transport) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn continuation_flood_from_python_h2_is_cut_with_goaway_h2c() {
-    python_continuation_flood(Transport::H2c).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn continuation_flood_from_python_h2_is_cut_with_goaway_tls() {
-    python_continuation_flood(Transport::Tls).await;
+h2c_and_tls! {
+    continuation_flood_from_python_h2_is_cut_with_goaway(transport) {
+        python_continuation_flood(transport).await;
+    }
 }
 
 /// MadeYouReset from Python `h2` (`made_you_reset`: the stream window overflowed by a
@@ -1327,16 +1285,11 @@ async fn python_made_you_reset(transport: Transport, attack: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn made_you_reset_from_python_h2_is_cut_with_goaway_h2c() {
-    python_made_you_reset(Transport::H2c, "made_you_reset").await;
-    python_made_you_reset(Transport::H2c, "made_you_reset_headers").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn made_you_reset_from_python_h2_is_cut_with_goaway_tls() {
-    python_made_you_reset(Transport::Tls, "made_you_reset").await;
-    python_made_you_reset(Transport::Tls, "made_you_reset_headers").await;
+h2c_and_tls! {
+    made_you_reset_from_python_h2_is_cut_with_goaway(transport) {
+        python_made_you_reset(transport, "made_you_reset").await;
+        python_made_you_reset(transport, "made_you_reset_headers").await;
+    }
 }
 
 /// 200 firehose streams on one connection whose flow-control windows never open: with
@@ -1387,24 +1340,16 @@ async fn closed_windows(transport: Transport, zero_stream_windows: bool) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn streams_with_zero_windows_cost_bounded_memory_h2c() {
-    closed_windows(Transport::H2c, true).await;
+h2c_and_tls! {
+    streams_with_zero_windows_cost_bounded_memory(transport) {
+        closed_windows(transport, true).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn streams_with_zero_windows_cost_bounded_memory_tls() {
-    closed_windows(Transport::Tls, true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_window_that_never_opens_costs_bounded_memory_h2c() {
-    closed_windows(Transport::H2c, false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_window_that_never_opens_costs_bounded_memory_tls() {
-    closed_windows(Transport::Tls, false).await;
+h2c_and_tls! {
+    a_connection_window_that_never_opens_costs_bounded_memory(transport) {
+        closed_windows(transport, false).await;
+    }
 }
 
 // --- stalled and slow readers ---------------------------------------------------------
