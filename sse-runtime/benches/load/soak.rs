@@ -98,9 +98,7 @@ pub fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
         let max_connections = usize::try_from(streams).unwrap_or(usize::MAX / 2) + 1_000;
         let limits = sse_runtime::Limits::default();
         let per_connection = u32::try_from(h2_streams_per_connection()?).unwrap_or(u32::MAX);
-        let h2_streams = limits
-            .get_h2_max_concurrent_streams()
-            .max(per_connection);
+        let h2_streams = limits.get_h2_max_concurrent_streams().max(per_connection);
         App::new()
             .limits(
                 limits
@@ -219,16 +217,25 @@ struct Totals {
     garbled: Cell<u64>,
     /// Delivery lag in ms, one bucket per ms up to 60 s (the last one: more).
     lag_ms: RefCell<Vec<u64>>,
+    /// The longest lag since the last memory sample, in ms.
+    window_max_ms: Cell<f64>,
 }
 
 impl Totals {
     fn note_lag(&self, ms: f64) {
+        self.window_max_ms.set(self.window_max_ms.get().max(ms));
         let mut lags = self.lag_ms.borrow_mut();
         if lags.is_empty() {
             lags.resize(60_001, 0);
         }
         let bucket = (ms.max(0.0) as usize).min(lags.len() - 1);
         lags[bucket] += 1;
+    }
+
+    /// The longest lag since the previous call, in ms (`None`: no event since).
+    fn take_window_max(&self) -> Option<f64> {
+        let max = self.window_max_ms.replace(f64::NEG_INFINITY);
+        max.is_finite().then_some(max)
     }
 
     /// The `q` quantile of the lags, in ms (bucket upper bound).
@@ -436,6 +443,8 @@ struct Sample {
     rss_kib: Option<u64>,
     open: usize,
     events: u64,
+    /// The longest delivery lag since the previous sample, in ms.
+    max_lag_ms: Option<f64>,
 }
 
 /// `load soak ...`: runs the soak, prints and writes the report; the exit status.
@@ -454,6 +463,13 @@ pub fn main(args: &[String]) -> i32 {
             1
         }
     }
+}
+
+fn millis(ms: Option<f64>) -> String {
+    ms.map_or_else(
+        || "—".to_owned(),
+        |ms| procs_thousands(ms.max(0.0).round() as usize),
+    )
 }
 
 fn mib(kib: Option<u64>) -> String {
@@ -542,6 +558,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: 0,
             events: 0,
+            max_lag_ms: None,
         });
         // Every stream's task holds it until the end, which is fixed once all are open.
         let (release_tx, release) = tokio::sync::watch::channel(false);
@@ -594,6 +611,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: totals.open.get(),
             events: totals.events.get(),
+            max_lag_ms: totals.take_window_max(),
         });
         let mut next = hold_start + settings.sample_every;
         while next < hold_end {
@@ -608,14 +626,16 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
                 rss_kib: server.rss_kib(),
                 open: totals.open.get(),
                 events: totals.events.get(),
+                max_lag_ms: totals.take_window_max(),
             };
             eprintln!(
-                "soak: {:>7}: RSS {} MiB, {} streams open, {} events, {} gaps",
+                "soak: {:>7}: RSS {} MiB, {} streams open, {} events, {} gaps, max lag {} ms",
                 sample.label,
                 mib(sample.rss_kib),
                 sample.open,
                 sample.events,
-                totals.gaps.get()
+                totals.gaps.get(),
+                millis(sample.max_lag_ms)
             );
             samples.push(sample);
             next += settings.sample_every;
@@ -628,6 +648,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: still_open,
             events: totals.events.get(),
+            max_lag_ms: totals.take_window_max(),
         });
         let _ = release_tx.send(true);
         for task in tasks {
@@ -644,6 +665,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: 0,
             events: totals.events.get(),
+            max_lag_ms: totals.take_window_max(),
         });
     });
     let client_cpu = client_cpu_secs()
@@ -673,17 +695,18 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     );
     let _ = writeln!(
         out,
-        "| time | server RSS (MiB) | streams open | events received so far |"
+        "| time | server RSS (MiB) | streams open | events received so far | max lag since the previous row (ms) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|");
     for sample in &samples {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             sample.label,
             mib(sample.rss_kib),
             procs_thousands(sample.open),
-            procs_thousands(sample.events as usize)
+            procs_thousands(sample.events as usize),
+            millis(sample.max_lag_ms)
         );
     }
     let rss_at = |label: &str| {
