@@ -218,24 +218,38 @@ struct Totals {
     /// Delivery lag in ms, one bucket per ms up to 60 s (the last one: more).
     lag_ms: RefCell<Vec<u64>>,
     /// The longest lag since the last memory sample, in ms.
-    window_max_ms: Cell<f64>,
+    window_lag: WindowMax,
+    /// How late the server made an event, the longest since the last memory sample, in
+    /// ms: its `t` against its stream's schedule (the first event's `t` plus `n` intervals).
+    window_late: WindowMax,
+    /// The same over the whole run.
+    late_max: WindowMax,
+}
+
+/// The largest value noted since the last `take`.
+#[derive(Default)]
+struct WindowMax(Cell<Option<f64>>);
+
+impl WindowMax {
+    fn note(&self, value: f64) {
+        self.0
+            .set(Some(self.0.get().map_or(value, |max| max.max(value))));
+    }
+
+    fn take(&self) -> Option<f64> {
+        self.0.take()
+    }
 }
 
 impl Totals {
     fn note_lag(&self, ms: f64) {
-        self.window_max_ms.set(self.window_max_ms.get().max(ms));
+        self.window_lag.note(ms);
         let mut lags = self.lag_ms.borrow_mut();
         if lags.is_empty() {
             lags.resize(60_001, 0);
         }
         let bucket = (ms.max(0.0) as usize).min(lags.len() - 1);
         lags[bucket] += 1;
-    }
-
-    /// The longest lag since the previous call, in ms (`None`: no event since).
-    fn take_window_max(&self) -> Option<f64> {
-        let max = self.window_max_ms.replace(f64::NEG_INFINITY);
-        max.is_finite().then_some(max)
     }
 
     /// The `q` quantile of the lags, in ms (bucket upper bound).
@@ -261,14 +275,27 @@ struct Held {
 }
 
 /// Parses the complete events of a stream's bytes.
-#[derive(Default)]
 struct Reader {
     pending: Vec<u8>,
     next: Option<u64>,
     received: u64,
+    /// Seconds between two events.
+    interval: f64,
+    /// The first event's `n` and `t`: the stream's schedule.
+    origin: Option<(u64, f64)>,
 }
 
 impl Reader {
+    fn new(interval: u64) -> Self {
+        Self {
+            pending: Vec::new(),
+            next: None,
+            received: 0,
+            interval: interval as f64,
+            origin: None,
+        }
+    }
+
     fn feed(&mut self, bytes: &[u8], totals: &Totals) {
         self.pending.extend_from_slice(bytes);
         let mut start = 0;
@@ -290,6 +317,11 @@ impl Reader {
                     }
                     self.next = Some(tick.n + 1);
                     totals.note_lag((now() - tick.t) * 1e3);
+                    let (n0, t0) = *self.origin.get_or_insert((tick.n, tick.t));
+                    let due = t0 + tick.n.saturating_sub(n0) as f64 * self.interval;
+                    let late = (tick.t - due) * 1e3;
+                    totals.window_late.note(late);
+                    totals.late_max.note(late);
                 }
                 Err(_) => totals.garbled.set(totals.garbled.get() + 1),
             }
@@ -376,7 +408,7 @@ async fn hold(
 ) -> Result<Held, Failure> {
     let permit = permits.acquire().await;
     let (mut conn, mut opened) = transport.open(addr).await.map_err(Failure::Open)?;
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(interval);
     // Open at the first event.
     let first = loop {
         tokio::select! {
@@ -445,6 +477,8 @@ struct Sample {
     events: u64,
     /// The longest delivery lag since the previous sample, in ms.
     max_lag_ms: Option<f64>,
+    /// The server's longest delay in making an event since the previous sample, in ms.
+    max_late_ms: Option<f64>,
 }
 
 /// `load soak ...`: runs the soak, prints and writes the report; the exit status.
@@ -559,6 +593,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             open: 0,
             events: 0,
             max_lag_ms: None,
+            max_late_ms: None,
         });
         // Every stream's task holds it until the end, which is fixed once all are open.
         let (release_tx, release) = tokio::sync::watch::channel(false);
@@ -611,7 +646,8 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: totals.open.get(),
             events: totals.events.get(),
-            max_lag_ms: totals.take_window_max(),
+            max_lag_ms: totals.window_lag.take(),
+            max_late_ms: totals.window_late.take(),
         });
         let mut next = hold_start + settings.sample_every;
         while next < hold_end {
@@ -626,16 +662,18 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
                 rss_kib: server.rss_kib(),
                 open: totals.open.get(),
                 events: totals.events.get(),
-                max_lag_ms: totals.take_window_max(),
+                max_lag_ms: totals.window_lag.take(),
+            max_late_ms: totals.window_late.take(),
             };
             eprintln!(
-                "soak: {:>7}: RSS {} MiB, {} streams open, {} events, {} gaps, max lag {} ms",
+                "soak: {:>7}: RSS {} MiB, {} streams open, {} events, {} gaps, max lag {} ms, server late by up to {} ms",
                 sample.label,
                 mib(sample.rss_kib),
                 sample.open,
                 sample.events,
                 totals.gaps.get(),
-                millis(sample.max_lag_ms)
+                millis(sample.max_lag_ms),
+                millis(sample.max_late_ms)
             );
             samples.push(sample);
             next += settings.sample_every;
@@ -648,7 +686,8 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: still_open,
             events: totals.events.get(),
-            max_lag_ms: totals.take_window_max(),
+            max_lag_ms: totals.window_lag.take(),
+            max_late_ms: totals.window_late.take(),
         });
         let _ = release_tx.send(true);
         for task in tasks {
@@ -665,7 +704,8 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: 0,
             events: totals.events.get(),
-            max_lag_ms: totals.take_window_max(),
+            max_lag_ms: totals.window_lag.take(),
+            max_late_ms: totals.window_late.take(),
         });
     });
     let client_cpu = client_cpu_secs()
@@ -695,18 +735,19 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     );
     let _ = writeln!(
         out,
-        "| time | server RSS (MiB) | streams open | events received so far | max lag since the previous row (ms) |"
+        "| time | server RSS (MiB) | streams open | events received so far | since the previous row: longest lag (ms) | longest server delay (ms) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
     for sample in &samples {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             sample.label,
             mib(sample.rss_kib),
             procs_thousands(sample.open),
             procs_thousands(sample.events as usize),
-            millis(sample.max_lag_ms)
+            millis(sample.max_lag_ms),
+            millis(sample.max_late_ms)
         );
     }
     let rss_at = |label: &str| {
@@ -761,6 +802,13 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
         let _ = writeln!(
             out,
             "- delivery lag (arrival at the client minus the event's `t`): p50 ≤ {p50} ms, p99 ≤ {p99} ms, max ≤ {max} ms"
+        );
+    }
+    if let Some(late) = totals.late_max.take() {
+        let _ = writeln!(
+            out,
+            "- server delay (an event's `t` after its stream's schedule, the first event's `t` plus `n` intervals): at most {} ms",
+            millis(Some(late))
         );
     }
     let _ = writeln!(
