@@ -23,7 +23,10 @@
 //! (`VmRSS`) every `SOAK_SAMPLE_SECS` (default 60; a sixth of the run for short runs).
 //! It reports RSS over time, events expected (one per second per stream, from its first
 //! event to the end) against events received, sequence gaps, streams that ended or
-//! failed, the delivery lag (arrival minus the event's `t`) and the server's CPU time.
+//! failed, the delivery lag (arrival minus the event's `t`), how late the server made
+//! events (an event's `t` against its stream's schedule: the first event's `t` plus `n`
+//! intervals; both the longest since the previous memory sample and over the run), and
+//! the CPU time of the server and of the load generator.
 //!
 //! Transport: one HTTP/1.1 connection per stream, or, with
 //! `SOAK_H2_STREAMS_PER_CONNECTION=N` (N > 0; 0 or unset: HTTP/1.1), N streams per
