@@ -172,8 +172,13 @@ pub async fn handshake_from(
         .header(http::header::ACCEPT, "text/event-stream")
         .body(Empty::new())?;
     let path = path.to_owned();
-    let response = async move {
-        let response = sender.send_request(request).await?;
+    let response = async move { Opened::from_response(&path, sender.send_request(request).await?) };
+    Ok((conn, response))
+}
+
+impl Opened {
+    /// The response to `GET path` if it is a stream: status 200, `text/event-stream`.
+    fn from_response(path: &str, response: http::Response<Incoming>) -> Result<Self, BoxError> {
         if response.status() != http::StatusCode::OK {
             return Err(format!("{path}: status {}", response.status()).into());
         }
@@ -189,8 +194,7 @@ pub async fn handshake_from(
             body: response.into_body(),
             counter: EventCounter::default(),
         })
-    };
-    Ok((conn, response))
+    }
 }
 
 impl Opened {
@@ -376,6 +380,42 @@ impl Latencies {
     }
 }
 
+/// The sending half of an h2c connection.
+pub type H2Sender = hyper::client::conn::http2::SendRequest<Empty<Bytes>>;
+
+/// An h2c connection (HTTP/2 with prior knowledge) to `addr` from `source` (see
+/// [`connect_from`]), driven by a spawned task that ends when the sender (and its clones)
+/// and the last stream's body are dropped, or when the connection fails (every stream
+/// then sees the error).
+pub async fn h2_connect_from(
+    addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
+) -> Result<H2Sender, BoxError> {
+    let tcp = connect_from(addr, source).await?;
+    let (sender, conn) =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
+            .await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// Sends `GET path` as a new stream of the h2 connection of `sender`, up to its response
+/// head (checked as [`handshake`] does).
+pub async fn h2_open(
+    mut sender: H2Sender,
+    addr: SocketAddr,
+    path: &str,
+) -> Result<Opened, BoxError> {
+    let request = http::Request::get(format!("http://{addr}{path}"))
+        .header(http::header::ACCEPT, "text/event-stream")
+        .body(Empty::new())?;
+    sender.ready().await?;
+    Opened::from_response(path, sender.send_request(request).await?)
+}
+
 /// An h2c connection (HTTP/2 with prior knowledge) to `addr` holding `streams` streams of
 /// `GET path`, each read up to its first event; the bodies are returned to be held (the
 /// streams stay open while they live), the connection is driven by a spawned task that
@@ -385,34 +425,12 @@ pub async fn open_h2_streams(
     path: &str,
     streams: usize,
 ) -> Result<Vec<Opened>, BoxError> {
-    let tcp = connect(addr).await?;
-    let (sender, conn) =
-        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-            .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-            .await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let sender = h2_connect_from(addr, None).await?;
     let mut opening = Vec::with_capacity(streams);
     for _ in 0..streams {
-        let mut sender = sender.clone();
-        let request = http::Request::get(format!("http://{addr}{path}"))
-            .header(http::header::ACCEPT, "text/event-stream")
-            .body(Empty::new())?;
-        let path = path.to_owned();
+        let (sender, path) = (sender.clone(), path.to_owned());
         opening.push(tokio::spawn(async move {
-            sender.ready().await?;
-            let response = sender.send_request(request).await?;
-            if response.status() != http::StatusCode::OK {
-                return Err(BoxError::from(format!(
-                    "{path}: status {}",
-                    response.status()
-                )));
-            }
-            let mut opened = Opened {
-                body: response.into_body(),
-                counter: EventCounter::default(),
-            };
+            let mut opened = h2_open(sender, addr, &path).await?;
             if !opened.read_events(1).await? {
                 return Err(BoxError::from("the stream ended before its first event"));
             }

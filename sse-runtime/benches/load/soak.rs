@@ -4,6 +4,8 @@
 //! cargo bench -p sse-runtime --bench load -- soak                          # 10,000 streams, 10 minutes
 //! SOAK_SECS=30 SOAK_STREAMS=1000 cargo bench -p sse-runtime --bench load -- soak   # smoke run
 //! SOAK_STREAMS=100000 SOAK_INTERVAL_SECS=10 cargo bench -p sse-runtime --bench load -- soak
+//! SOAK_STREAMS=100000 SOAK_INTERVAL_SECS=10 SOAK_H2_STREAMS_PER_CONNECTION=100 \
+//!     cargo bench -p sse-runtime --bench load -- soak     # 100,000 streams on 1,000 h2c connections
 //! ```
 //!
 //! Only our server, in its own process (`load serve soak PORT`, pinned to CPU 0 like the
@@ -21,14 +23,26 @@
 //! (`VmRSS`) every `SOAK_SAMPLE_SECS` (default 60; a sixth of the run for short runs).
 //! It reports RSS over time, events expected (one per second per stream, from its first
 //! event to the end) against events received, sequence gaps, streams that ended or
-//! failed, the delivery lag (arrival minus the event's `t`) and the server's CPU time.
+//! failed, the delivery lag (arrival minus the event's `t`), how late the server made
+//! events (an event's `t` against its stream's schedule: the first event's `t` plus `n`
+//! intervals; both the longest since the previous memory sample and over the run), and
+//! the CPU time of the server and of the load generator.
 //!
-//! Scale: the open-files limit of both processes is raised to the stream count plus
-//! some (the hard limit too when running as root, up to `fs.nr_open`), and the streams
-//! come from `SOAK_SOURCES` source addresses 127.0.0.1, 127.0.0.2, ... (default: one
-//! per 20,000 streams), each socket bound to its address before connecting
+//! Transport: one HTTP/1.1 connection per stream, or, with
+//! `SOAK_H2_STREAMS_PER_CONNECTION=N` (N > 0; 0 or unset: HTTP/1.1), N streams per
+//! HTTP/2 cleartext connection (h2c, prior knowledge, on the same port), as a browser
+//! multiplexes the `EventSource`s of a page: 100,000 streams then need 1,000 sockets, not
+//! 100,000 (the server's `h2_max_concurrent_streams` is raised to N if it is above the
+//! default 256). Each stream is checked the same way either way; an h2c connection is
+//! made by the first of its streams to open, and its failure fails each of its streams.
+//!
+//! Scale: the open-files limit of both processes is raised to the connection count plus
+//! some (the hard limit too when running as root, up to `fs.nr_open`), and the
+//! connections come from `SOAK_SOURCES` source addresses 127.0.0.1, 127.0.0.2, ...
+//! (default: one per 20,000 streams), each socket bound to its address before connecting
 //! (`IP_BIND_ADDRESS_NO_PORT`): one address has only `net.ipv4.ip_local_port_range`
-//! (~28,000) ports towards the server's one port.
+//! (~28,000) ports towards the server's one port. The load generator is one thread
+//! (its CPU time is in the report).
 //! The report is printed and written to `target/tmp/bench-soak.md` (`--out FILE`). The
 //! exit status is 1 if any stream failed, ended early or skipped an event.
 //!
@@ -37,6 +51,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -82,8 +99,15 @@ pub fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let streams = env_number("SOAK_STREAMS")?.unwrap_or(10_000);
         let max_connections = usize::try_from(streams).unwrap_or(usize::MAX / 2) + 1_000;
+        let limits = sse_runtime::Limits::default();
+        let per_connection = u32::try_from(h2_streams_per_connection()?).unwrap_or(u32::MAX);
+        let h2_streams = limits.get_h2_max_concurrent_streams().max(per_connection);
         App::new()
-            .limits(sse_runtime::Limits::default().max_connections(max_connections.max(25_000)))
+            .limits(
+                limits
+                    .max_connections(max_connections.max(25_000))
+                    .h2_max_concurrent_streams(h2_streams),
+            )
             .route(soak)
             .serve_with_shutdown(listener, shutdown_signal())
             .await?;
@@ -93,6 +117,8 @@ pub fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
 
 struct Settings {
     streams: usize,
+    /// Streams per h2c connection; 0: one HTTP/1.1 connection per stream.
+    h2_per_connection: usize,
     hold: Duration,
     /// Seconds between two events of a stream.
     interval: u64,
@@ -117,7 +143,39 @@ fn env_number(name: &str) -> Result<Option<u64>, String> {
     }
 }
 
+/// `SOAK_H2_STREAMS_PER_CONNECTION`: 0 (the default) or a positive number.
+fn h2_streams_per_connection() -> Result<usize, String> {
+    const NAME: &str = "SOAK_H2_STREAMS_PER_CONNECTION";
+    if std::env::var(NAME).is_ok_and(|v| v.trim() == "0") {
+        return Ok(0);
+    }
+    let n = env_number(NAME)?.unwrap_or(0);
+    usize::try_from(n).map_err(|e| format!("{NAME}: {e}"))
+}
+
 impl Settings {
+    /// Client sockets: one per stream, or one per h2c connection.
+    fn connections(&self) -> usize {
+        match self.h2_per_connection {
+            0 => self.streams,
+            per => self.streams.div_ceil(per),
+        }
+    }
+
+    /// The connections, for the report.
+    fn transport(&self) -> String {
+        match self.h2_per_connection {
+            0 => format!(
+                "one HTTP/1.1 connection each: {} connections",
+                procs_thousands(self.streams)
+            ),
+            per => format!(
+                "{per} per h2c connection: {} connections",
+                procs_thousands(self.connections())
+            ),
+        }
+    }
+
     fn parse(args: &[String]) -> Result<Self, String> {
         let secs = env_number("SOAK_SECS")?.unwrap_or(600);
         let streams = env_number("SOAK_STREAMS")?.unwrap_or(10_000);
@@ -129,6 +187,7 @@ impl Settings {
         let sources = env_number("SOAK_SOURCES")?.unwrap_or(streams.div_ceil(20_000));
         let mut settings = Settings {
             streams: usize::try_from(streams).map_err(|e| e.to_string())?,
+            h2_per_connection: h2_streams_per_connection()?,
             hold: Duration::from_secs(secs),
             interval: env_number("SOAK_INTERVAL_SECS")?.unwrap_or(1),
             sources: usize::try_from(sources.clamp(1, 250)).map_err(|e| e.to_string())?,
@@ -161,10 +220,33 @@ struct Totals {
     garbled: Cell<u64>,
     /// Delivery lag in ms, one bucket per ms up to 60 s (the last one: more).
     lag_ms: RefCell<Vec<u64>>,
+    /// The longest lag since the last memory sample, in ms.
+    window_lag: WindowMax,
+    /// How late the server made an event, the longest since the last memory sample, in
+    /// ms: its `t` against its stream's schedule (the first event's `t` plus `n` intervals).
+    window_late: WindowMax,
+    /// The same over the whole run.
+    late_max: WindowMax,
+}
+
+/// The largest value noted since the last `take`.
+#[derive(Default)]
+struct WindowMax(Cell<Option<f64>>);
+
+impl WindowMax {
+    fn note(&self, value: f64) {
+        self.0
+            .set(Some(self.0.get().map_or(value, |max| max.max(value))));
+    }
+
+    fn take(&self) -> Option<f64> {
+        self.0.take()
+    }
 }
 
 impl Totals {
     fn note_lag(&self, ms: f64) {
+        self.window_lag.note(ms);
         let mut lags = self.lag_ms.borrow_mut();
         if lags.is_empty() {
             lags.resize(60_001, 0);
@@ -196,14 +278,27 @@ struct Held {
 }
 
 /// Parses the complete events of a stream's bytes.
-#[derive(Default)]
 struct Reader {
     pending: Vec<u8>,
     next: Option<u64>,
     received: u64,
+    /// Seconds between two events.
+    interval: f64,
+    /// The first event's `n` and `t`: the stream's schedule.
+    origin: Option<(u64, f64)>,
 }
 
 impl Reader {
+    fn new(interval: u64) -> Self {
+        Self {
+            pending: Vec::new(),
+            next: None,
+            received: 0,
+            interval: interval as f64,
+            origin: None,
+        }
+    }
+
     fn feed(&mut self, bytes: &[u8], totals: &Totals) {
         self.pending.extend_from_slice(bytes);
         let mut start = 0;
@@ -225,6 +320,11 @@ impl Reader {
                     }
                     self.next = Some(tick.n + 1);
                     totals.note_lag((now() - tick.t) * 1e3);
+                    let (n0, t0) = *self.origin.get_or_insert((tick.n, tick.t));
+                    let due = t0 + tick.n.saturating_sub(n0) as f64 * self.interval;
+                    let late = (tick.t - due) * 1e3;
+                    totals.window_late.note(late);
+                    totals.late_max.note(late);
                 }
                 Err(_) => totals.garbled.set(totals.garbled.get() + 1),
             }
@@ -239,12 +339,70 @@ enum Failure {
     Held(String),
 }
 
+/// How a stream reaches the server.
+enum Transport {
+    /// Its own HTTP/1.1 connection from this source address.
+    Http1(std::net::IpAddr),
+    /// A stream of an h2c connection shared with other streams.
+    H2(Rc<H2Connection>),
+}
+
+/// An h2c connection (prior knowledge) from `source`, made by the first of its streams to
+/// open; a failure to connect is kept and fails each of its streams.
+struct H2Connection {
+    source: std::net::IpAddr,
+    sender: tokio::sync::OnceCell<Result<client::H2Sender, String>>,
+}
+
+impl H2Connection {
+    fn new(source: std::net::IpAddr) -> Rc<Self> {
+        Rc::new(Self {
+            source,
+            sender: tokio::sync::OnceCell::new(),
+        })
+    }
+}
+
+/// A stream's connection future, to poll beside its body: the HTTP/1.1 connection's, or
+/// (HTTP/2, whose connection is driven by its own task and fails every stream's body
+/// when it fails) one that never ends.
+type Connection = Pin<Box<dyn Future<Output = Result<(), hyper::Error>>>>;
+
+impl Transport {
+    /// Opens a stream of `GET /soak` up to its response head.
+    async fn open(&self, addr: SocketAddr) -> Result<(Connection, client::Opened), String> {
+        match self {
+            Transport::Http1(source) => {
+                let (conn, opened) = client::open_head_from(addr, Some(*source), "/soak")
+                    .await
+                    .map_err(|err| err.to_string())?;
+                Ok((conn, opened))
+            }
+            Transport::H2(connection) => {
+                let sender = connection
+                    .sender
+                    .get_or_init(|| async {
+                        client::h2_connect_from(addr, Some(connection.source))
+                            .await
+                            .map_err(|err| format!("h2c connection: {err}"))
+                    })
+                    .await
+                    .clone()?;
+                let opened = client::h2_open(sender, addr, "/soak")
+                    .await
+                    .map_err(|err| err.to_string())?;
+                Ok((Box::pin(std::future::pending()), opened))
+            }
+        }
+    }
+}
+
 /// Opens one stream and reads it until the end (sent on `end` once every stream is
 /// open); then holds the connection, unread, until `release`, so that the last memory
 /// sample still sees every stream open.
 async fn hold(
-    addr: std::net::SocketAddr,
-    source: std::net::IpAddr,
+    addr: SocketAddr,
+    transport: Transport,
     interval: u64,
     totals: Rc<Totals>,
     permits: Rc<tokio::sync::Semaphore>,
@@ -252,10 +410,8 @@ async fn hold(
     mut release: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Held, Failure> {
     let permit = permits.acquire().await;
-    let (mut conn, mut opened) = client::open_head_from(addr, Some(source), "/soak")
-        .await
-        .map_err(|err| Failure::Open(err.to_string()))?;
-    let mut reader = Reader::default();
+    let (mut conn, mut opened) = transport.open(addr).await.map_err(Failure::Open)?;
+    let mut reader = Reader::new(interval);
     // Open at the first event.
     let first = loop {
         tokio::select! {
@@ -308,7 +464,7 @@ async fn hold(
     totals.open.set(totals.open.get() - 1);
     let at = outcome.map_err(Failure::Held)?;
     let _ = release.wait_for(|released| *released).await;
-    drop(conn);
+    drop((conn, opened, transport));
     let held_for = at.into_std().saturating_duration_since(first);
     Ok(Held {
         received: reader.received,
@@ -322,6 +478,10 @@ struct Sample {
     rss_kib: Option<u64>,
     open: usize,
     events: u64,
+    /// The longest delivery lag since the previous sample, in ms.
+    max_lag_ms: Option<f64>,
+    /// The server's longest delay in making an event since the previous sample, in ms.
+    max_late_ms: Option<f64>,
 }
 
 /// `load soak ...`: runs the soak, prints and writes the report; the exit status.
@@ -342,15 +502,32 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
+fn millis(ms: Option<f64>) -> String {
+    ms.map_or_else(
+        || "—".to_owned(),
+        |ms| procs_thousands(ms.max(0.0).round() as usize),
+    )
+}
+
 fn mib(kib: Option<u64>) -> String {
     kib.map_or_else(|| "—".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
 }
 
+/// CPU time (user + system) of the waited-for children (the server, once stopped).
 fn server_cpu_secs() -> Option<f64> {
+    cpu_secs(libc::RUSAGE_CHILDREN)
+}
+
+/// CPU time (user + system) of this process, every thread: the load generator.
+fn client_cpu_secs() -> Option<f64> {
+    cpu_secs(libc::RUSAGE_SELF)
+}
+
+fn cpu_secs(who: libc::c_int) -> Option<f64> {
     // SAFETY: getrusage fills a local struct.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) != 0 {
+        if libc::getrusage(who, &mut usage) != 0 {
             return None;
         }
         usage
@@ -369,14 +546,16 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let fd_limit = procs::raise_fd_limit_to(settings.streams as u64 + 1_000);
-    if fd_limit < settings.streams as u64 + 100 {
+    let sockets = settings.connections();
+    let fd_limit = procs::raise_fd_limit_to(sockets as u64 + 1_000);
+    if fd_limit < sockets as u64 + 100 {
         return Err(format!(
-            "the open-files limit is {fd_limit}: {} streams need {} descriptors in each \
-             process; raise the hard limit (`ulimit -Hn`, `LimitNOFILE=`: this process \
-             could not, which needs CAP_SYS_RESOURCE) or run fewer streams",
+            "the open-files limit is {fd_limit}: {} streams on {sockets} connections need {} \
+             descriptors in each process; raise the hard limit (`ulimit -Hn`, \
+             `LimitNOFILE=`: this process could not, which needs CAP_SYS_RESOURCE), run \
+             fewer streams, or multiplex them (SOAK_H2_STREAMS_PER_CONNECTION=100)",
             settings.streams,
-            settings.streams + 100
+            sockets + 100
         )
         .into());
     }
@@ -385,11 +564,13 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
         procs::pin_current_thread(cpu)?;
     }
     let cpu_before = server_cpu_secs();
+    let client_cpu_before = client_cpu_secs();
     let server = ServerProc::start(&Launch::Rust("soak"), pinning)?;
     let addr = server.addr;
     eprintln!(
-        "soak: {} streams (an event every {} s, from {} source addresses) for {} s against {addr}, RSS sampled every {} s; open-files limit {fd_limit}",
+        "soak: {} streams ({}, an event every {} s, from {} source addresses) for {} s against {addr}, RSS sampled every {} s; open-files limit {fd_limit}",
         settings.streams,
+        settings.transport(),
         settings.interval,
         settings.sources,
         settings.hold.as_secs(),
@@ -414,18 +595,30 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: 0,
             events: 0,
+            max_lag_ms: None,
+            max_late_ms: None,
         });
         // Every stream's task holds it until the end, which is fixed once all are open.
         let (release_tx, release) = tokio::sync::watch::channel(false);
         let (end_tx, end) = tokio::sync::watch::channel(None);
         let permits = Rc::new(tokio::sync::Semaphore::new(settings.open_concurrency));
         let opening = Instant::now();
+        let source = |i: usize| -> std::net::IpAddr {
+            std::net::Ipv4Addr::new(127, 0, 0, (1 + i % settings.sources) as u8).into()
+        };
+        let h2_connections: Vec<_> = (0..settings.connections())
+            .filter(|_| settings.h2_per_connection > 0)
+            .map(|c| H2Connection::new(source(c)))
+            .collect();
         let tasks: Vec<_> = (0..settings.streams)
             .map(|i| {
-                let source = std::net::Ipv4Addr::new(127, 0, 0, (1 + i % settings.sources) as u8);
+                let transport = match settings.h2_per_connection {
+                    0 => Transport::Http1(source(i)),
+                    per => Transport::H2(Rc::clone(&h2_connections[i / per])),
+                };
                 tokio::task::spawn_local(hold(
                     addr,
-                    source.into(),
+                    transport,
                     settings.interval,
                     Rc::clone(&totals),
                     Rc::clone(&permits),
@@ -434,6 +627,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
                 ))
             })
             .collect();
+        drop(h2_connections);
         // Wait until every stream is open or failed.
         let failed_early = loop {
             let finished = tasks.iter().filter(|t| t.is_finished()).count();
@@ -455,6 +649,8 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: totals.open.get(),
             events: totals.events.get(),
+            max_lag_ms: totals.window_lag.take(),
+            max_late_ms: totals.window_late.take(),
         });
         let mut next = hold_start + settings.sample_every;
         while next < hold_end {
@@ -469,14 +665,18 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
                 rss_kib: server.rss_kib(),
                 open: totals.open.get(),
                 events: totals.events.get(),
+                max_lag_ms: totals.window_lag.take(),
+            max_late_ms: totals.window_late.take(),
             };
             eprintln!(
-                "soak: {:>7}: RSS {} MiB, {} streams open, {} events, {} gaps",
+                "soak: {:>7}: RSS {} MiB, {} streams open, {} events, {} gaps, max lag {} ms, server late by up to {} ms",
                 sample.label,
                 mib(sample.rss_kib),
                 sample.open,
                 sample.events,
-                totals.gaps.get()
+                totals.gaps.get(),
+                millis(sample.max_lag_ms),
+                millis(sample.max_late_ms)
             );
             samples.push(sample);
             next += settings.sample_every;
@@ -489,6 +689,8 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: still_open,
             events: totals.events.get(),
+            max_lag_ms: totals.window_lag.take(),
+            max_late_ms: totals.window_late.take(),
         });
         let _ = release_tx.send(true);
         for task in tasks {
@@ -505,8 +707,13 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             rss_kib: server.rss_kib(),
             open: 0,
             events: totals.events.get(),
+            max_lag_ms: totals.window_lag.take(),
+            max_late_ms: totals.window_late.take(),
         });
     });
+    let client_cpu = client_cpu_secs()
+        .zip(client_cpu_before)
+        .map(|(after, before)| after - before);
     server.stop();
     let cpu = server_cpu_secs()
         .zip(cpu_before)
@@ -524,23 +731,26 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n## Soak: {} streams for {} s\n",
+        "\n## Soak: {} streams ({}) for {} s\n",
         procs_thousands(settings.streams),
+        settings.transport(),
         settings.hold.as_secs()
     );
     let _ = writeln!(
         out,
-        "| time | server RSS (MiB) | streams open | events received so far |"
+        "| time | server RSS (MiB) | streams open | events received so far | since the previous row: longest lag (ms) | longest server delay (ms) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
     for sample in &samples {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             sample.label,
             mib(sample.rss_kib),
             procs_thousands(sample.open),
-            procs_thousands(sample.events as usize)
+            procs_thousands(sample.events as usize),
+            millis(sample.max_lag_ms),
+            millis(sample.max_late_ms)
         );
     }
     let rss_at = |label: &str| {
@@ -597,17 +807,36 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             "- delivery lag (arrival at the client minus the event's `t`): p50 ≤ {p50} ms, p99 ≤ {p99} ms, max ≤ {max} ms"
         );
     }
-    let _ = writeln!(out, "- streams opened in {open_secs:.1} s, 256 at a time");
-    if let Some(cpu) = cpu {
+    if let Some(late) = totals.late_max.take() {
         let _ = writeln!(
             out,
-            "- server CPU time over the whole run (open, hold, close): {cpu:.1} s, {:.1} % of one core",
-            cpu * 100.0 / started.elapsed().as_secs_f64()
+            "- server delay (an event's `t` after its stream's schedule, the first event's `t` plus `n` intervals): at most {} ms",
+            millis(Some(late))
         );
     }
     let _ = writeln!(
         out,
-        "- command: `SOAK_SECS={} SOAK_STREAMS={} SOAK_INTERVAL_SECS={} SOAK_SOURCES={} cargo bench -p sse-runtime --bench load -- soak`",
+        "- streams opened in {open_secs:.1} s, {} at a time, over {}",
+        settings.open_concurrency,
+        settings.transport()
+    );
+    let wall = started.elapsed().as_secs_f64();
+    for (who, cpu) in [("server", cpu), ("load generator (one thread)", client_cpu)] {
+        if let Some(cpu) = cpu {
+            let _ = writeln!(
+                out,
+                "- {who} CPU time over the whole run (open, hold, close): {cpu:.1} s, {:.1} % of one core",
+                cpu * 100.0 / wall
+            );
+        }
+    }
+    let h2 = match settings.h2_per_connection {
+        0 => String::new(),
+        per => format!(" SOAK_H2_STREAMS_PER_CONNECTION={per}"),
+    };
+    let _ = writeln!(
+        out,
+        "- command: `SOAK_SECS={} SOAK_STREAMS={} SOAK_INTERVAL_SECS={} SOAK_SOURCES={}{h2} cargo bench -p sse-runtime --bench load -- soak`",
         settings.hold.as_secs(),
         settings.streams,
         settings.interval,
