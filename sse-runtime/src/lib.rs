@@ -38,6 +38,7 @@ mod architecture;
 mod arity;
 mod body;
 pub mod broadcast;
+mod coalesce;
 mod compress;
 mod conn;
 mod cors;

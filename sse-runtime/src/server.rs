@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, AppService};
 use crate::body::Body;
+use crate::coalesce::Coalesce;
 use crate::conn::{self, SendTimeout};
 use crate::error::BoxError;
 use crate::idle::{Activity, TrackedBody};
@@ -419,7 +420,7 @@ where
     let _watcher = watcher;
     let activity = Arc::new(Activity::default());
     let conn = builders.http2.serve_connection(
-        TokioIo::new(io),
+        TokioIo::new(Coalesce::new(io)),
         tracked_service(service, Arc::clone(&activity), timed_out.clone()),
     );
     tokio::pin!(conn);
