@@ -469,3 +469,72 @@ async fn background_tasks_publish_and_dropping_the_hub_ends_streams() {
     let rest = tokio::time::timeout(Duration::from_secs(5), subscription.collect::<Vec<_>>()).await;
     assert!(rest.is_ok(), "the subscription outlived its hub");
 }
+
+/// A broadcast to 100 streams that share one HTTP/2 connection (as a browser's
+/// `EventSource`s do over h2): every stream gets every event, whole and in order. The
+/// server coalesces the connection's writes (`coalesce.rs`: the frames the streams queue
+/// for one event go out together), so this is the path of a fan-out over HTTP/2. The
+/// client is the `h2` crate, one connection, its windows large enough never to stop the
+/// server.
+#[tokio::test]
+async fn one_http2_connection_carries_every_event_to_each_of_its_100_streams() {
+    const STREAMS: usize = 100;
+    const EVENTS: u64 = 5;
+    let hub = Hub::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app(&hub).serve_with_shutdown(listener, async {
+        let _ = stopped.await;
+    }));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) = h2::client::Builder::new()
+        .initial_window_size(1 << 24)
+        .initial_connection_window_size(1 << 24)
+        .handshake::<_, bytes::Bytes>(tcp)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut bodies = Vec::new();
+    for _ in 0..STREAMS {
+        let mut sender = sender.clone().ready().await.unwrap();
+        let request = http::Request::get(format!("http://{addr}/topics/wide/events"))
+            .body(())
+            .unwrap();
+        let (response, _) = sender.send_request(request, true).unwrap();
+        let response = response.await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        bodies.push(response.into_body());
+    }
+    wait_until("every stream subscribed", || {
+        hub.subscriber_count("wide") == STREAMS
+    })
+    .await;
+    for n in 0..EVENTS {
+        hub.publish("wide", n).await.unwrap();
+    }
+    let readers = bodies.into_iter().map(|mut body| async move {
+        let mut text = String::new();
+        while text.matches("\n\n").count() < EVENTS as usize {
+            let chunk = body.data().await.expect("the stream ended").unwrap();
+            let _ = body.flow_control().release_capacity(chunk.len());
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+        text
+    });
+    let texts = tokio::time::timeout(
+        Duration::from_secs(20),
+        futures_util::future::join_all(readers),
+    )
+    .await
+    .expect("every stream's events within 20 s");
+    for text in texts {
+        let data: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .collect();
+        assert_eq!(data, ["0", "1", "2", "3", "4"], "{text:?}");
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+}
