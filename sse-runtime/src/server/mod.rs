@@ -526,9 +526,7 @@ fn handle_boxed(
     let timed_out = timed_out.clone();
     Box::pin(async move {
         let mut response = service.handle(req.map(Body::new)).await;
-        if let Some(stream) = response.body_mut().stream_mut() {
-            stream.set_send_timed_out(timed_out);
-        }
+        response.body_mut().set_send_timed_out(timed_out);
         response
     })
 }

@@ -455,97 +455,23 @@ impl StreamBody {
         Poll::Ready(Some(Ok(Frame::data(data))))
     }
 
+    /// The next frame: the stream's items coalesced, a keep-alive comment while it is
+    /// idle, the farewell at shutdown, or the end.
     pub(crate) fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         if this.done {
-            return if this.has_frame() {
-                this.take_frame()
-            } else {
-                Poll::Ready(None)
-            };
+            return this.last_frames();
         }
-
         if let Some(watcher) = this.watcher.as_mut() {
             watcher.register(cx);
         }
-        let shutdown = match (this.shutdown.as_mut(), this.watcher.as_mut()) {
-            (Some(shutdown), Some(watcher)) if watcher.poll_shutdown => {
-                watcher.poll_shutdown = false;
-                let waker = watcher.waker();
-                shutdown
-                    .as_mut()
-                    .poll(&mut Context::from_waker(&waker))
-                    .is_ready()
-            }
-            _ => false,
-        };
-        if shutdown {
-            this.end_source();
-            this.done = true;
-            this.ended(StreamEnd::Shutdown);
-            if let Some(farewell) = this.farewell.take() {
-                this.unshare();
-                this.buf.extend_from_slice(&farewell);
-            }
-            return if this.has_frame() {
-                this.take_frame()
-            } else {
-                Poll::Ready(None)
-            };
+        if this.shutdown_fired() {
+            return this.shut_down();
         }
-
-        let mut ended = this.source.is_none().then_some(StreamEnd::Completed);
-        if let Some(source) = this.source.as_mut() {
-            while pending_len(&this.buf, this.shared.as_ref()) < COALESCE_LIMIT {
-                let buf = &mut this.buf;
-                let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    source.as_mut().poll_item(cx, buf)
-                }));
-                let polled = polled.unwrap_or_else(|panic| {
-                    let (span, route) = span_and_route(this.stats.as_ref());
-                    tracing::error!(
-                        parent: &span,
-                        route,
-                        panic = panic_message(&*panic),
-                        "stream panicked; ending it"
-                    );
-                    Poll::Ready(Some(Err(StreamFailure::internal(
-                        "Internal Server Error".to_owned(),
-                    ))))
-                });
-                match polled {
-                    Poll::Ready(Some(Ok(shared))) => {
-                        written(&mut this.buf, &mut this.shared, shared);
-                        if let Some(stats) = this.stats.as_mut() {
-                            stats.event();
-                        }
-                    }
-                    Poll::Ready(Some(Err(failure))) => {
-                        let (span, route) = span_and_route(this.stats.as_ref());
-                        tracing::error!(
-                            parent: &span,
-                            route,
-                            status = failure.status.as_u16(),
-                            error = %failure.message,
-                            "stream ended by an error item"
-                        );
-                        unshare(&mut this.buf, &mut this.shared);
-                        source.write_failure(&failure, &mut this.buf);
-                        ended = Some(StreamEnd::Error);
-                        break;
-                    }
-                    Poll::Ready(None) => {
-                        ended = Some(StreamEnd::Completed);
-                        break;
-                    }
-                    Poll::Pending => break,
-                }
-            }
-        }
-        if let Some(reason) = ended {
+        if let Some(reason) = this.pull_items(cx) {
             this.end_source();
             this.done = true;
             this.ended(reason);
@@ -556,21 +482,118 @@ impl StreamBody {
         if this.done {
             return Poll::Ready(None);
         }
+        this.poll_keep_alive(cx)
+    }
 
-        // Idle: the only place a keep-alive comment can go, so never inside an event.
-        let Some(interval) = this.keep_alive.as_ref().and_then(KeepAlive::get_interval) else {
+    /// What is left once the stream is done: its buffered frame(s), then the end.
+    fn last_frames(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if self.has_frame() {
+            self.take_frame()
+        } else {
+            Poll::Ready(None)
+        }
+    }
+
+    /// Polls the server's shutdown signal, only when its waker fired (or it was never
+    /// polled): an event's wake-up costs nothing here.
+    fn shutdown_fired(&mut self) -> bool {
+        match (self.shutdown.as_mut(), self.watcher.as_mut()) {
+            (Some(shutdown), Some(watcher)) if watcher.poll_shutdown => {
+                watcher.poll_shutdown = false;
+                let waker = watcher.waker();
+                shutdown
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_ready()
+            }
+            _ => false,
+        }
+    }
+
+    /// Ends the stream at server shutdown: drops the handler's stream (its cleanup runs)
+    /// and sends the farewell, if the format has one.
+    fn shut_down(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.end_source();
+        self.done = true;
+        self.ended(StreamEnd::Shutdown);
+        if let Some(farewell) = self.farewell.take() {
+            self.unshare();
+            self.buf.extend_from_slice(&farewell);
+        }
+        self.last_frames()
+    }
+
+    /// Pulls every item that is ready, up to [`COALESCE_LIMIT`] bytes, into the next
+    /// frame; a panic or an `Err` item writes the format's failure record. Returns how
+    /// the stream ended, if it did.
+    fn pull_items(&mut self, cx: &mut Context<'_>) -> Option<StreamEnd> {
+        let Some(source) = self.source.as_mut() else {
+            return Some(StreamEnd::Completed);
+        };
+        while pending_len(&self.buf, self.shared.as_ref()) < COALESCE_LIMIT {
+            let before = self.buf.len();
+            let buf = &mut self.buf;
+            let polled =
+                std::panic::catch_unwind(AssertUnwindSafe(|| source.as_mut().poll_item(cx, buf)));
+            let polled = polled.unwrap_or_else(|panic| {
+                let (span, route) = span_and_route(self.stats.as_ref());
+                tracing::error!(
+                    parent: &span,
+                    route,
+                    panic = panic_message(&*panic),
+                    "stream panicked; ending it"
+                );
+                Poll::Ready(Some(Err(StreamFailure::internal(
+                    "Internal Server Error".to_owned(),
+                ))))
+            });
+            match polled {
+                Poll::Ready(Some(Ok(shared))) => {
+                    // An item that wrote nothing (the ready step) is no event.
+                    let ready_step = shared.is_none() && self.buf.len() == before;
+                    written(&mut self.buf, &mut self.shared, shared);
+                    if let (false, Some(stats)) = (ready_step, self.stats.as_mut()) {
+                        stats.event();
+                    }
+                }
+                Poll::Ready(Some(Err(failure))) => {
+                    let (span, route) = span_and_route(self.stats.as_ref());
+                    tracing::error!(
+                        parent: &span,
+                        route,
+                        status = failure.status.as_u16(),
+                        error = %failure.message,
+                        "stream ended by an error item"
+                    );
+                    unshare(&mut self.buf, &mut self.shared);
+                    source.write_failure(&failure, &mut self.buf);
+                    return Some(StreamEnd::Error);
+                }
+                Poll::Ready(None) => return Some(StreamEnd::Completed),
+                Poll::Pending => return None,
+            }
+        }
+        None
+    }
+
+    /// Idle: the only place a keep-alive comment can go, so never inside an event. The
+    /// timer is only touched when it fires (its waker is the watcher's): while events
+    /// flow it costs nothing, and a wake-up that comes early (events were sent
+    /// meanwhile) just moves it on.
+    fn poll_keep_alive(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let Some(interval) = self.keep_alive.as_ref().and_then(KeepAlive::get_interval) else {
             return Poll::Pending;
         };
-        // The timer is only touched when it fires (its waker is the watcher's): while
-        // events flow it costs nothing, and a wake-up that comes early (events were sent
-        // meanwhile) just moves it on.
-        let last_write = this.last_write;
-        let watcher = this.watcher.get_or_insert_with(|| {
+        let last_write = self.last_write;
+        let watcher = self.watcher.get_or_insert_with(|| {
             let mut watcher = Watcher::new();
             watcher.register(cx);
             watcher
         });
-        let timer = this.timer.get_or_insert_with(|| {
+        let timer = self.timer.get_or_insert_with(|| {
             watcher.poll_timer = true;
             Box::pin(tokio::time::sleep_until(last_write + interval))
         });
@@ -584,23 +607,23 @@ impl StreamBody {
             if timer.as_mut().poll(&mut timer_cx).is_pending() {
                 return Poll::Pending;
             }
-            let due = this.last_write + interval;
+            let due = self.last_write + interval;
             if Instant::now() >= due {
                 break;
             }
             timer.as_mut().reset(due);
         }
-        if let Some(keep_alive) = &this.keep_alive {
-            this.buf.extend_from_slice(keep_alive.frame());
-            if let Some(stats) = this.stats.as_mut() {
+        if let Some(keep_alive) = &self.keep_alive {
+            self.buf.extend_from_slice(keep_alive.frame());
+            if let Some(stats) = self.stats.as_mut() {
                 stats.keep_alive();
             }
         }
-        let frame = this.take_frame();
-        if let Some(timer) = this.timer.as_mut() {
-            timer.as_mut().reset(this.last_write + interval);
+        let frame = self.take_frame();
+        if let Some(timer) = self.timer.as_mut() {
+            timer.as_mut().reset(self.last_write + interval);
             // Polled at the next idle moment, to register its waker again.
-            if let Some(watcher) = this.watcher.as_mut() {
+            if let Some(watcher) = self.watcher.as_mut() {
                 watcher.poll_timer = true;
             }
         }

@@ -6,3 +6,4 @@ pub mod body;
 pub mod compress;
 pub(crate) mod engine;
 pub mod keep_alive;
+pub(crate) mod start;
