@@ -99,6 +99,9 @@ mod config;
 mod describe;
 mod generate;
 mod model;
+mod operation;
+mod refs;
+mod serve;
 
 use http::Method;
 
@@ -109,8 +112,8 @@ use crate::app::{App, RouteDef};
 
 pub use config::OpenApiConfig;
 pub use describe::{DescribeArg, DescribeEvent, DescribeHandler, DescribeResponse};
-pub(crate) use generate::AppDocs;
 pub use model::{In, RouteDoc, SchemaFn};
+pub(crate) use serve::AppDocs;
 
 // What this feature adds to `RouteDef` and `App`.
 impl RouteDef {

@@ -1,9 +1,9 @@
-//! [`Path`]: the matched route's path parameters, deserialized (by `path_de.rs`).
+//! [`Path`]: the matched route's path parameters, deserialized (by `de.rs`).
 
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::path_de;
+mod de;
 use super::rejection::{Rejection, UNPROCESSABLE};
 use super::{FromRequestParts, Requirements};
 use crate::state::AppState;
@@ -33,7 +33,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts for Path<T> {
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Rejection> {
         let empty = PathParams::default();
         let params = parts.extensions.get::<PathParams>().unwrap_or(&empty);
-        path_de::from_params(&params.0).map(Path).map_err(|err| {
+        de::from_params(&params.0).map(Path).map_err(|err| {
             let name = err.param.clone().unwrap_or_default();
             let loc: Vec<&str> = if name.is_empty() {
                 vec!["path"]
