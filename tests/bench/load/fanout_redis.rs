@@ -35,8 +35,6 @@ const KEY: &str = "ours-redis";
 const SCENARIO: &str = "fanout-redis";
 /// The h2c fan-out's key: `ours + Redis` runs it too, as a column of its own.
 const H2_SCENARIO: &str = "fanout-h2";
-/// Where the server process finds Redis (inherited from the driver).
-const URL_ENV: &str = "BENCH_REDIS_URL";
 
 /// The run's `redis-server`; stopped when dropped.
 pub struct Redis {
