@@ -20,5 +20,5 @@ if [ -z "$rev" ]; then
   exit 0
 fi
 echo "baseline: $(git log --format='%h %s' -1 "$rev")"
-command -v cargo-semver-checks >/dev/null 2>&1 || cargo install cargo-semver-checks --locked
+command -v cargo-semver-checks >/dev/null 2>&1 || cargo install cargo-semver-checks --version 0.51.0 --locked
 cargo semver-checks -p sse-runtime -p sse-macros --baseline-rev "$rev"
