@@ -657,7 +657,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             tokio::time::sleep_until(next).await;
             let at = (next - hold_start).as_secs();
             let sample = Sample {
-                label: if at % 60 == 0 {
+                label: if at.is_multiple_of(60) {
                     format!("{} min", at / 60)
                 } else {
                     format!("{at} s")
