@@ -1,6 +1,15 @@
 //! [`App`]: routes, shared state and app-wide settings; built into an [`AppService`]
 //! that the server (or the test client) calls for every request.
 
+pub(crate) mod arity;
+pub mod build_error;
+pub mod cors;
+pub mod handler;
+pub mod layer;
+pub mod limits;
+pub(crate) mod pattern;
+pub mod router;
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -16,19 +25,20 @@ use tokio_util::sync::CancellationToken;
 use tower::util::{BoxCloneSyncService, ServiceExt};
 use tracing::Instrument;
 
-use crate::body::Body;
-use crate::compress::Compression;
-use crate::cors::Cors;
+use crate::app::build_error::BuildError;
+use crate::app::cors::Cors;
+use crate::app::handler::{Endpoint, Handler};
+use crate::app::limits::Limits;
+use crate::app::router::{Match, Router};
 use crate::error::panic_message;
-use crate::event::ServerSentEvent;
-use crate::handler::{Endpoint, Handler};
-use crate::http_error::HttpError;
-use crate::keep_alive::KeepAlive;
-use crate::limits::Limits;
+use crate::event::server_sent::ServerSentEvent;
+use crate::response::http_error::HttpError;
 use crate::response::{json_response, IntoResponse, Request, Response};
-use crate::router::{BuildError, Match, Router};
 use crate::state::AppState;
-use crate::stream::StreamContext;
+use crate::stream::body::Body;
+use crate::stream::compress::Compression;
+use crate::stream::engine::StreamContext;
+use crate::stream::keep_alive::KeepAlive;
 
 /// The default of [`App::first_event_window`].
 const DEFAULT_FIRST_EVENT_WINDOW: Duration = Duration::from_secs(10);
@@ -289,7 +299,7 @@ impl App {
     /// (none by default). An invalid event is refused.
     pub fn farewell(mut self, event: ServerSentEvent) -> Result<Self, crate::EventError> {
         let mut buf = bytes::BytesMut::new();
-        crate::encode::write_event(&event, &mut buf)?;
+        crate::event::encode::write_event(&event, &mut buf)?;
         self.settings.farewell = Some(buf.freeze());
         Ok(self)
     }
@@ -328,7 +338,7 @@ impl App {
         let openapi = crate::openapi::AppDocs::new(&self.routes, self.openapi.as_ref());
         for route in self.routes {
             let name = format!("{} {}", route.method, route.path);
-            let params = crate::router::pattern_params(&route.path);
+            let params = pattern::params(&route.path).unwrap_or_default();
             problems.extend(
                 route
                     .endpoint

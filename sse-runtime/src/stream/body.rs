@@ -10,7 +10,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
 
 use crate::error::BoxError;
-use crate::stream::StreamBody;
+use crate::stream::engine::StreamBody;
 
 /// The body of a [`Response`](crate::Response).
 ///

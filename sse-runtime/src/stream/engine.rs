@@ -24,32 +24,13 @@ use http_body::Frame;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::compress::{Compression, Encoder};
 use crate::error::{panic_message, BoxError};
-use crate::keep_alive::KeepAlive;
 use crate::observability::{SendTimedOut, StreamEnd, StreamStats};
+use crate::stream::compress::{Compression, Encoder};
+use crate::stream::keep_alive::KeepAlive;
 
 /// Stop pulling ready items into one frame once it holds this many bytes.
 const COALESCE_LIMIT: usize = 32 * 1024;
-
-thread_local! {
-    /// Set by [`signal_open`] during a poll of a handler's stream.
-    static OPEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Says, from inside a stream's `poll_next` that is about to return `Pending`, that the
-/// stream is open: it has done what it must before a client may act on `open` (a
-/// broadcast subscription is registered and waits for live messages), so the response
-/// headers need not wait for a first item. It reaches the engine through any wrapper
-/// polled on the same task (a generator, `map`), since the poll is one call chain.
-pub(crate) fn signal_open() {
-    OPEN.with(|open| open.set(true));
-}
-
-/// Takes the flag [`signal_open`] sets.
-fn take_open() -> bool {
-    OPEN.with(|open| open.replace(false))
-}
 
 /// Why a stream stopped early: an `Err` item, or an item that could not be encoded.
 #[derive(Clone, Debug)]
@@ -373,8 +354,9 @@ impl StreamBody {
 
     /// Waits for the first item (an event, a comment, the end or a failure) up to the
     /// stream's own first-event window, else `app_window`, and never past the first
-    /// keep-alive comment (which cannot go out before the headers). A stream that says it
-    /// is open ([`signal_open`]) ends the wait too. A failure before anything was produced
+    /// keep-alive comment (which cannot go out before the headers). An item that encodes to
+    /// nothing (a broadcast subscription's `Message::Open`, the stream protocol's ready
+    /// step) ends the wait too, and sends nothing. A failure before anything was produced
     /// is returned so the caller can answer with an HTTP error instead of a stream. A zero
     /// window still takes an item that is ready at once.
     pub(crate) async fn prime(&mut self, app_window: Duration) -> Result<(), StreamFailure> {
@@ -386,16 +368,9 @@ impl StreamBody {
             return Ok(());
         };
         let buf = &mut self.buf;
-        // `Some(Ok(Some(shared)))`: an item was written (`shared`: see [`written`]);
-        // `Some(Ok(None))`: the stream said it is open.
-        let first = std::future::poll_fn(|cx| {
-            take_open();
-            match source.as_mut().poll_item(cx, buf) {
-                Poll::Pending if take_open() => Poll::Ready(Some(Ok(None))),
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(item) => Poll::Ready(item.map(|item| item.map(Some))),
-            }
-        });
+        // `Some(Ok(shared))`: an item was written (`shared`: see [`written`]), or it wrote
+        // nothing at all (the ready step).
+        let first = std::future::poll_fn(|cx| source.as_mut().poll_item(cx, buf));
         match tokio::time::timeout(window, first).await {
             Ok(Some(Err(failure))) => {
                 self.source = None;
@@ -408,14 +383,15 @@ impl StreamBody {
                 self.ended(StreamEnd::Completed);
                 Ok(())
             }
-            Ok(Some(Ok(Some(shared)))) => {
+            Ok(Some(Ok(shared))) => {
+                let ready_step = shared.is_none() && self.buf.is_empty();
                 self.written(shared);
-                if let Some(stats) = self.stats.as_mut() {
+                if let (false, Some(stats)) = (ready_step, self.stats.as_mut()) {
                     stats.event();
                 }
                 Ok(())
             }
-            Ok(Some(Ok(None))) | Err(_) => Ok(()),
+            Err(_) => Ok(()),
         }
     }
 
