@@ -7,7 +7,7 @@ use std::time::Duration;
 use sse_runtime::broadcast::{Broadcast, Message, Resume};
 use sse_runtime::{get, shutdown_signal, stream, App, Query, State, Stream};
 
-use super::{Event, Publish, TOPIC};
+use crate::shared::{Event, Publish, REDIS_URL_ENV, TOPIC};
 
 /// Endless, as fast as the server produces it.
 #[get("/events", sse)]
@@ -107,4 +107,11 @@ pub async fn serve_traced(
         .serve_with_shutdown(listener, shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// `ours + Redis`, in the server process: the Redis hub at `$BENCH_REDIS_URL`, with the
+/// default configuration (as the in-process hub of `ours`).
+pub async fn redis_hub() -> Result<Broadcast<Event>, Box<dyn std::error::Error>> {
+    let url = std::env::var(REDIS_URL_ENV).map_err(|_| format!("{REDIS_URL_ENV} is not set"))?;
+    Ok(Broadcast::redis(&url, sse_runtime::broadcast::BroadcastConfig::new()).await?)
 }

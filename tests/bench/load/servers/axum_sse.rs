@@ -12,7 +12,7 @@ use axum::Router;
 use futures_core::Stream;
 use tokio::sync::broadcast;
 
-use super::{Event, Publish};
+use crate::shared::{Event, Publish};
 
 type Hub = broadcast::Sender<Arc<Event>>;
 

@@ -32,8 +32,8 @@
 
 use std::net::SocketAddrV4;
 
-use crate::client::BoxError;
 use crate::fanout_client::{Events, Wire};
+use crate::shared::BoxError;
 
 /// The HTTP/2 client connection preface.
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

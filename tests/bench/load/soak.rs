@@ -1,11 +1,11 @@
 //! # Soak: many streams held for a long time (reliability, not a comparison)
 //!
 //! ```text
-//! cargo bench -p sse-runtime --bench load -- soak                          # 10,000 streams, 10 minutes
-//! SOAK_SECS=30 SOAK_STREAMS=1000 cargo bench -p sse-runtime --bench load -- soak   # smoke run
-//! SOAK_STREAMS=100000 SOAK_INTERVAL_SECS=10 cargo bench -p sse-runtime --bench load -- soak
+//! cargo bench -p sse-bench --bench load -- soak                          # 10,000 streams, 10 minutes
+//! SOAK_SECS=30 SOAK_STREAMS=1000 cargo bench -p sse-bench --bench load -- soak   # smoke run
+//! SOAK_STREAMS=100000 SOAK_INTERVAL_SECS=10 cargo bench -p sse-bench --bench load -- soak
 //! SOAK_STREAMS=100000 SOAK_INTERVAL_SECS=10 SOAK_H2_STREAMS_PER_CONNECTION=100 \
-//!     cargo bench -p sse-runtime --bench load -- soak     # 100,000 streams on 1,000 h2c connections
+//!     cargo bench -p sse-bench --bench load -- soak     # 100,000 streams on 1,000 h2c connections
 //! ```
 //!
 //! Only our server, in its own process (`load serve soak PORT`, pinned to CPU 0 like the
@@ -46,7 +46,7 @@
 //! The report is printed and written to `target/tmp/bench-soak.md` (`--out FILE`). The
 //! exit status is 1 if any stream failed, ended early or skipped an event.
 //!
-//! The comparison (`cargo bench -p sse-runtime --bench load` without `soak`) never runs
+//! The comparison (`cargo bench -p sse-bench --bench load` without `soak`) never runs
 //! this scenario.
 
 use std::cell::{Cell, RefCell};
@@ -63,7 +63,7 @@ use sse_runtime::{get, shutdown_signal, stream, App, Stream};
 
 use crate::client;
 use crate::procs::{self, Launch, Pinning, ServerProc};
-use crate::servers::now;
+use crate::shared::{machine, now, thousands};
 
 /// The event: its number in the stream and when the server produced it.
 #[derive(Serialize, Deserialize)]
@@ -167,11 +167,11 @@ impl Settings {
         match self.h2_per_connection {
             0 => format!(
                 "one HTTP/1.1 connection each: {} connections",
-                procs_thousands(self.streams)
+                thousands(self.streams)
             ),
             per => format!(
                 "{per} per h2c connection: {} connections",
-                procs_thousands(self.connections())
+                thousands(self.connections())
             ),
         }
     }
@@ -505,7 +505,7 @@ pub fn main(args: &[String]) -> i32 {
 fn millis(ms: Option<f64>) -> String {
     ms.map_or_else(
         || "—".to_owned(),
-        |ms| procs_thousands(ms.max(0.0).round() as usize),
+        |ms| thousands(ms.max(0.0).round() as usize),
     )
 }
 
@@ -657,7 +657,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             tokio::time::sleep_until(next).await;
             let at = (next - hold_start).as_secs();
             let sample = Sample {
-                label: if at % 60 == 0 {
+                label: if at.is_multiple_of(60) {
                     format!("{} min", at / 60)
                 } else {
                     format!("{at} s")
@@ -732,7 +732,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     let _ = writeln!(
         out,
         "\n## Soak: {} streams ({}) for {} s\n",
-        procs_thousands(settings.streams),
+        thousands(settings.streams),
         settings.transport(),
         settings.hold.as_secs()
     );
@@ -747,8 +747,8 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
             "| {} | {} | {} | {} | {} | {} |",
             sample.label,
             mib(sample.rss_kib),
-            procs_thousands(sample.open),
-            procs_thousands(sample.events as usize),
+            thousands(sample.open),
+            thousands(sample.events as usize),
             millis(sample.max_lag_ms),
             millis(sample.max_late_ms)
         );
@@ -778,9 +778,9 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     let _ = writeln!(
         out,
         "- events: {} expected (one every {} s per stream, from its first event to the end), {} received ({:+})",
-        procs_thousands(expected as usize),
+        thousands(expected as usize),
         settings.interval,
-        procs_thousands(received as usize),
+        thousands(received as usize),
         received as i64 - expected as i64
     );
     let _ = writeln!(
@@ -836,7 +836,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     };
     let _ = writeln!(
         out,
-        "- command: `SOAK_SECS={} SOAK_STREAMS={} SOAK_INTERVAL_SECS={} SOAK_SOURCES={}{h2} cargo bench -p sse-runtime --bench load -- soak`",
+        "- command: `SOAK_SECS={} SOAK_STREAMS={} SOAK_INTERVAL_SECS={} SOAK_SOURCES={}{h2} cargo bench -p sse-bench --bench load -- soak`",
         settings.hold.as_secs(),
         settings.streams,
         settings.interval,
@@ -847,7 +847,7 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     let _ = writeln!(
         out,
         "- machine: {}; shared with other work while it ran",
-        crate::machine(cores)
+        machine(cores)
     );
     let _ = writeln!(out, "- pinning: {}", pinning.describe());
     let _ = writeln!(out, "- wall time: {:.0} s", started.elapsed().as_secs_f64());
@@ -859,8 +859,4 @@ fn run(settings: &Settings) -> Result<bool, Box<dyn std::error::Error>> {
     std::fs::write(&settings.out, &out)?;
     eprintln!("written to {}", settings.out.display());
     Ok(clean)
-}
-
-fn procs_thousands(n: usize) -> String {
-    crate::scenarios::thousands(n)
 }

@@ -26,7 +26,7 @@ fn write_event(i: u64, buf: &mut BytesMut) {
     buf.extend_from_slice(b"data: {\"message\":\"Event ");
     buf.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
     buf.extend_from_slice(b"\",\"timestamp\":");
-    buf.extend_from_slice(ryu::Buffer::new().format(super::now()).as_bytes());
+    buf.extend_from_slice(ryu::Buffer::new().format(crate::shared::now()).as_bytes());
     buf.extend_from_slice(b"}\n\n");
 }
 

@@ -279,7 +279,7 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 fn fastapi_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/load/fastapi")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("load/fastapi")
 }
 
 /// Creates (once) a venv under `target/` with the pinned FastAPI and uvicorn, and returns

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
 
-use crate::client::{self, BoxError};
+use crate::client;
 use crate::procs::ServerProc;
+use crate::shared::{thousands, BoxError};
 
 /// What is measured, one row of the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -129,18 +130,6 @@ impl Stat {
             Stat::Max => "max",
         }
     }
-}
-
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Sizes of the scenarios (full run, or `--quick`).

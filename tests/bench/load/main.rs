@@ -1,8 +1,8 @@
 //! # Side-by-side SSE benchmark: ours, axum, raw hyper and FastAPI (issue #7)
 //!
 //! ```text
-//! cargo bench -p sse-runtime --bench load              # full run, 5-7 minutes
-//! cargo bench -p sse-runtime --bench load -- --quick   # smoke test, < 1 minute
+//! cargo bench -p sse-bench --bench load              # full run, 5-7 minutes
+//! cargo bench -p sse-bench --bench load -- --quick   # smoke test, < 1 minute
 //! ```
 //!
 //! This binary is the load generator. It starts every server under test as a separate
@@ -34,126 +34,34 @@
 //! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
 //! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
 //!
-//! `cargo bench -p sse-runtime --bench load -- soak` runs the soak instead (10,000
+//! `cargo bench -p sse-bench --bench load -- soak` runs the soak instead (10,000
 //! streams of our server held for 10 minutes, `SOAK_STREAMS` / `SOAK_SECS` to shrink it;
 //! see `soak.rs`); the comparison never includes it.
 
+// The modules import one another one way only (`tests/bench/modules.rs` checks it):
+// `shared` and `procs` are leaves; the server side (`servers`) and the client side
+// (`client`, `fanout_client`, `fanout_h2`, `scenarios`, `fanout_redis`, `compression`,
+// `soak`) meet only there; `options` holds the command line; this file drives them all.
 mod client;
 mod compression;
 mod fanout_client;
 mod fanout_h2;
 mod fanout_redis;
+mod options;
 mod procs;
 mod scenarios;
 mod servers;
+mod shared;
 mod soak;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use procs::{Launch, Pinning, ServerProc};
+use options::{Options, Server};
+use procs::{Launch, Pinning};
 use scenarios::{Config, Metric, Scenario};
-
-struct Options {
-    quick: bool,
-    rounds: usize,
-    /// Rounds of the fan-out scenarios: `--rounds`, or `BENCH_FANOUT_ROUNDS` (100,000
-    /// subscribers take a while).
-    fanout_rounds: usize,
-    servers: Option<Vec<String>>,
-    scenarios: Option<Vec<String>>,
-    fastapi: bool,
-    pin: bool,
-    out: std::path::PathBuf,
-    /// Measure a server started by hand (e.g. under a profiler) instead of starting any.
-    attach: Option<std::net::SocketAddr>,
-}
-
-impl Options {
-    fn parse(args: &[String]) -> Result<Self, String> {
-        let mut options = Options {
-            quick: std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0"),
-            rounds: 0,
-            fanout_rounds: 0,
-            servers: None,
-            scenarios: None,
-            fastapi: true,
-            pin: true,
-            out: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-load.md"),
-            attach: None,
-        };
-        let mut args = args.iter();
-        let list = |v: Option<&String>| -> Result<Vec<String>, String> {
-            let v = v.ok_or("missing value")?;
-            Ok(v.split(',').map(|s| s.trim().to_lowercase()).collect())
-        };
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                // `cargo bench` passes `--bench` to every bench binary.
-                "--bench" => {}
-                "--quick" => options.quick = true,
-                "--rounds" => {
-                    options.rounds = args
-                        .next()
-                        .and_then(|v| v.parse().ok())
-                        .filter(|&n| n > 0)
-                        .ok_or("--rounds needs a positive number")?;
-                }
-                "--servers" => options.servers = Some(list(args.next())?),
-                "--scenarios" => options.scenarios = Some(list(args.next())?),
-                "--no-fastapi" => options.fastapi = false,
-                "--no-pin" => options.pin = false,
-                "--out" => options.out = args.next().ok_or("--out needs a file")?.into(),
-                "--attach" => {
-                    options.attach = Some(
-                        args.next()
-                            .and_then(|a| a.parse().ok())
-                            .ok_or("--attach needs HOST:PORT")?,
-                    );
-                }
-                other => return Err(format!("unknown option {other:?}")),
-            }
-        }
-        if options.rounds == 0 {
-            options.rounds = if options.quick { 1 } else { 3 };
-        }
-        options.fanout_rounds = std::env::var("BENCH_FANOUT_ROUNDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(options.rounds);
-        Ok(options)
-    }
-
-    fn wants_server(&self, key: &str) -> bool {
-        self.servers
-            .as_ref()
-            .is_none_or(|s| s.iter().any(|s| s == key))
-    }
-
-    fn wants_scenario(&self, key: &str) -> bool {
-        self.scenarios
-            .as_ref()
-            .is_none_or(|s| s.iter().any(|s| s == key))
-    }
-}
-
-struct Server {
-    name: &'static str,
-    /// `None`: attached to a running server.
-    launch: Option<Launch>,
-}
-
-impl Server {
-    fn start(&self, options: &Options, pinning: Pinning) -> Result<ServerProc, String> {
-        match (&self.launch, options.attach) {
-            (Some(launch), _) => ServerProc::start(launch, pinning),
-            (None, Some(addr)) => ServerProc::attach(addr),
-            (None, None) => Err("nothing to start".to_owned()),
-        }
-    }
-}
+use shared::{machine, median};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -411,17 +319,6 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 0 {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    } else {
-        sorted[mid]
-    }
-}
-
 /// What the report says about the run itself.
 struct Run<'a> {
     options: &'a Options,
@@ -508,9 +405,9 @@ fn report(
          in that time; likewise one that cannot serve {} first events within {:?}.",
         options.rounds,
         options.fanout_rounds,
-        scenarios::thousands(config.throughput_events as usize),
+        shared::thousands(config.throughput_events as usize),
         config.throughput_cap,
-        scenarios::thousands(config.ttfe_connections),
+        shared::thousands(config.ttfe_connections),
         config.ttfe_cap,
     );
 
@@ -544,7 +441,7 @@ fn report(
     target(
         &format!(
             "≤ 8 KiB server RSS per idle stream at {} (KiB)",
-            scenarios::thousands(big)
+            shared::thousands(big)
         ),
         get(rss, "ours").map(|v| (v, v <= 8.0)),
     );
@@ -574,7 +471,7 @@ fn report(
         .filter(|((fan, _), (_, _, run))| *run && config.fanout_counts.contains(fan))
     {
         let p99 = Metric::Fanout(transport, fan, scenarios::Stat::P99);
-        let fan = format!("{}{over}", scenarios::thousands(fan));
+        let fan = format!("{}{over}", shared::thousands(fan));
         target(
             &format!("fan-out to {fan}: p99 ≤ {limit} ms (ms)"),
             get(p99, "ours").map(|v| (v, v <= limit)),
@@ -592,7 +489,7 @@ fn report(
     let _ = writeln!(out, "\n## Run\n");
     let _ = writeln!(
         out,
-        "- command: `cargo bench -p sse-runtime --bench load{}`",
+        "- command: `cargo bench -p sse-bench --bench load{}`",
         if options.quick { " -- --quick" } else { "" }
     );
     let _ = writeln!(out, "- machine: {}", machine(cores));
@@ -606,30 +503,4 @@ fn report(
         let _ = writeln!(out, "- FAILED: {failure}");
     }
     out
-}
-
-fn machine(cores: usize) -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or_else(String::new, |kib| {
-            format!(", {} GiB", (kib + (1 << 19)) >> 20)
-        });
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| format!(", Linux {}", s.trim()))
-        .unwrap_or_default();
-    format!("{cpu}, {cores} cores{memory}{kernel}")
 }

@@ -24,30 +24,17 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sse_runtime::broadcast::{Broadcast, BroadcastConfig};
-
+use crate::options::{Options, Server};
 use crate::procs::{Launch, Pinning};
 use crate::scenarios::Scenario;
-use crate::servers::Event;
-use crate::{Options, Server};
+use crate::shared::{REDIS_SERVER as SERVER, REDIS_URL_ENV as URL_ENV};
 
-/// The server's name in the table and in the log (`target/tmp/bench-logs/`).
-pub const SERVER: &str = "ours + Redis";
 /// Its key for `--servers` and `load serve`.
 const KEY: &str = "ours-redis";
 /// The scenario's key for `--scenarios`.
 const SCENARIO: &str = "fanout-redis";
 /// The h2c fan-out's key: `ours + Redis` runs it too, as a column of its own.
 const H2_SCENARIO: &str = "fanout-h2";
-/// Where the server process finds Redis (inherited from the driver).
-const URL_ENV: &str = "BENCH_REDIS_URL";
-
-/// In the server process: the Redis hub at `$BENCH_REDIS_URL`, with the default
-/// configuration (as the in-process hub of `ours`).
-pub async fn hub() -> Result<Broadcast<Event>, Box<dyn std::error::Error>> {
-    let url = std::env::var(URL_ENV).map_err(|_| format!("{URL_ENV} is not set"))?;
-    Ok(Broadcast::redis(&url, BroadcastConfig::new()).await?)
-}
 
 /// The run's `redis-server`; stopped when dropped.
 pub struct Redis {

@@ -13,7 +13,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use crate::shared::BoxError;
 
 /// Counts the events of a `text/event-stream` as its bytes arrive, in any chunking:
 /// an event is a block of lines ended by a blank line that holds at least one field
@@ -356,7 +356,7 @@ pub struct Latencies {
 
 impl Latencies {
     pub fn feed(&mut self, bytes: &[u8]) {
-        let now = crate::servers::now();
+        let now = crate::shared::now();
         self.pending.extend_from_slice(bytes);
         let mut start = 0;
         while let Some(end) = memchr::memmem::find(&self.pending[start..], b"\n\n") {

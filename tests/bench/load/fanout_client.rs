@@ -32,7 +32,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use crate::client::BoxError;
+use crate::shared::BoxError;
 
 /// Subscribers per source address.
 const PER_SOURCE: usize = 20_000;
@@ -672,7 +672,7 @@ impl<W: Wire> Conn<W> {
                     result.multi_stream_reads += 1;
                 }
             }
-            let now = crate::servers::now();
+            let now = crate::shared::now();
             let Some(kernel) = stamp else {
                 return Err("recvmsg returned no SCM_TIMESTAMPNS".into());
             };

@@ -11,47 +11,12 @@
 //!   `GET /publish?n=N&every_ms=M`, which starts publishing N events to it, one every M
 //!   ms, each stamped with the time it was published (fan-out).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde::{Deserialize, Serialize};
-
 mod axum_sse;
+mod compressed;
 mod ours;
 mod raw_hyper;
 
-/// The event every server sends (`Deserialize` for the Redis hub, which decodes what it
-/// reads back from Redis).
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Event {
-    pub message: String,
-    pub timestamp: f64,
-}
-
-impl Event {
-    pub fn new(i: u64) -> Self {
-        Self {
-            message: format!("Event {i}"),
-            timestamp: now(),
-        }
-    }
-}
-
-/// Seconds since the Unix epoch, as Python's `time.time()`.
-pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// The query of `GET /publish`.
-#[derive(Clone, Copy, Debug, serde::Deserialize)]
-pub struct Publish {
-    pub n: u64,
-    pub every_ms: u64,
-}
-
-/// The topic of the fan-out scenario.
-pub const TOPIC: &str = "bench";
+use crate::shared::{COMPRESSED_SERVER, REDIS_SERVER};
 
 /// The Rust servers, by the name the driver and the table use.
 pub const RUST_SERVERS: [&str; 3] = ["ours", "axum", "raw hyper"];
@@ -84,13 +49,13 @@ pub fn run(name: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
         match name {
             "ours" => ours::serve(listener).await,
             "ours+trace" => ours::serve_traced(listener).await,
-            // Ours with `App::compression` (`compression.rs`).
-            crate::compression::SERVER => crate::compression::serve(listener).await,
+            // Ours with `App::compression` (measured by `compression.rs`).
+            COMPRESSED_SERVER => compressed::serve(listener).await,
             "axum" => axum_sse::serve(listener).await,
             "raw-hyper" | "raw hyper" => raw_hyper::serve(listener).await,
-            // Ours with the Redis hub at `$BENCH_REDIS_URL` (`fanout_redis.rs`).
-            "ours-redis" | crate::fanout_redis::SERVER => {
-                ours::serve_with(listener, crate::fanout_redis::hub().await?).await
+            // Ours with the Redis hub at `$BENCH_REDIS_URL` (measured by `fanout_redis.rs`).
+            "ours-redis" | REDIS_SERVER => {
+                ours::serve_with(listener, ours::redis_hub().await?).await
             }
             other => Err(format!("unknown server {other:?}").into()),
         }
