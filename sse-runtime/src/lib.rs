@@ -56,11 +56,6 @@ mod state;
 mod stream;
 pub mod testing;
 
-/// Tower interop: the service [`App::layer`] wraps.
-pub mod layer {
-    pub use crate::app::InnerService;
-}
-
 #[doc(hidden)]
 pub mod __private;
 mod app;
@@ -72,6 +67,7 @@ pub use event::{encode, parse};
 pub use app::build_error::BuildError;
 pub use app::cors::Cors;
 pub use app::handler::Handler;
+pub use app::layer;
 pub use app::limits::Limits;
 pub use app::{App, AppService, IntoRoute, RouteDef};
 pub use error::BoxError;

@@ -5,14 +5,15 @@ pub(crate) mod arity;
 pub(crate) mod build_error;
 pub(crate) mod cors;
 pub(crate) mod handler;
-pub(crate) mod layer;
+pub mod layer;
 pub(crate) mod limits;
 pub(crate) mod pattern;
 pub(crate) mod router;
 mod service;
 
+pub(crate) use layer::InnerService;
+pub use service::AppService;
 pub(crate) use service::Core;
-pub use service::{AppService, InnerService};
 
 use std::time::Duration;
 
