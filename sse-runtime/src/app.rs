@@ -20,12 +20,13 @@ use crate::body::Body;
 use crate::compress::Compression;
 use crate::cors::Cors;
 use crate::error::panic_message;
+use crate::error_body::{ErrorBody, Shape};
 use crate::event::ServerSentEvent;
 use crate::handler::{Endpoint, Handler};
 use crate::http_error::HttpError;
 use crate::keep_alive::KeepAlive;
 use crate::limits::Limits;
-use crate::response::{json_response, IntoResponse, Request, Response};
+use crate::response::{IntoResponse, Request, Response};
 use crate::router::{BuildError, Match, Router};
 use crate::state::AppState;
 use crate::stream::StreamContext;
@@ -136,6 +137,7 @@ struct Settings {
     limits: Limits,
     cors: Option<Cors>,
     compression: Compression,
+    error_body: Shape,
 }
 
 impl Default for App {
@@ -158,6 +160,7 @@ impl App {
                 limits: Limits::default(),
                 cors: None,
                 compression: Compression::off(),
+                error_body: Shape::default(),
             },
             layers: Vec::new(),
             #[cfg(feature = "openapi")]
@@ -213,6 +216,42 @@ impl App {
     /// responses to allowed origins carry the CORS headers.
     pub fn cors(mut self, cors: Cors) -> Self {
         self.settings.cors = Some(cors);
+        self
+    }
+
+    /// The JSON shape of every error the app answers (default: FastAPI's
+    /// `{"detail": ...}`, [`error_body::Detail`](crate::error_body::Detail)): an
+    /// [`HttpError`] a handler returns, an extractor's rejection, the router's 404 and
+    /// 405, a panic's 500, and a streaming route's `Err` — as the response before its
+    /// first event, as the data of its `event: error` after it. Pass
+    /// [`error_body::OpenAi`](crate::error_body::OpenAi) for OpenAI's
+    /// `{"error": {"message", "type", "param", "code"}}`, or an
+    /// [`ErrorBody`] of your own (a closure `Fn(&HttpError) -> serde_json::Value` is
+    /// one). The OpenAPI document's error responses show the chosen shape. Responses made
+    /// by [layers](Self::layer) are theirs.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use sse_runtime::{error_body, testing::TestClient, App, HttpError, StatusCode};
+    ///
+    /// async fn key() -> Result<&'static str, HttpError> {
+    ///     Err(HttpError::with_detail(
+    ///         StatusCode::UNAUTHORIZED,
+    ///         json!({ "message": "Incorrect API key", "code": "invalid_api_key" }),
+    ///     ))
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let app = App::new().error_body(error_body::OpenAi).get("/key", key);
+    /// let response = TestClient::new(app).get("/key").send().await;
+    /// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    /// let body: Value = response.json().await;
+    /// assert_eq!(body["error"]["code"], "invalid_api_key");
+    /// assert_eq!(body["error"]["type"], "invalid_request_error");
+    /// # });
+    /// ```
+    pub fn error_body(mut self, shape: impl ErrorBody) -> Self {
+        self.settings.error_body = Shape::new(shape);
         self
     }
 
@@ -294,6 +333,12 @@ impl App {
         Ok(self)
     }
 
+    /// The schema of the app's error bodies, when it chose its own shape.
+    #[cfg(feature = "openapi")]
+    pub(crate) fn error_schema(&self) -> Option<serde_json::Value> {
+        self.settings.error_body.schema()
+    }
+
     /// Checks the app and builds the service. One error lists every problem at once:
     /// conflicting, duplicate or invalid route patterns; a `State<T>` that no
     /// [`state`](Self::state) provides; a `Path` extractor whose struct fields (by their
@@ -325,7 +370,8 @@ impl App {
         let mut router = Router::default();
         let mut problems = Vec::new();
         #[cfg(feature = "openapi")]
-        let openapi = crate::openapi::AppDocs::new(&self.routes, self.openapi.as_ref());
+        let openapi =
+            crate::openapi::AppDocs::new(&self.routes, self.openapi.as_ref(), self.error_schema());
         for route in self.routes {
             let name = format!("{} {}", route.method, route.path);
             let params = crate::router::pattern_params(&route.path);
@@ -463,7 +509,10 @@ impl AppService {
                     Ok(response) => response,
                     Err(err) => {
                         tracing::error!(error = %err, "a layer failed the request");
-                        internal_server_error()
+                        self.inner
+                            .settings
+                            .error_body
+                            .finish(internal_server_error())
                     }
                 },
             }
@@ -474,8 +523,14 @@ impl AppService {
 }
 
 impl Core {
-    /// The routed app's answer, inside any layers: CORS, then `dispatch`.
+    /// The routed app's answer, inside any layers: CORS, then `dispatch`; an error's body
+    /// in the app's [shape](App::error_body).
     async fn answer(&self, req: Request) -> Response {
+        let response = self.answer_cors(req).await;
+        self.settings.error_body.finish(response)
+    }
+
+    async fn answer_cors(&self, req: Request) -> Response {
         let Some(cors) = &self.settings.cors else {
             return self.dispatch(req).await;
         };
@@ -556,6 +611,7 @@ impl Core {
                 farewell: inner.settings.farewell.clone(),
                 route: Arc::clone(route),
                 span: tracing::Span::current(),
+                failure_record: inner.settings.error_body.failure_record(),
             });
             let primed = AssertUnwindSafe(stream.prime(inner.settings.first_event_window))
                 .catch_unwind()
@@ -567,10 +623,10 @@ impl Core {
                         method = %method,
                         path = %path,
                         status = failure.status.as_u16(),
-                        error = %failure.message,
+                        error = %failure.message(),
                         "stream failed before its first event"
                     );
-                    return HttpError::new(failure.status, failure.message).into_response();
+                    return HttpError::with_detail(failure.status, failure.detail).into_response();
                 }
                 Err(panic) => {
                     tracing::error!(
@@ -703,10 +759,7 @@ fn vary_accept_encoding() -> HeaderValue {
 /// The answer to a request whose handler (or stream, before its first event) panicked:
 /// 500 with `{"detail": "Internal Server Error"}`; the panic itself is only logged.
 fn internal_server_error() -> Response {
-    json_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &serde_json::json!({ "detail": "Internal Server Error" }),
-    )
+    HttpError::internal("Internal Server Error").into_response()
 }
 
 /// Turns an [`App`] or an [`AppService`] into a service (used by the test client).

@@ -22,6 +22,7 @@ mod broadcast_redis;
 mod broker_faults;
 mod compression;
 mod cors;
+mod error_body;
 mod examples;
 mod fastapi_parity;
 mod first_event;

@@ -35,6 +35,8 @@ const DOCS_PAGE: &str = include_str!("docs.html");
 /// config, and the document once generated.
 pub(crate) struct AppDocs {
     config: OpenApiConfig,
+    /// The schema of the app's error bodies, when it chose its own shape.
+    errors: Option<Value>,
     serve: bool,
     routes: Vec<(Method, String, Option<RouteDoc>)>,
     document: OnceLock<(Arc<Value>, Bytes)>,
@@ -51,8 +53,13 @@ impl std::fmt::Debug for AppDocs {
 impl AppDocs {
     /// Keeps what the document needs of `routes`; `config` is `Some` when the app serves
     /// it.
-    pub(crate) fn new(routes: &[RouteDef], config: Option<&OpenApiConfig>) -> Arc<Self> {
+    pub(crate) fn new(
+        routes: &[RouteDef],
+        config: Option<&OpenApiConfig>,
+        errors: Option<Value>,
+    ) -> Arc<Self> {
         Arc::new(Self {
+            errors,
             serve: config.is_some(),
             config: config.cloned().unwrap_or_default(),
             routes: routes
@@ -101,6 +108,7 @@ impl AppDocs {
         self.document.get_or_init(|| {
             let value = document(
                 &self.config,
+                self.errors.as_ref(),
                 self.routes
                     .iter()
                     .map(|(m, p, d)| (m, p.as_str(), d.as_ref())),
@@ -132,15 +140,19 @@ fn docs_page(title: &str, openapi_path: &str) -> Bytes {
     )
 }
 
-/// Builds the document of `routes`.
+/// Builds the document of `routes`; `errors`: the schema of the app's error bodies when
+/// it chose its own [shape](crate::App::error_body) (else FastAPI's built-in ones).
 pub(crate) fn document<'a>(
     config: &OpenApiConfig,
+    errors: Option<&Value>,
     routes: impl IntoIterator<Item = (&'a Method, &'a str, Option<&'a RouteDoc>)>,
 ) -> Value {
     let mut ctx = Context {
         input: generator(Contract::Deserialize, IN_PREFIX),
         output: generator(Contract::Serialize, OUT_PREFIX),
         builtins: BTreeSet::new(),
+        errors: errors.map(|schema| (error_schema_name(schema), schema)),
+        errors_used: false,
         operation_ids: HashSet::new(),
     };
     let empty = RouteDoc::default();
@@ -191,6 +203,9 @@ pub(crate) fn document<'a>(
     let mut schemas = merge_contracts(&mut doc, input, output);
     for builtin in &ctx.builtins {
         builtin.insert_into(&mut schemas);
+    }
+    if let (Some((name, schema)), true) = (&ctx.errors, ctx.errors_used) {
+        schemas.insert(name.clone(), (*schema).clone());
     }
     if !schemas.is_empty() {
         let sorted: BTreeMap<String, Value> = schemas.into_iter().collect();
@@ -262,14 +277,18 @@ pub(crate) fn template(pattern: &str) -> (String, Vec<String>) {
     (path, names)
 }
 
-struct Context {
+struct Context<'e> {
     input: SchemaGenerator,
     output: SchemaGenerator,
     builtins: BTreeSet<Builtin>,
+    /// The app's own error shape: its schema's name and the schema, which every error
+    /// response refers to in place of the built-in ones.
+    errors: Option<(String, &'e Value)>,
+    errors_used: bool,
     operation_ids: HashSet<String>,
 }
 
-impl Context {
+impl Context<'_> {
     fn operation(
         &mut self,
         method: &Method,
@@ -369,6 +388,11 @@ impl Context {
             MediaDoc::SseAny => json!({ "itemSchema": sse_item_schema(None, false) }),
             MediaDoc::Items(schema) => json!({ "itemSchema": schema(&mut self.output) }),
             MediaDoc::AnyItems => json!({ "itemSchema": {} }),
+            MediaDoc::Builtin(_) if self.errors.is_some() => {
+                self.errors_used = true;
+                let name = self.errors.as_ref().map_or("", |(name, _)| name.as_str());
+                json!({ "schema": { "$ref": format!("{IN_PREFIX}{}", encode_ref_name(name)) } })
+            }
             MediaDoc::Builtin(builtin) => {
                 self.builtins.insert(*builtin);
                 json!({ "schema": { "$ref": format!("{IN_PREFIX}{}", builtin.name()) } })
@@ -580,6 +604,16 @@ pub(crate) fn sse_item_schema(content: Option<Value>, raw_text: bool) -> Value {
         item["required"] = json!(["data"]);
     }
     item
+}
+
+/// The component name of an app's error schema: its `title`, else `Error`.
+fn error_schema_name(schema: &Value) -> String {
+    schema
+        .get("title")
+        .and_then(Value::as_str)
+        .filter(|title| !title.is_empty())
+        .unwrap_or("Error")
+        .to_owned()
 }
 
 /// `list_items` → "List Items".
