@@ -38,6 +38,8 @@ mod architecture;
 mod arity;
 mod body;
 pub mod broadcast;
+#[cfg(feature = "client")]
+pub mod client;
 mod coalesce;
 mod compress;
 mod conn;

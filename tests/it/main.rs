@@ -20,6 +20,7 @@ mod bad_input;
 mod broadcast;
 mod broadcast_redis;
 mod broker_faults;
+mod client;
 mod compression;
 mod cors;
 mod error_body;
