@@ -59,6 +59,8 @@ mod limits;
 mod ndjson;
 pub mod observability;
 pub mod parse;
+#[cfg(feature = "client")]
+pub mod relay;
 mod response;
 mod router;
 mod server;
