@@ -29,7 +29,7 @@
 //!
 //! | upstream | downstream status | `code` in the detail |
 //! | --- | --- | --- |
-//! | cannot be reached (connect error, refused, reset before an answer), or broke off and its retries ran out | 502 | `upstream_unreachable` |
+//! | cannot be reached (connect error, refused), or its connection broke (reset, a body cut short), and the client does not reconnect or ran out of retries | 502 | `upstream_connection_failed` |
 //! | did not answer in time (a connect or I/O timeout) | 504 | `upstream_timeout` |
 //! | 401, 403 (the relay's own credentials were refused) | 502 | `upstream_unauthorized` |
 //! | 404 | 502 | `upstream_not_found` |
@@ -81,7 +81,7 @@ use crate::http_error::HttpError;
 /// /// The upstream: three events, then the end.
 /// async fn numbers() -> Sse {
 ///     Sse::new(futures_util::stream::iter(
-///         (1..=3).map(|n| ServerSentEvent::new().data(n.to_string())),
+///         (1..=3).map(|n| ServerSentEvent::new().raw_data(n.to_string())),
 ///     ))
 /// }
 ///
@@ -93,7 +93,7 @@ use crate::http_error::HttpError;
 ///             Ok(n) => n,
 ///             Err(_) => return Some(Err(HttpError::new(StatusCode::BAD_GATEWAY, "not a number"))),
 ///         };
-///         Some(Ok(ServerSentEvent::new().data((2 * n).to_string())))
+///         Some(Ok(ServerSentEvent::new().raw_data((2 * n).to_string())))
 ///     }))
 /// }
 ///
@@ -300,8 +300,8 @@ impl From<ClientError> for HttpError {
             _ => (
                 gateway,
                 detail(
-                    "the upstream could not be reached".into(),
-                    "upstream_unreachable",
+                    "the upstream connection failed".into(),
+                    "upstream_connection_failed",
                     None,
                 ),
             ),
@@ -365,7 +365,7 @@ mod tests {
         let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "10.0.0.7:443");
         let err = HttpError::from(ClientError::Network(Box::new(refused)));
         assert_eq!(err.status(), StatusCode::BAD_GATEWAY);
-        assert_eq!(err.detail()["code"], "upstream_unreachable");
+        assert_eq!(err.detail()["code"], "upstream_connection_failed");
         assert!(!err.detail().to_string().contains("10.0.0.7"));
 
         /// A wrapper, as hyper-util's errors wrap the I/O error.

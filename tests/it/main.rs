@@ -32,6 +32,7 @@ mod h2_abuse;
 mod macros;
 mod observability;
 mod openapi;
+mod relay;
 mod reliability;
 mod routes_macro;
 mod runtime;
