@@ -542,9 +542,10 @@ async fn event_delays(count: usize, gap: Duration, through_relay: bool) -> Vec<D
     } else {
         upstream.url()
     };
-    let mut source = Client::new().post(&url).send();
+    let mut source = Client::new().get(&url).send();
     let mut delays = Vec::with_capacity(count);
-    while let Some(event) = source.next().await {
+    while delays.len() < count {
+        let event = source.next().await.expect("the stream goes on");
         let now = Instant::now();
         let event = event.expect("an event");
         let i: usize = event.data.to_lowercase().parse().expect("an index");
