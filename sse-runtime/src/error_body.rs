@@ -28,9 +28,9 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::extract::Rejection;
-use crate::http_error::HttpError;
+use crate::response::http_error::HttpError;
 use crate::response::{json_response, Response};
-use crate::stream::FailureRecord;
+use crate::stream::start::FailureRecord;
 
 /// The JSON body of an app's error answers (see the [module docs](self)).
 ///

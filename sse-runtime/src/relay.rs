@@ -59,7 +59,7 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::client::ClientError;
-use crate::http_error::HttpError;
+use crate::response::http_error::HttpError;
 
 /// An upstream stream re-emitted: each `Ok` item through `transform` (`None` skips it),
 /// the first `Err` (an upstream failure, mapped as the [module docs](self#mapping) say,

@@ -12,10 +12,11 @@ use serde_json::{json, Map, Value};
 
 use super::config::OpenApiConfig;
 use super::model::{Builtin, In, MediaDoc, ParamDoc, ResponseDoc, RouteDoc, StatusKey};
+use crate::app::build_error::BuildError;
+use crate::app::handler::Endpoint;
+use crate::app::router::Router;
 use crate::app::RouteDef;
-use crate::handler::Endpoint;
 use crate::response::{Html, Response};
-use crate::router::{BuildError, Router};
 
 /// The OpenAPI version written. `itemSchema` (the schema of each item of a sequential
 /// media type such as `text/event-stream`) is an OpenAPI 3.2 field: a 3.1 document that
@@ -162,7 +163,9 @@ pub(crate) fn document<'a>(
         if doc.hidden {
             continue;
         }
-        let (path, names) = template(pattern);
+        // Every pattern was checked when the app was built.
+        let (path, names) = crate::app::pattern::template(pattern)
+            .unwrap_or_else(|_| (pattern.to_owned(), Vec::new()));
         let operation = ctx.operation(method, &path, &names, doc);
         let item = paths
             .entry(path)
@@ -238,43 +241,6 @@ fn operation_key(method: &Method) -> Option<&'static str> {
         _ if method.as_str() == "QUERY" => "query",
         _ => return None,
     })
-}
-
-/// A matchit pattern as an OpenAPI path template, and its parameter names in order:
-/// `/files/{dir}/{*rest}` → `/files/{dir}/{rest}`, `["dir", "rest"]`. `{{` and `}}` are
-/// literal braces.
-pub(crate) fn template(pattern: &str) -> (String, Vec<String>) {
-    let mut path = String::with_capacity(pattern.len());
-    let mut names = Vec::new();
-    let mut chars = pattern.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                path.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                path.push('}');
-            }
-            '{' => {
-                let mut name = String::new();
-                for c in chars.by_ref() {
-                    if c == '}' {
-                        break;
-                    }
-                    name.push(c);
-                }
-                let name = name.trim_start_matches('*').to_owned();
-                path.push('{');
-                path.push_str(&name);
-                path.push('}');
-                names.push(name);
-            }
-            c => path.push(c),
-        }
-    }
-    (path, names)
 }
 
 struct Context<'e> {
@@ -878,19 +844,6 @@ fn merge_contracts(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn templates_name_parameters_in_order() {
-        assert_eq!(
-            template("/files/{dir}/{*rest}"),
-            (
-                "/files/{dir}/{rest}".to_owned(),
-                vec!["dir".to_owned(), "rest".to_owned()]
-            )
-        );
-        assert_eq!(template("/a/{{x}}").0, "/a/{x}");
-        assert_eq!(template("/").1, Vec::<String>::new());
-    }
 
     #[test]
     fn operation_ids_and_titles() {

@@ -104,8 +104,8 @@ use http::Method;
 
 use serde_json::Value;
 
+use crate::app::handler::Handler;
 use crate::app::{App, RouteDef};
-use crate::handler::Handler;
 
 pub use config::OpenApiConfig;
 pub use describe::{DescribeArg, DescribeEvent, DescribeHandler, DescribeResponse};

@@ -5,12 +5,12 @@
 //! Generated code documents a route with
 //!
 //! ```text
-//! ::sse_runtime::__openapi::document(route, |__doc| {
-//!     use ::sse_runtime::__openapi::{Described as _, Lenient as _, Undescribed as _};
+//! ::sse_runtime::__private::openapi::document(route, |__doc| {
+//!     use ::sse_runtime::__private::openapi::{Described as _, Lenient as _, Undescribed as _};
 //!     let __doc = __doc.operation_id("fn_name").doc_comment("...");
-//!     let __doc = (&&&::sse_runtime::__openapi::Arg::<Path<u32>>::NEW).describe(__doc);
-//!     let __doc = (&&&::sse_runtime::__openapi::Arg::<Query<Q>>::NEW).describe(__doc);
-//!     let __doc = (&&&::sse_runtime::__openapi::SseItem::<Item>::NEW).describe(__doc);
+//!     let __doc = (&&&::sse_runtime::__private::openapi::Arg::<Path<u32>>::NEW).describe(__doc);
+//!     let __doc = (&&&::sse_runtime::__private::openapi::Arg::<Query<Q>>::NEW).describe(__doc);
+//!     let __doc = (&&&::sse_runtime::__private::openapi::SseItem::<Item>::NEW).describe(__doc);
 //!     __doc
 //! })
 //! ```
@@ -212,7 +212,7 @@ mod lenient {
         }
     }
     /// A JSON Lines stream of `Event<T>` writes the payloads: its items are `T`s.
-    impl<T: JsonSchema> Described for &&&JsonLine<crate::typed_event::Event<T>> {
+    impl<T: JsonSchema> Described for &&&JsonLine<crate::event::typed::Event<T>> {
         fn describe(self, doc: Doc) -> Doc {
             doc.json_lines::<T>()
         }

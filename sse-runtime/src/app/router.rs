@@ -1,70 +1,13 @@
 //! The router: `matchit` patterns (`{param}`, `{*rest}`) per HTTP method.
 
-use std::fmt;
 use std::sync::Arc;
 
 use http::Method;
 
+use crate::app::build_error::BuildError;
+use crate::app::handler::Endpoint;
+use crate::app::pattern;
 use crate::extract::PathParams;
-use crate::handler::Endpoint;
-
-/// Why an app could not be built.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BuildError {
-    message: String,
-}
-
-impl BuildError {
-    pub(crate) fn new(message: String) -> Self {
-        Self { message }
-    }
-
-    /// One error for every problem found: the problem itself when there is one, a list
-    /// otherwise.
-    pub(crate) fn from_problems(problems: Vec<String>) -> Self {
-        match <[String; 1]>::try_from(problems) {
-            Ok([problem]) => Self::new(problem),
-            Err(problems) => Self::new(format!(
-                "the app has {} problems:\n{}",
-                problems.len(),
-                problems
-                    .iter()
-                    .map(|problem| format!("- {problem}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )),
-        }
-    }
-}
-
-/// The parameter names of a route pattern, in order: `{name}` and `{*name}` (`{{` and
-/// `}}` are literal braces).
-pub(crate) fn pattern_params(pattern: &str) -> Vec<&str> {
-    let mut params = Vec::new();
-    let mut rest = pattern;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        if let Some(escaped) = after.strip_prefix('{') {
-            rest = escaped;
-            continue;
-        }
-        let Some(close) = after.find('}') else {
-            break;
-        };
-        let name = &after[..close];
-        params.push(name.strip_prefix('*').unwrap_or(name));
-        rest = &after[close + 1..];
-    }
-    params
-}
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for BuildError {}
 
 /// Routes by path, then by method.
 #[derive(Default)]
@@ -99,9 +42,9 @@ impl Router {
         pattern: &str,
         endpoint: Endpoint,
     ) -> Result<(), BuildError> {
-        if !pattern.starts_with('/') {
+        if let Err(message) = pattern::parse(pattern) {
             return Err(BuildError::new(format!(
-                "invalid route `{method} {pattern}`: a path must start with `/`"
+                "invalid route `{method} {pattern}`: {message}"
             )));
         }
         if let Some(index) = self.routes.iter().position(|r| &*r.pattern == pattern) {

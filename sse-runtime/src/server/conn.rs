@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use crate::limits::Limits;
+use crate::app::limits::Limits;
 use crate::observability::SendTimedOut;
 
 /// Applies the per-socket options of `limits`: no Nagle delay (events go out at once);

@@ -1,11 +1,16 @@
 //! [`IntoResponse`]: what a handler may return, and the plain responses ([`Html`], text,
 //! status codes, `Result`s).
 
+pub mod http_error;
+pub mod json_lines;
+pub mod sse;
+pub(crate) mod streaming;
+
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
 
-use crate::body::Body;
+use crate::stream::body::Body;
 
 /// The request every handler receives, with a type-erased body.
 pub type Request = http::Request<Body>;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::encode;
+use crate::event::encode;
 
 /// Keep-alive comments for an idle stream.
 ///

@@ -8,11 +8,11 @@ use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 
-use crate::body::Body;
-use crate::http_error;
-use crate::keep_alive::KeepAlive;
+use crate::response::http_error;
 use crate::response::Response;
-use crate::stream::{Encode, Format, Source, StreamBody, StreamFailure};
+use crate::stream::body::Body;
+use crate::stream::engine::{Encode, Format, Source, StreamBody, StreamFailure};
+use crate::stream::keep_alive::KeepAlive;
 
 /// The body of a stream whose items `F` encodes.
 pub(crate) fn body<F, S>(stream: S) -> StreamBody

@@ -24,32 +24,13 @@ use http_body::Frame;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::compress::{Compression, Encoder};
 use crate::error::{panic_message, BoxError};
-use crate::keep_alive::KeepAlive;
 use crate::observability::{SendTimedOut, StreamEnd, StreamStats};
+use crate::stream::compress::{Compression, Encoder};
+use crate::stream::keep_alive::KeepAlive;
 
 /// Stop pulling ready items into one frame once it holds this many bytes.
 const COALESCE_LIMIT: usize = 32 * 1024;
-
-thread_local! {
-    /// Set by [`signal_open`] during a poll of a handler's stream.
-    static OPEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Says, from inside a stream's `poll_next` that is about to return `Pending`, that the
-/// stream is open: it has done what it must before a client may act on `open` (a
-/// broadcast subscription is registered and waits for live messages), so the response
-/// headers need not wait for a first item. It reaches the engine through any wrapper
-/// polled on the same task (a generator, `map`), since the poll is one call chain.
-pub(crate) fn signal_open() {
-    OPEN.with(|open| open.set(true));
-}
-
-/// Takes the flag [`signal_open`] sets.
-fn take_open() -> bool {
-    OPEN.with(|open| open.replace(false))
-}
 
 /// Why a stream stopped early: an `Err` item, or an item that could not be encoded.
 #[derive(Clone, Debug)]
@@ -411,8 +392,9 @@ impl StreamBody {
 
     /// Waits for the first item (an event, a comment, the end or a failure) up to the
     /// stream's own first-event window, else `app_window`, and never past the first
-    /// keep-alive comment (which cannot go out before the headers). A stream that says it
-    /// is open ([`signal_open`]) ends the wait too. A failure before anything was produced
+    /// keep-alive comment (which cannot go out before the headers). An item that encodes to
+    /// nothing (a broadcast subscription's `Message::Open`, the stream protocol's ready
+    /// step) ends the wait too, and sends nothing. A failure before anything was produced
     /// is returned so the caller can answer with an HTTP error instead of a stream. A zero
     /// window still takes an item that is ready at once.
     pub(crate) async fn prime(&mut self, app_window: Duration) -> Result<(), StreamFailure> {
@@ -424,16 +406,9 @@ impl StreamBody {
             return Ok(());
         };
         let buf = &mut self.buf;
-        // `Some(Ok(Some(shared)))`: an item was written (`shared`: see [`written`]);
-        // `Some(Ok(None))`: the stream said it is open.
-        let first = std::future::poll_fn(|cx| {
-            take_open();
-            match source.as_mut().poll_item(cx, buf) {
-                Poll::Pending if take_open() => Poll::Ready(Some(Ok(None))),
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(item) => Poll::Ready(item.map(|item| item.map(Some))),
-            }
-        });
+        // `Some(Ok(shared))`: an item was written (`shared`: see [`written`]), or it wrote
+        // nothing at all (the ready step).
+        let first = std::future::poll_fn(|cx| source.as_mut().poll_item(cx, buf));
         match tokio::time::timeout(window, first).await {
             Ok(Some(Err(failure))) => {
                 self.source = None;
@@ -446,14 +421,15 @@ impl StreamBody {
                 self.ended(StreamEnd::Completed);
                 Ok(())
             }
-            Ok(Some(Ok(Some(shared)))) => {
+            Ok(Some(Ok(shared))) => {
+                let ready_step = shared.is_none() && self.buf.is_empty();
                 self.written(shared);
-                if let Some(stats) = self.stats.as_mut() {
+                if let (false, Some(stats)) = (ready_step, self.stats.as_mut()) {
                     stats.event();
                 }
                 Ok(())
             }
-            Ok(Some(Ok(None))) | Err(_) => Ok(()),
+            Err(_) => Ok(()),
         }
     }
 
@@ -517,100 +493,23 @@ impl StreamBody {
         Poll::Ready(Some(Ok(Frame::data(data))))
     }
 
+    /// The next frame: the stream's items coalesced, a keep-alive comment while it is
+    /// idle, the farewell at shutdown, or the end.
     pub(crate) fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         if this.done {
-            return if this.has_frame() {
-                this.take_frame()
-            } else {
-                Poll::Ready(None)
-            };
+            return this.last_frames();
         }
-
         if let Some(watcher) = this.watcher.as_mut() {
             watcher.register(cx);
         }
-        let shutdown = match (this.shutdown.as_mut(), this.watcher.as_mut()) {
-            (Some(shutdown), Some(watcher)) if watcher.poll_shutdown => {
-                watcher.poll_shutdown = false;
-                let waker = watcher.waker();
-                shutdown
-                    .as_mut()
-                    .poll(&mut Context::from_waker(&waker))
-                    .is_ready()
-            }
-            _ => false,
-        };
-        if shutdown {
-            this.end_source();
-            this.done = true;
-            this.ended(StreamEnd::Shutdown);
-            if let Some(farewell) = this.farewell.take() {
-                this.unshare();
-                this.buf.extend_from_slice(&farewell);
-            }
-            return if this.has_frame() {
-                this.take_frame()
-            } else {
-                Poll::Ready(None)
-            };
+        if this.shutdown_fired() {
+            return this.shut_down();
         }
-
-        let mut ended = this.source.is_none().then_some(StreamEnd::Completed);
-        if let Some(source) = this.source.as_mut() {
-            while pending_len(&this.buf, this.shared.as_ref()) < COALESCE_LIMIT {
-                let buf = &mut this.buf;
-                let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    source.as_mut().poll_item(cx, buf)
-                }));
-                let polled = polled.unwrap_or_else(|panic| {
-                    let (span, route) = span_and_route(this.stats.as_ref());
-                    tracing::error!(
-                        parent: &span,
-                        route,
-                        panic = panic_message(&*panic),
-                        "stream panicked; ending it"
-                    );
-                    Poll::Ready(Some(Err(StreamFailure::internal(
-                        "Internal Server Error".to_owned(),
-                    ))))
-                });
-                match polled {
-                    Poll::Ready(Some(Ok(shared))) => {
-                        written(&mut this.buf, &mut this.shared, shared);
-                        if let Some(stats) = this.stats.as_mut() {
-                            stats.event();
-                        }
-                    }
-                    Poll::Ready(Some(Err(mut failure))) => {
-                        let (span, route) = span_and_route(this.stats.as_ref());
-                        tracing::error!(
-                            parent: &span,
-                            route,
-                            status = failure.status.as_u16(),
-                            error = %failure.message(),
-                            "stream ended by an error item"
-                        );
-                        if let Some(record) = &this.failure_record {
-                            failure.record = Some((record.0)(failure.status, &failure.detail));
-                        }
-                        unshare(&mut this.buf, &mut this.shared);
-                        source.write_failure(&failure, &mut this.buf);
-                        ended = Some(StreamEnd::Error);
-                        break;
-                    }
-                    Poll::Ready(None) => {
-                        ended = Some(StreamEnd::Completed);
-                        break;
-                    }
-                    Poll::Pending => break,
-                }
-            }
-        }
-        if let Some(reason) = ended {
+        if let Some(reason) = this.pull_items(cx) {
             this.end_source();
             this.done = true;
             this.ended(reason);
@@ -621,21 +520,121 @@ impl StreamBody {
         if this.done {
             return Poll::Ready(None);
         }
+        this.poll_keep_alive(cx)
+    }
 
-        // Idle: the only place a keep-alive comment can go, so never inside an event.
-        let Some(interval) = this.keep_alive.as_ref().and_then(KeepAlive::get_interval) else {
+    /// What is left once the stream is done: its buffered frame(s), then the end.
+    fn last_frames(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if self.has_frame() {
+            self.take_frame()
+        } else {
+            Poll::Ready(None)
+        }
+    }
+
+    /// Polls the server's shutdown signal, only when its waker fired (or it was never
+    /// polled): an event's wake-up costs nothing here.
+    fn shutdown_fired(&mut self) -> bool {
+        match (self.shutdown.as_mut(), self.watcher.as_mut()) {
+            (Some(shutdown), Some(watcher)) if watcher.poll_shutdown => {
+                watcher.poll_shutdown = false;
+                let waker = watcher.waker();
+                shutdown
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_ready()
+            }
+            _ => false,
+        }
+    }
+
+    /// Ends the stream at server shutdown: drops the handler's stream (its cleanup runs)
+    /// and sends the farewell, if the format has one.
+    fn shut_down(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.end_source();
+        self.done = true;
+        self.ended(StreamEnd::Shutdown);
+        if let Some(farewell) = self.farewell.take() {
+            self.unshare();
+            self.buf.extend_from_slice(&farewell);
+        }
+        self.last_frames()
+    }
+
+    /// Pulls every item that is ready, up to [`COALESCE_LIMIT`] bytes, into the next
+    /// frame; a panic or an `Err` item writes the format's failure record. Returns how
+    /// the stream ended, if it did.
+    fn pull_items(&mut self, cx: &mut Context<'_>) -> Option<StreamEnd> {
+        let Some(source) = self.source.as_mut() else {
+            return Some(StreamEnd::Completed);
+        };
+        while pending_len(&self.buf, self.shared.as_ref()) < COALESCE_LIMIT {
+            let before = self.buf.len();
+            let buf = &mut self.buf;
+            let polled =
+                std::panic::catch_unwind(AssertUnwindSafe(|| source.as_mut().poll_item(cx, buf)));
+            let polled = polled.unwrap_or_else(|panic| {
+                let (span, route) = span_and_route(self.stats.as_ref());
+                tracing::error!(
+                    parent: &span,
+                    route,
+                    panic = panic_message(&*panic),
+                    "stream panicked; ending it"
+                );
+                Poll::Ready(Some(Err(StreamFailure::internal(
+                    "Internal Server Error".to_owned(),
+                ))))
+            });
+            match polled {
+                Poll::Ready(Some(Ok(shared))) => {
+                    // An item that wrote nothing (the ready step) is no event.
+                    let ready_step = shared.is_none() && self.buf.len() == before;
+                    written(&mut self.buf, &mut self.shared, shared);
+                    if let (false, Some(stats)) = (ready_step, self.stats.as_mut()) {
+                        stats.event();
+                    }
+                }
+                Poll::Ready(Some(Err(mut failure))) => {
+                    let (span, route) = span_and_route(self.stats.as_ref());
+                    tracing::error!(
+                        parent: &span,
+                        route,
+                        status = failure.status.as_u16(),
+                        error = %failure.message(),
+                        "stream ended by an error item"
+                    );
+                    if let Some(record) = &self.failure_record {
+                        failure.record = Some((record.0)(failure.status, &failure.detail));
+                    }
+                    unshare(&mut self.buf, &mut self.shared);
+                    source.write_failure(&failure, &mut self.buf);
+                    return Some(StreamEnd::Error);
+                }
+                Poll::Ready(None) => return Some(StreamEnd::Completed),
+                Poll::Pending => return None,
+            }
+        }
+        None
+    }
+
+    /// Idle: the only place a keep-alive comment can go, so never inside an event. The
+    /// timer is only touched when it fires (its waker is the watcher's): while events
+    /// flow it costs nothing, and a wake-up that comes early (events were sent
+    /// meanwhile) just moves it on.
+    fn poll_keep_alive(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let Some(interval) = self.keep_alive.as_ref().and_then(KeepAlive::get_interval) else {
             return Poll::Pending;
         };
-        // The timer is only touched when it fires (its waker is the watcher's): while
-        // events flow it costs nothing, and a wake-up that comes early (events were sent
-        // meanwhile) just moves it on.
-        let last_write = this.last_write;
-        let watcher = this.watcher.get_or_insert_with(|| {
+        let last_write = self.last_write;
+        let watcher = self.watcher.get_or_insert_with(|| {
             let mut watcher = Watcher::new();
             watcher.register(cx);
             watcher
         });
-        let timer = this.timer.get_or_insert_with(|| {
+        let timer = self.timer.get_or_insert_with(|| {
             watcher.poll_timer = true;
             Box::pin(tokio::time::sleep_until(last_write + interval))
         });
@@ -649,23 +648,23 @@ impl StreamBody {
             if timer.as_mut().poll(&mut timer_cx).is_pending() {
                 return Poll::Pending;
             }
-            let due = this.last_write + interval;
+            let due = self.last_write + interval;
             if Instant::now() >= due {
                 break;
             }
             timer.as_mut().reset(due);
         }
-        if let Some(keep_alive) = &this.keep_alive {
-            this.buf.extend_from_slice(keep_alive.frame());
-            if let Some(stats) = this.stats.as_mut() {
+        if let Some(keep_alive) = &self.keep_alive {
+            self.buf.extend_from_slice(keep_alive.frame());
+            if let Some(stats) = self.stats.as_mut() {
                 stats.keep_alive();
             }
         }
-        let frame = this.take_frame();
-        if let Some(timer) = this.timer.as_mut() {
-            timer.as_mut().reset(this.last_write + interval);
+        let frame = self.take_frame();
+        if let Some(timer) = self.timer.as_mut() {
+            timer.as_mut().reset(self.last_write + interval);
             // Polled at the next idle moment, to register its waker again.
-            if let Some(watcher) = this.watcher.as_mut() {
+            if let Some(watcher) = self.watcher.as_mut() {
                 watcher.poll_timer = true;
             }
         }

@@ -2,6 +2,13 @@
 //! knowledge) on the same port, told apart by peeking at a connection's first bytes, with
 //! graceful shutdown.
 
+mod coalesce;
+pub(crate) mod conn;
+pub(crate) mod idle;
+
+#[cfg(feature = "tls")]
+pub mod tls;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -19,14 +26,14 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::limits::Limits;
 use crate::app::{App, AppService};
-use crate::body::Body;
-use crate::coalesce::Coalesce;
-use crate::conn::{self, SendTimeout};
 use crate::error::BoxError;
-use crate::idle::{Activity, TrackedBody};
-use crate::limits::Limits;
 use crate::observability::{OpenConnection, SendTimedOut};
+use crate::server::coalesce::Coalesce;
+use crate::server::idle::{Activity, TrackedBody};
+use crate::stream::body::Body;
+use conn::SendTimeout;
 
 /// Why serving failed: the app is misconfigured ([`BuildError`](crate::BuildError)), or
 /// binding or accepting failed.
@@ -188,7 +195,7 @@ impl App {
     pub async fn serve_tls(
         self,
         listener: tokio::net::TcpListener,
-        tls: crate::tls::TlsConfig,
+        tls: crate::server::tls::TlsConfig,
         signal: impl Future<Output = ()> + Send,
     ) -> Result<(), ServeError> {
         let service = self.build()?;
@@ -212,7 +219,7 @@ pub(crate) async fn serve(
 pub(crate) async fn serve_tls(
     service: AppService,
     listener: TcpListener,
-    tls: &crate::tls::TlsConfig,
+    tls: &crate::server::tls::TlsConfig,
     signal: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     serve_with(service, listener, Some(Arc::new(tls.acceptor())), signal).await
@@ -519,9 +526,7 @@ fn handle_boxed(
     let timed_out = timed_out.clone();
     Box::pin(async move {
         let mut response = service.handle(req.map(Body::new)).await;
-        if let Some(stream) = response.body_mut().stream_mut() {
-            stream.set_send_timed_out(timed_out);
-        }
+        response.body_mut().set_send_timed_out(timed_out);
         response
     })
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 const UPWARD: &[(&str, &str)] = &[("app", "openapi")];
 
 fn src_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sse-runtime/src")
 }
 
 /// The top-level module a source file belongs to (`None` for `lib.rs`).
@@ -19,9 +19,6 @@ fn module_of(file: &Path) -> Option<String> {
     let rel = rel.to_string_lossy().replace('\\', "/");
     if rel == "lib.rs" {
         return None;
-    }
-    if rel == "openapi/macro_support.rs" {
-        return Some("__openapi".to_owned());
     }
     let first = rel.split('/').next()?;
     Some(first.trim_end_matches(".rs").to_owned())

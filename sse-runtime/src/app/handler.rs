@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::arity::for_each_arity;
+use crate::app::arity::for_each_arity;
 use crate::extract::{FromRequest, FromRequestParts, Requirements};
 use crate::response::{IntoResponse, Request, Response};
 use crate::state::AppState;

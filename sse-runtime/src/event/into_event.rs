@@ -4,8 +4,8 @@
 use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 
-use crate::encode;
-use crate::event::{EventError, ServerSentEvent};
+use crate::event::encode;
+use crate::event::server_sent::{EventError, ServerSentEvent};
 
 /// Turns an item yielded by a streaming route into a Server-Sent Event.
 ///

@@ -11,7 +11,7 @@ use http::header::{
 };
 use http::{HeaderMap, Method, StatusCode};
 
-use crate::http_error::HttpError;
+use crate::response::http_error::HttpError;
 use crate::response::{IntoResponse, Response};
 
 /// Cross-origin resource sharing settings, set with [`App::cors`](crate::App::cors).

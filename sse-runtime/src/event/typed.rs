@@ -8,9 +8,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use serde::Serialize;
 
-use crate::encode::{self, Data, Fields};
-use crate::event::{check_event_name, check_id, EventError, ServerSentEvent};
-use crate::into_event::IntoEvent;
+use crate::event::encode::{self, Data, Fields};
+use crate::event::into_event::IntoEvent;
+use crate::event::server_sent::{check_event_name, check_id, EventError, ServerSentEvent};
 
 /// A Server-Sent Event whose `data` is a `T`, sent as compact JSON.
 ///

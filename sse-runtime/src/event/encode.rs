@@ -17,7 +17,7 @@
 use bytes::{BufMut, BytesMut};
 use serde::Serialize;
 
-use crate::event::{EventError, ServerSentEvent};
+use crate::event::server_sent::{EventError, ServerSentEvent};
 
 /// The keep-alive comment FastAPI sends: `: ping` and a blank line.
 pub const KEEP_ALIVE_COMMENT: &[u8] = b": ping\n\n";
@@ -49,6 +49,7 @@ pub fn write_event(event: &ServerSentEvent, buf: &mut BytesMut) -> Result<(), Ev
             return Err(EventError::NulInId);
         }
     }
+    let start = buf.len();
     if let Some(comment) = &event.comment {
         write_lines(buf, b":", comment.as_bytes());
     }
@@ -67,7 +68,10 @@ pub fn write_event(event: &ServerSentEvent, buf: &mut BytesMut) -> Result<(), Ev
         buf.put_slice(digits.as_bytes_mut());
         buf.put_u8(b'\n');
     }
-    buf.put_u8(b'\n');
+    // An event with no field at all writes nothing (see `write_fields`).
+    if buf.len() > start {
+        buf.put_u8(b'\n');
+    }
     Ok(())
 }
 
@@ -155,7 +159,11 @@ pub(crate) fn write_fields<T: Serialize + ?Sized>(
         buf.put_slice(digits.as_bytes_mut());
         buf.put_u8(b'\n');
     }
-    buf.put_u8(b'\n');
+    // An event with no field at all writes nothing: a lone blank line dispatches nothing
+    // on the client, and an item that writes nothing is the stream protocol's ready step.
+    if buf.len() > start {
+        buf.put_u8(b'\n');
+    }
     Ok(())
 }
 
@@ -341,6 +349,7 @@ impl Digits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::into_event::IntoEvent;
 
     fn enc(event: ServerSentEvent) -> String {
         let mut buf = BytesMut::new();
@@ -415,8 +424,11 @@ mod tests {
     }
 
     #[test]
-    fn empty_event_is_a_blank_line() {
-        assert_eq!(enc(ServerSentEvent::new()), "\n");
+    fn an_event_with_no_field_writes_nothing() {
+        assert_eq!(enc(ServerSentEvent::new()), "");
+        let mut buf = BytesMut::new();
+        crate::Event::<u8>::empty().encode_into(&mut buf).unwrap();
+        assert!(buf.is_empty());
     }
 
     #[test]

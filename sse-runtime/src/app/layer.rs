@@ -11,9 +11,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 
 use crate::app::{App, AppService, InnerService};
-use crate::body::Body;
 use crate::error::BoxError;
 use crate::response::{Request, Response};
+use crate::stream::body::Body;
 
 impl App {
     /// Wraps the whole app in a tower layer, like axum's `Router::layer`: every request

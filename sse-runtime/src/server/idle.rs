@@ -23,8 +23,8 @@ use http_body::{Frame, SizeHint};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::body::Body;
 use crate::error::BoxError;
+use crate::stream::body::Body;
 
 /// The open requests of one connection.
 #[derive(Debug)]

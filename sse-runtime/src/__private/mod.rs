@@ -11,19 +11,21 @@
 //! reported on the user's argument or return type, worded by the runtime trait's
 //! `#[diagnostic::on_unimplemented]`.
 
+pub mod openapi;
+
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::event::into_event::IntoEvent;
 use crate::extract::{FromRequest, FromRequestParts, Requirements};
-use crate::into_event::IntoEvent;
-use crate::keep_alive::KeepAlive;
-use crate::ndjson::{IntoJsonLine, JsonLines};
+use crate::response::json_lines::{IntoJsonLine, JsonLines};
+use crate::response::sse::Sse;
 use crate::response::{IntoResponse, Request, Response};
-use crate::sse::Sse;
+use crate::stream::keep_alive::KeepAlive;
 
-pub use crate::handler::BoxFuture;
+pub use crate::app::handler::BoxFuture;
 pub use crate::state::AppState;
 pub use async_stream;
 pub use futures_core::Stream;

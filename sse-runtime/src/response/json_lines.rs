@@ -7,12 +7,12 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_core::Stream;
 use serde::Serialize;
 
-use crate::compress::Compression;
-use crate::keep_alive::KeepAlive;
+use crate::event::typed::Event;
+use crate::response::streaming;
 use crate::response::{IntoResponse, Response};
-use crate::stream::{Encode, Format, StreamBody, StreamFailure};
-use crate::streaming;
-use crate::typed_event::Event;
+use crate::stream::compress::Compression;
+use crate::stream::engine::{Encode, Format, StreamBody, StreamFailure};
+use crate::stream::keep_alive::KeepAlive;
 
 /// `content-type` of a JSON Lines stream.
 pub const JSON_LINES_CONTENT_TYPE: &str = "application/x-ndjson";

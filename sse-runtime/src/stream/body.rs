@@ -10,7 +10,8 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
 
 use crate::error::BoxError;
-use crate::stream::StreamBody;
+use crate::observability::SendTimedOut;
+use crate::stream::engine::StreamBody;
 
 /// The body of a [`Response`](crate::Response).
 ///
@@ -70,10 +71,21 @@ impl Body {
         }
     }
 
-    pub(crate) fn stream_mut(&mut self) -> Option<&mut StreamBody> {
+    /// The streaming engine inside, for [`start`](super::start) only.
+    pub(super) fn stream_mut(&mut self) -> Option<&mut StreamBody> {
         match &mut self.kind {
             Kind::Stream(stream) => Some(stream),
             _ => None,
+        }
+    }
+}
+
+impl Body {
+    /// A streaming body records that its connection's send timeout ended it (when it
+    /// did); other bodies ignore the flag.
+    pub(crate) fn set_send_timed_out(&mut self, flag: SendTimedOut) {
+        if let Kind::Stream(stream) = &mut self.kind {
+            stream.set_send_timed_out(flag);
         }
     }
 }

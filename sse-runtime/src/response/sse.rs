@@ -6,14 +6,14 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 
-use crate::compress::Compression;
-use crate::encode;
-use crate::event::ServerSentEvent;
-use crate::into_event::IntoEvent;
-use crate::keep_alive::KeepAlive;
+use crate::event::encode;
+use crate::event::into_event::IntoEvent;
+use crate::event::server_sent::ServerSentEvent;
+use crate::response::streaming;
 use crate::response::{IntoResponse, Response};
-use crate::stream::{Encode, Format, StreamBody, StreamFailure};
-use crate::streaming;
+use crate::stream::compress::Compression;
+use crate::stream::engine::{Encode, Format, StreamBody, StreamFailure};
+use crate::stream::keep_alive::KeepAlive;
 
 /// `content-type` of an event stream.
 pub const EVENT_STREAM_CONTENT_TYPE: &str = "text/event-stream; charset=utf-8";

@@ -45,7 +45,8 @@ pub struct ServerSentEvent {
 }
 
 impl ServerSentEvent {
-    /// An empty event. An event with no field at all encodes as a lone blank line.
+    /// An empty event. An event with no field at all encodes as nothing: yielded first by a stream, it
+    /// releases the response headers at once without sending anything (the ready step).
     pub fn new() -> Self {
         Self::default()
     }
