@@ -172,18 +172,19 @@ impl EventSource {
     ///
     /// ```
     /// use sse_runtime::client::Client;
-    /// use sse_runtime::{App, HttpError};
+    /// use sse_runtime::testing::{Protocol, TestClient};
+    /// use sse_runtime::{App, HttpError, Sse, StatusCode};
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let app = App::new().get("/private", || async {
-    ///     Err::<sse_runtime::Sse, _>(HttpError::new(401, "no token"))
+    ///     Err::<Sse, _>(HttpError::new(StatusCode::UNAUTHORIZED, "no token"))
     /// });
-    /// let server = sse_runtime::testing::TestClient::spawn(app, sse_runtime::testing::Protocol::Http1).await;
+    /// let server = TestClient::spawn(app, Protocol::Http1).await;
     /// let url = format!("http://{}/private", server.addr().unwrap());
     ///
     /// let mut source = Client::new().get(&url).send();
     /// let err = source.open().await.unwrap_err();
-    /// assert_eq!(err.status(), Some(sse_runtime::StatusCode::UNAUTHORIZED));
+    /// assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
     /// assert_eq!(err.response().unwrap().json::<serde_json::Value>().unwrap()["detail"], "no token");
     /// # });
     /// ```
