@@ -186,8 +186,19 @@ async fn big(sse_runtime::Path(shape): sse_runtime::Path<String>) -> Sse {
     .keep_alive(KeepAlive::disabled())
 }
 
+/// Headers, then nothing at all (no event, no keep-alive).
+async fn stall(State(cleanups): State<Cleanups>) -> Sse {
+    Sse::new(async_stream::stream! {
+        let _guard = cleanups.guard();
+        std::future::pending::<()>().await;
+        yield ServerSentEvent::new().raw_data("never");
+    })
+    .keep_alive(KeepAlive::disabled())
+}
+
 fn app(seen_by: Seen, cleanups: Cleanups) -> App {
     App::new()
+        .get("/stall", stall)
         .get("/numbers", numbers)
         .post("/echo", echo)
         .get("/then/{mode}", then_fail)
@@ -638,4 +649,26 @@ async fn client_over_tls_negotiates_h2() {
         .iter()
         .all(|r| r.version == sse_runtime::http::Version::HTTP_2));
     stop.notify_one();
+}
+
+#[tokio::test]
+async fn client_idle_timeout_counts_a_silent_server_as_lost() {
+    let server = server().await;
+    let mut source = Client::new()
+        .get(&format!("{}/stall", server.base))
+        .idle_timeout(Duration::from_millis(100))
+        .backoff(Backoff::new().initial(Duration::from_millis(1)))
+        .max_retries(1)
+        .send();
+    let err = within("idle", source.next()).await.unwrap().unwrap_err();
+    match &err {
+        ClientError::GaveUp {
+            retries: 1,
+            last: Some(last),
+        } => assert!(last.to_string().contains("idle timeout"), "{last}"),
+        other => panic!("want GaveUp after an idle timeout, got {other:?}"),
+    }
+    assert_eq!(source.requests(), 2);
+    // Both silent streams were dropped by the client, so the server cleaned them up.
+    server.cleanups.wait_for(2, Duration::from_secs(5)).await;
 }

@@ -9,7 +9,8 @@
 //! Client::builder().http2_prior_knowledge()      // h2c; .tls(Arc<rustls::ClientConfig>) (feature tls); .connect_timeout(d); .build()
 //! client.get(url) / client.post(url) / client.request(method, url) -> RequestBuilder
 //! RequestBuilder: .header(k, v) .headers(map) .bearer_auth(t) .json(&body) .body(bytes) .repeatable(bool)
-//!                 .last_event_id(id) .retry(d) .backoff(Backoff) .max_retries(n) .max_event_size(n) .max_error_body(n)
+//!                 .last_event_id(id) .retry(d) .backoff(Backoff) .max_retries(n) .idle_timeout(d)
+//!                 .max_event_size(n) .max_error_body(n)
 //!                 .send() -> EventSource                     // lazy: connects on first poll or on open()
 //! EventSource: Stream<Item = Result<parse::Event, ClientError>>; .open().await -> Result<bool, ClientError>
 //!              .last_event_id() .retry() .opens() .requests() .headers(); .json::<T>() -> JsonEvents<T>; .typed::<T>() -> TypedEvents<T>
@@ -55,6 +56,7 @@
 //! | 200 with `text/event-stream` (any parameters, any case) | open: events flow |
 //! | the stream ends cleanly | reconnect after the backoff, sending `Last-Event-ID` |
 //! | a network error (connect, reset, a body error mid-stream) | reconnect after the backoff |
+//! | nothing from the server for [`idle_timeout`](RequestBuilder::idle_timeout) (off by default) | as a network error |
 //! | 204 No Content | end cleanly (`None`): the server says stop, as the spec says |
 //! | any other status (3xx, 4xx, 5xx, 201...) | end with [`ClientError::Status`]: status, headers, body (bounded) |
 //! | 200 with another content type | end with [`ClientError::ContentType`] (same details) |
@@ -76,7 +78,8 @@
 //!
 //! The source holds one connection at a time and no buffer beyond one body chunk, the
 //! event being parsed (at most [`max_event_size`](RequestBuilder::max_event_size)) and,
-//! for a refused answer, [`max_error_body`](RequestBuilder::max_error_body) bytes.
+//! for a refused answer, [`max_error_body`](RequestBuilder::max_error_body) bytes (read for
+//! at most 5 s).
 //! Dropping it closes its HTTP/1.1 connection or resets its HTTP/2 stream, at once: the
 //! server sees its client leave. Clones of a [`Client`] share one connection pool
 //! (streams to one HTTP/2 server share a connection).

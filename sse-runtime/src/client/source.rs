@@ -41,7 +41,11 @@ pub(super) struct Config {
     pub(super) max_retries: Option<u32>,
     pub(super) max_event_size: usize,
     pub(super) max_error_body: usize,
+    pub(super) idle_timeout: Option<Duration>,
 }
+
+/// How long the body of a refused answer may take to arrive (what came by then is kept).
+const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A Server-Sent Events stream that reconnects: a [`Stream`] of the events an
 /// `EventSource` would dispatch ([`parse::Event`](crate::parse::Event): type, data, id,
@@ -66,6 +70,8 @@ pub struct EventSource {
     requests: u32,
     /// The head of the open response.
     headers: Option<HeaderMap>,
+    /// The idle timeout while connecting or open; the deadline of a refused answer's body.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 enum State {
@@ -136,6 +142,7 @@ impl EventSource {
             opens: 0,
             requests: 0,
             headers: None,
+            timer: None,
         }
     }
 
@@ -222,11 +229,20 @@ impl EventSource {
                         self.requests += 1;
                         tracing::debug!(uri = %request.uri(), attempt = self.requests, last_event_id = self.parser.last_event_id(), "event source: connecting");
                         self.state = State::Connecting(self.config.client.http.request(request));
+                        self.arm(self.config.idle_timeout);
                     }
                     Err(err) => return Poll::Ready(self.fail(err)),
                 },
-                State::Connecting(future) => match ready!(Pin::new(future).poll(cx)) {
-                    Ok(response) => {
+                State::Connecting(future) => match Pin::new(future).poll(cx) {
+                    Poll::Pending => {
+                        if !self.timed_out(cx) {
+                            return Poll::Pending;
+                        }
+                        if let Some(step) = self.lost(Some(self.idle_error("no response"))) {
+                            return Poll::Ready(step);
+                        }
+                    }
+                    Poll::Ready(Ok(response)) => {
                         if let Some(step) = self.answered(response) {
                             return Poll::Ready(step);
                         }
@@ -234,7 +250,7 @@ impl EventSource {
                             return Poll::Ready(Step::Opened);
                         }
                     }
-                    Err(err) => {
+                    Poll::Ready(Err(err)) => {
                         if let Some(step) = self.lost(Some(Box::new(err))) {
                             return Poll::Ready(step);
                         }
@@ -247,8 +263,21 @@ impl EventSource {
                     if let Some(event) = self.parser.next_event() {
                         return Poll::Ready(self.dispatched(event));
                     }
-                    match ready!(Pin::new(body).poll_frame(cx)) {
+                    let frame = match Pin::new(body).poll_frame(cx) {
+                        Poll::Ready(frame) => frame,
+                        Poll::Pending => {
+                            if !self.timed_out(cx) {
+                                return Poll::Pending;
+                            }
+                            if let Some(step) = self.lost(Some(self.idle_error("no bytes"))) {
+                                return Poll::Ready(step);
+                            }
+                            continue;
+                        }
+                    };
+                    match frame {
                         Some(Ok(frame)) => {
+                            self.arm(self.config.idle_timeout);
                             if let Ok(data) = frame.into_data() {
                                 self.parser.feed(&data);
                                 if self.parser.pending_len() > self.config.max_event_size {
@@ -281,7 +310,20 @@ impl EventSource {
                     let limit = self.config.max_error_body;
                     let mut truncated = false;
                     let mut complete = false;
-                    match ready!(Pin::new(body).poll_frame(cx)) {
+                    let frame = match Pin::new(body).poll_frame(cx) {
+                        Poll::Ready(frame) => frame,
+                        // Slow or stalled: keep what came.
+                        Poll::Pending
+                            if self
+                                .timer
+                                .as_mut()
+                                .is_some_and(|timer| timer.as_mut().poll(cx).is_ready()) =>
+                        {
+                            None
+                        }
+                        Poll::Pending => return Poll::Pending,
+                    };
+                    match frame {
                         Some(Ok(frame)) => {
                             if let Ok(data) = frame.into_data() {
                                 let room = limit.saturating_sub(buf.len());
@@ -360,6 +402,7 @@ impl EventSource {
             self.parser.reconnected();
             self.headers = Some(parts.headers);
             self.state = State::Open(body);
+            self.arm(self.config.idle_timeout);
             return None;
         };
         tracing::debug!(%status, "event source: the server refused the stream");
@@ -370,6 +413,7 @@ impl EventSource {
             body,
             buf: BytesMut::new(),
         };
+        self.arm(Some(ERROR_BODY_TIMEOUT));
         None
     }
 
@@ -397,6 +441,7 @@ impl EventSource {
         }
         if !self.config.repeatable {
             self.state = State::Done;
+            self.timer = None;
             return Some(match cause {
                 Some(err) => ClientError::Network(err).into(),
                 None => Step::End,
@@ -423,13 +468,36 @@ impl EventSource {
             None => tracing::debug!(?delay, "event source: stream ended, reconnecting"),
         }
         self.state = State::Waiting(Box::pin(tokio::time::sleep(delay)));
+        self.timer = None;
         None
     }
 
     /// Ends the source with `err`.
     fn fail(&mut self, err: ClientError) -> Step {
         self.state = State::Done;
+        self.timer = None;
         Step::Error(err)
+    }
+
+    /// Starts the timer over (or stops it, for `None`).
+    fn arm(&mut self, after: Option<Duration>) {
+        match (after, &mut self.timer) {
+            (Some(after), Some(timer)) => timer.as_mut().reset(tokio::time::Instant::now() + after),
+            (Some(after), None) => self.timer = Some(Box::pin(tokio::time::sleep(after))),
+            (None, _) => self.timer = None,
+        }
+    }
+
+    /// Whether the idle timer has fired (registering the task to wake when it does).
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        self.timer
+            .as_mut()
+            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready())
+    }
+
+    fn idle_error(&self, what: &str) -> BoxError {
+        let after = self.config.idle_timeout.unwrap_or_default();
+        format!("{what} from the server for {after:?} (idle timeout)").into()
     }
 }
 
