@@ -196,8 +196,22 @@ async fn stall(State(cleanups): State<Cleanups>) -> Sse {
     .keep_alive(KeepAlive::disabled())
 }
 
+/// One event whose data is the `Last-Event-ID` received (UTF-8), with a non-ASCII id.
+async fn echo_id(headers: sse_runtime::HeaderMap) -> Sse {
+    let received = headers
+        .get("last-event-id")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    Sse::new(futures_util::stream::iter([ServerSentEvent::new()
+        .raw_data(received)
+        .id("тест-1")
+        .retry_ms(5)]))
+    .keep_alive(KeepAlive::disabled())
+}
+
 fn app(seen_by: Seen, cleanups: Cleanups) -> App {
     App::new()
+        .get("/echo-id", echo_id)
         .get("/stall", stall)
         .get("/numbers", numbers)
         .post("/echo", echo)
@@ -671,4 +685,19 @@ async fn client_idle_timeout_counts_a_silent_server_as_lost() {
     assert_eq!(source.requests(), 2);
     // Both silent streams were dropped by the client, so the server cleaned them up.
     server.cleanups.wait_for(2, Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn client_sends_a_non_ascii_last_event_id_as_utf8() {
+    let server = server().await;
+    let source = Client::new()
+        .get(&format!("{}/echo-id", server.base))
+        .retry(SLOW)
+        .send();
+    let got: Vec<_> = within(
+        "echo",
+        source.map(|e| e.unwrap().data).take(2).collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(got, ["", "тест-1"]);
 }

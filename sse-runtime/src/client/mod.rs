@@ -170,7 +170,44 @@ impl Client {
     }
 
     /// A `POST` stream request; not re-sent unless marked
-    /// [`repeatable`](RequestBuilder::repeatable).
+    /// [`repeatable`](RequestBuilder::repeatable): its stream ends when its connection
+    /// does. The shape of a model API's streamed completion:
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_runtime::client::Client;
+    /// use sse_runtime::testing::{Protocol, TestClient};
+    /// use sse_runtime::{App, Json, ServerSentEvent, Sse};
+    ///
+    /// // A stand-in upstream: the prompt back word by word, then `[DONE]`.
+    /// async fn complete(Json(body): Json<serde_json::Value>) -> Sse {
+    ///     let words: Vec<String> = body["prompt"].as_str().unwrap_or("").split(' ').map(str::to_owned).collect();
+    ///     let chunks = words.into_iter().map(|w| ServerSentEvent::new().data(serde_json::json!({ "delta": w })));
+    ///     Sse::new(futures_util::stream::iter(chunks.chain([ServerSentEvent::new().raw_data("[DONE]")])))
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let upstream = TestClient::spawn(App::new().post("/v1/complete", complete), Protocol::Http1).await;
+    /// let url = format!("http://{}/v1/complete", upstream.addr().unwrap());
+    ///
+    /// let mut source = Client::new()
+    ///     .post(&url)
+    ///     .bearer_auth("sk-test")
+    ///     .json(&serde_json::json!({ "prompt": "hello stream world" }))
+    ///     .send();
+    /// let mut text = Vec::new();
+    /// while let Some(event) = source.next().await {
+    ///     let event = event.expect("no error");
+    ///     if event.data == "[DONE]" {
+    ///         break;
+    ///     }
+    ///     let chunk: serde_json::Value = event.json().expect("a JSON chunk");
+    ///     text.push(chunk["delta"].as_str().unwrap_or_default().to_owned());
+    /// }
+    /// assert_eq!(text.join(" "), "hello stream world");
+    /// assert_eq!(source.requests(), 1);
+    /// # });
+    /// ```
     pub fn post(&self, url: &str) -> RequestBuilder {
         self.request(Method::POST, url)
     }

@@ -376,7 +376,8 @@ impl EventSource {
         }
         let id = self.parser.last_event_id();
         if !id.is_empty() {
-            let value = HeaderValue::from_str(id).map_err(|_| {
+            // As browsers, the id's UTF-8 bytes (obs-text beyond ASCII is a valid value).
+            let value = HeaderValue::from_bytes(id.as_bytes()).map_err(|_| {
                 ClientError::InvalidRequest(format!("last event id {id:?} is not a header value"))
             })?;
             headers.insert("last-event-id", value);
