@@ -16,8 +16,8 @@ use sse_runtime::client::{Backoff, Client, ClientError};
 use sse_runtime::http::request::Parts;
 use sse_runtime::testing::{Protocol, TestClient};
 use sse_runtime::{
-    App, HttpError, IntoResponse, Json, KeepAlive, LastEventId, Response, ServerSentEvent, Sse,
-    State, StatusCode,
+    App, Coding, Compression, HttpError, IntoResponse, Json, KeepAlive, LastEventId, Response,
+    ServerSentEvent, Sse, State, StatusCode,
 };
 use sse_tests::cleanups::Cleanups;
 
@@ -209,8 +209,25 @@ async fn echo_id(headers: sse_runtime::HeaderMap) -> Sse {
     .keep_alive(KeepAlive::disabled())
 }
 
+/// Three events and a 200 KB one, compressed with the coding named (if accepted).
+async fn compressed(sse_runtime::Path(coding): sse_runtime::Path<String>) -> Sse {
+    let coding = match coding.as_str() {
+        "gzip" => Coding::Gzip,
+        "br" => Coding::Brotli,
+        _ => Coding::Zstd,
+    };
+    Sse::new(futures_util::stream::iter(
+        (0..3)
+            .map(|n| ServerSentEvent::new().data(serde_json::json!({ "n": n })))
+            .chain([ServerSentEvent::new().raw_data("z".repeat(200_000))]),
+    ))
+    .compression(Compression::new().codings([coding]))
+    .keep_alive(KeepAlive::disabled())
+}
+
 fn app(seen_by: Seen, cleanups: Cleanups) -> App {
     App::new()
+        .get("/compressed/{coding}", compressed)
         .get("/echo-id", echo_id)
         .get("/stall", stall)
         .get("/numbers", numbers)
@@ -700,4 +717,42 @@ async fn client_sends_a_non_ascii_last_event_id_as_utf8() {
     )
     .await;
     assert_eq!(got, ["", "тест-1"]);
+}
+
+#[tokio::test]
+async fn client_decodes_compressed_streams_within_the_event_bound() {
+    let server = server().await;
+    for coding in ["gzip", "br", "zstd"] {
+        let url = format!("{}/compressed/{coding}", server.base);
+        let mut source = Client::new().get(&url).max_retries(0).send();
+        let mut data = Vec::new();
+        while let Some(Ok(event)) = within(coding, source.next()).await {
+            data.push(event.data);
+        }
+        assert_eq!(
+            source.headers().unwrap()["content-encoding"],
+            coding,
+            "the client offered {coding}"
+        );
+        assert_eq!(
+            data[..3],
+            [r#"{"n":0}"#, r#"{"n":1}"#, r#"{"n":2}"#],
+            "{coding}"
+        );
+        assert_eq!(data[3].len(), 200_000, "{coding}");
+
+        // 200 KB of `z` compress to a few hundred bytes: the bound holds on what they
+        // decode to, before any of it is buffered.
+        let mut bounded = Client::new().get(&url).max_event_size(10_000).send();
+        let mut err = None;
+        while let Some(item) = within(coding, bounded.next()).await {
+            if let Err(e) = item {
+                err = Some(e);
+            }
+        }
+        assert!(
+            matches!(err, Some(ClientError::TooLarge { limit: 10_000 })),
+            "{coding}: {err:?}"
+        );
+    }
 }

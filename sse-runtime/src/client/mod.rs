@@ -59,7 +59,7 @@
 //! | nothing from the server for [`idle_timeout`](RequestBuilder::idle_timeout) (off by default) | as a network error |
 //! | 204 No Content | end cleanly (`None`): the server says stop, as the spec says |
 //! | any other status (3xx, 4xx, 5xx, 201...) | end with [`ClientError::Status`]: status, headers, body (bounded) |
-//! | 200 with another content type | end with [`ClientError::ContentType`] (same details) |
+//! | 200 with another content type (or a `Content-Encoding` it cannot decode) | end with [`ClientError::ContentType`] (same details) |
 //! | an event or line above [`max_event_size`](RequestBuilder::max_event_size) | end with [`ClientError::TooLarge`], connection closed |
 //! | [`max_retries`](RequestBuilder::max_retries) reconnections in a row without an event | end with [`ClientError::GaveUp`] |
 //! | a request that is not [`repeatable`](RequestBuilder::repeatable) (`POST`, `PATCH` by default) | never re-sent: a clean end ends the stream (`None`), a network error ends it with [`ClientError::Network`] |
@@ -74,9 +74,18 @@
 //! 204 included), measured against Chromium in `docs/conformance.md`, plus the three it
 //! lacks: a POST, a bound on memory, a give-up knob.
 //!
+//! # Compression
+//!
+//! As a browser, the client offers every coding this build of the crate decodes
+//! (`Accept-Encoding: gzip, zstd, br`; `zstd` with the `zstd` feature) unless the request
+//! sets its own `accept-encoding`, and decodes a compressed stream chunk by chunk, so that
+//! an event shows as soon as its compressed frame arrives (servers that flush per event,
+//! as ours with [`Compression`](crate::Compression), allow it).
+//!
 //! # Resources
 //!
-//! The source holds one connection at a time and no buffer beyond one body chunk, the
+//! The source holds one connection at a time and no buffer beyond one body chunk (and, for
+//! a compressed stream, what it decodes to, which counts against the bound below), the
 //! event being parsed (at most [`max_event_size`](RequestBuilder::max_event_size)) and,
 //! for a refused answer, [`max_error_body`](RequestBuilder::max_error_body) bytes (read for
 //! at most 5 s).

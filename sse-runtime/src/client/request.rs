@@ -83,8 +83,9 @@ impl RequestBuilder {
         }
     }
 
-    /// Adds a header (sent on every connection). `accept: text/event-stream` and
-    /// `cache-control: no-cache` are sent unless set here; `last-event-id` is the source's
+    /// Adds a header (sent on every connection). `accept: text/event-stream`,
+    /// `cache-control: no-cache` and `accept-encoding` (the codings the client decodes)
+    /// are sent unless set here; `last-event-id` is the source's
     /// to send (see [`last_event_id`](Self::last_event_id)).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE,
+};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body::Body as _;
 use http_body_util::Full;
@@ -19,6 +21,7 @@ use super::backoff::Backoff;
 use super::error::{ClientError, ErrorResponse};
 use super::typed::{JsonEvents, TypedEvents};
 use super::Client;
+use crate::compress::{Coding, Decoder};
 use crate::error::BoxError;
 use crate::parse::{Event, EventParser};
 
@@ -72,6 +75,8 @@ pub struct EventSource {
     headers: Option<HeaderMap>,
     /// The idle timeout while connecting or open; the deadline of a refused answer's body.
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Decodes the open connection's body, when it has a `Content-Encoding`.
+    decoder: Option<Decoder>,
 }
 
 enum State {
@@ -143,6 +148,7 @@ impl EventSource {
             requests: 0,
             headers: None,
             timer: None,
+            decoder: None,
         }
     }
 
@@ -279,7 +285,24 @@ impl EventSource {
                         Some(Ok(frame)) => {
                             self.arm(self.config.idle_timeout);
                             if let Ok(data) = frame.into_data() {
-                                self.parser.feed(&data);
+                                let limit = self.config.max_event_size;
+                                match self.decoder.as_mut().map(|d| d.feed_at_most(&data, limit)) {
+                                    None => self.parser.feed(&data),
+                                    Some(Ok(decoded)) => self.parser.feed(&decoded),
+                                    Some(Err(err))
+                                        if err.kind() == std::io::ErrorKind::FileTooLarge =>
+                                    {
+                                        return Poll::Ready(
+                                            self.fail(ClientError::TooLarge { limit }),
+                                        );
+                                    }
+                                    Some(Err(err)) => {
+                                        if let Some(step) = self.lost(Some(Box::new(err))) {
+                                            return Poll::Ready(step);
+                                        }
+                                        continue;
+                                    }
+                                }
                                 if self.parser.pending_len() > self.config.max_event_size {
                                     return Poll::Ready(self.fail(ClientError::TooLarge {
                                         limit: self.config.max_event_size,
@@ -374,6 +397,12 @@ impl EventSource {
         if !headers.contains_key(CACHE_CONTROL) {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         }
+        if !headers.contains_key(ACCEPT_ENCODING) {
+            let codings: Vec<&str> = Coding::all().into_iter().map(Coding::as_str).collect();
+            if let Ok(value) = HeaderValue::from_str(&codings.join(", ")) {
+                headers.insert(ACCEPT_ENCODING, value);
+            }
+        }
         let id = self.parser.last_event_id();
         if !id.is_empty() {
             // As browsers, the id's UTF-8 bytes (obs-text beyond ASCII is a valid value).
@@ -394,11 +423,21 @@ impl EventSource {
             self.state = State::Done;
             return Some(Step::End);
         }
+        let encoding = parts
+            .headers
+            .get(CONTENT_ENCODING)
+            .map(|value| value.to_str().unwrap_or("(not text)").trim())
+            .filter(|coding| !coding.eq_ignore_ascii_case("identity"));
+        let decoder = encoding.map(Decoder::new);
         let kind = if status != StatusCode::OK {
             Refusal::Status
         } else if !is_event_stream(parts.headers.get(CONTENT_TYPE)) {
             Refusal::ContentType
+        } else if let Some(None) = decoder {
+            // A coding this build cannot decode (it was not offered).
+            Refusal::ContentType
         } else {
+            self.decoder = decoder.flatten();
             self.opens += 1;
             self.parser.reconnected();
             self.headers = Some(parts.headers);
