@@ -333,3 +333,21 @@ impl ClientBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawnable<T: Send + Unpin + 'static>() {}
+
+    #[test]
+    fn sources_can_move_into_tasks_and_route_streams() {
+        spawnable::<EventSource>();
+        spawnable::<JsonEvents<serde_json::Value>>();
+        spawnable::<TypedEvents<serde_json::Value>>();
+        spawnable::<Client>();
+        fn shared<T: Send + Sync>() {}
+        shared::<Client>();
+        shared::<ClientError>();
+    }
+}
