@@ -5,8 +5,9 @@
 //! # API in brief
 //!
 //! ```text
-//! Client::new()                                  // HTTP/1.1 (and h2 via TLS ALPN); cheap to clone, pools connections
-//! Client::builder().http2_prior_knowledge()      // h2c; .tls(Arc<rustls::ClientConfig>) (feature tls); .connect_timeout(d); .build()
+//! Client::new()                              // http:// over HTTP/1.1; cheap to clone, clones share a connection pool
+//! Client::builder().http2_prior_knowledge()  // h2c; .tls(Arc<rustls::ClientConfig>) or .tls_root_certificates_pem(pem)?
+//!                                            // (feature tls: https://, ALPN h2 then http/1.1); .connect_timeout(d); .build()
 //! client.get(url) / client.post(url) / client.request(method, url) -> RequestBuilder
 //! RequestBuilder: .header(k, v) .headers(map) .bearer_auth(t) .json(&body) .body(bytes) .repeatable(bool)
 //!                 .last_event_id(id) .retry(d) .backoff(Backoff) .max_retries(n) .idle_timeout(d)
