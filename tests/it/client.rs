@@ -16,8 +16,8 @@ use sse_runtime::client::{Backoff, Client, ClientError};
 use sse_runtime::http::request::Parts;
 use sse_runtime::testing::{Protocol, TestClient};
 use sse_runtime::{
-    App, HttpError, IntoResponse, Json, KeepAlive, LastEventId, Response, ServerSentEvent, Sse,
-    State, StatusCode,
+    App, Coding, Compression, HttpError, IntoResponse, Json, KeepAlive, LastEventId, Response,
+    ServerSentEvent, Sse, State, StatusCode,
 };
 use sse_tests::cleanups::Cleanups;
 
@@ -186,8 +186,50 @@ async fn big(sse_runtime::Path(shape): sse_runtime::Path<String>) -> Sse {
     .keep_alive(KeepAlive::disabled())
 }
 
+/// Headers, then nothing at all (no event, no keep-alive).
+async fn stall(State(cleanups): State<Cleanups>) -> Sse {
+    Sse::new(async_stream::stream! {
+        let _guard = cleanups.guard();
+        std::future::pending::<()>().await;
+        yield ServerSentEvent::new().raw_data("never");
+    })
+    .keep_alive(KeepAlive::disabled())
+}
+
+/// One event whose data is the `Last-Event-ID` received (UTF-8), with a non-ASCII id.
+async fn echo_id(headers: sse_runtime::HeaderMap) -> Sse {
+    let received = headers
+        .get("last-event-id")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    Sse::new(futures_util::stream::iter([ServerSentEvent::new()
+        .raw_data(received)
+        .id("тест-1")
+        .retry_ms(5)]))
+    .keep_alive(KeepAlive::disabled())
+}
+
+/// Three events and a 200 KB one, compressed with the coding named (if accepted).
+async fn compressed(sse_runtime::Path(coding): sse_runtime::Path<String>) -> Sse {
+    let coding = match coding.as_str() {
+        "gzip" => Coding::Gzip,
+        "br" => Coding::Brotli,
+        _ => Coding::Zstd,
+    };
+    Sse::new(futures_util::stream::iter(
+        (0..3)
+            .map(|n| ServerSentEvent::new().data(serde_json::json!({ "n": n })))
+            .chain([ServerSentEvent::new().raw_data("z".repeat(200_000))]),
+    ))
+    .compression(Compression::new().codings([coding]))
+    .keep_alive(KeepAlive::disabled())
+}
+
 fn app(seen_by: Seen, cleanups: Cleanups) -> App {
     App::new()
+        .get("/compressed/{coding}", compressed)
+        .get("/echo-id", echo_id)
+        .get("/stall", stall)
         .get("/numbers", numbers)
         .post("/echo", echo)
         .get("/then/{mode}", then_fail)
@@ -638,4 +680,79 @@ async fn client_over_tls_negotiates_h2() {
         .iter()
         .all(|r| r.version == sse_runtime::http::Version::HTTP_2));
     stop.notify_one();
+}
+
+#[tokio::test]
+async fn client_idle_timeout_counts_a_silent_server_as_lost() {
+    let server = server().await;
+    let mut source = Client::new()
+        .get(&format!("{}/stall", server.base))
+        .idle_timeout(Duration::from_millis(100))
+        .backoff(Backoff::new().initial(Duration::from_millis(1)))
+        .max_retries(1)
+        .send();
+    let err = within("idle", source.next()).await.unwrap().unwrap_err();
+    match &err {
+        ClientError::GaveUp {
+            retries: 1,
+            last: Some(last),
+        } => assert!(last.to_string().contains("idle timeout"), "{last}"),
+        other => panic!("want GaveUp after an idle timeout, got {other:?}"),
+    }
+    assert_eq!(source.requests(), 2);
+    // Both silent streams were dropped by the client, so the server cleaned them up.
+    server.cleanups.wait_for(2, Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn client_sends_a_non_ascii_last_event_id_as_utf8() {
+    let server = server().await;
+    let source = Client::new()
+        .get(&format!("{}/echo-id", server.base))
+        .retry(SLOW)
+        .send();
+    let got: Vec<_> = within(
+        "echo",
+        source.map(|e| e.unwrap().data).take(2).collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(got, ["", "тест-1"]);
+}
+
+#[tokio::test]
+async fn client_decodes_compressed_streams_within_the_event_bound() {
+    let server = server().await;
+    for coding in ["gzip", "br", "zstd"] {
+        let url = format!("{}/compressed/{coding}", server.base);
+        let mut source = Client::new().get(&url).max_retries(0).send();
+        let mut data = Vec::new();
+        while let Some(Ok(event)) = within(coding, source.next()).await {
+            data.push(event.data);
+        }
+        assert_eq!(
+            source.headers().unwrap()["content-encoding"],
+            coding,
+            "the client offered {coding}"
+        );
+        assert_eq!(
+            data[..3],
+            [r#"{"n":0}"#, r#"{"n":1}"#, r#"{"n":2}"#],
+            "{coding}"
+        );
+        assert_eq!(data[3].len(), 200_000, "{coding}");
+
+        // 200 KB of `z` compress to a few hundred bytes: the bound holds on what they
+        // decode to, before any of it is buffered.
+        let mut bounded = Client::new().get(&url).max_event_size(10_000).send();
+        let mut err = None;
+        while let Some(item) = within(coding, bounded.next()).await {
+            if let Err(e) = item {
+                err = Some(e);
+            }
+        }
+        assert!(
+            matches!(err, Some(ClientError::TooLarge { limit: 10_000 })),
+            "{coding}: {err:?}"
+        );
+    }
 }

@@ -61,9 +61,11 @@ pub enum ClientError {
     /// The server answered with a status other than 200 and 204 (a redirect included:
     /// redirects are not followed).
     Status(Box<ErrorResponse>),
-    /// The server answered 200 with a content type other than `text/event-stream`.
+    /// The server answered 200 with a content type other than `text/event-stream`, or
+    /// with a `Content-Encoding` the client did not offer and cannot decode.
     ContentType(Box<ErrorResponse>),
-    /// An event (or one line of the stream) grew beyond
+    /// An event (or one line of the stream, or what one compressed chunk decodes to) grew
+    /// beyond
     /// [`max_event_size`](super::RequestBuilder::max_event_size) bytes; the connection
     /// was closed.
     TooLarge {

@@ -5,11 +5,13 @@
 //! # API in brief
 //!
 //! ```text
-//! Client::new()                                  // HTTP/1.1 (and h2 via TLS ALPN); cheap to clone, pools connections
-//! Client::builder().http2_prior_knowledge()      // h2c; .tls(Arc<rustls::ClientConfig>) (feature tls); .connect_timeout(d); .build()
+//! Client::new()                              // http:// over HTTP/1.1; cheap to clone, clones share a connection pool
+//! Client::builder().http2_prior_knowledge()  // h2c; .tls(Arc<rustls::ClientConfig>) or .tls_root_certificates_pem(pem)?
+//!                                            // (feature tls: https://, ALPN h2 then http/1.1); .connect_timeout(d); .build()
 //! client.get(url) / client.post(url) / client.request(method, url) -> RequestBuilder
 //! RequestBuilder: .header(k, v) .headers(map) .bearer_auth(t) .json(&body) .body(bytes) .repeatable(bool)
-//!                 .last_event_id(id) .retry(d) .backoff(Backoff) .max_retries(n) .max_event_size(n) .max_error_body(n)
+//!                 .last_event_id(id) .retry(d) .backoff(Backoff) .max_retries(n) .idle_timeout(d)
+//!                 .max_event_size(n) .max_error_body(n)
 //!                 .send() -> EventSource                     // lazy: connects on first poll or on open()
 //! EventSource: Stream<Item = Result<parse::Event, ClientError>>; .open().await -> Result<bool, ClientError>
 //!              .last_event_id() .retry() .opens() .requests() .headers(); .json::<T>() -> JsonEvents<T>; .typed::<T>() -> TypedEvents<T>
@@ -55,9 +57,10 @@
 //! | 200 with `text/event-stream` (any parameters, any case) | open: events flow |
 //! | the stream ends cleanly | reconnect after the backoff, sending `Last-Event-ID` |
 //! | a network error (connect, reset, a body error mid-stream) | reconnect after the backoff |
+//! | nothing from the server for [`idle_timeout`](RequestBuilder::idle_timeout) (off by default) | as a network error |
 //! | 204 No Content | end cleanly (`None`): the server says stop, as the spec says |
 //! | any other status (3xx, 4xx, 5xx, 201...) | end with [`ClientError::Status`]: status, headers, body (bounded) |
-//! | 200 with another content type | end with [`ClientError::ContentType`] (same details) |
+//! | 200 with another content type (or a `Content-Encoding` it cannot decode) | end with [`ClientError::ContentType`] (same details) |
 //! | an event or line above [`max_event_size`](RequestBuilder::max_event_size) | end with [`ClientError::TooLarge`], connection closed |
 //! | [`max_retries`](RequestBuilder::max_retries) reconnections in a row without an event | end with [`ClientError::GaveUp`] |
 //! | a request that is not [`repeatable`](RequestBuilder::repeatable) (`POST`, `PATCH` by default) | never re-sent: a clean end ends the stream (`None`), a network error ends it with [`ClientError::Network`] |
@@ -72,11 +75,21 @@
 //! 204 included), measured against Chromium in `docs/conformance.md`, plus the three it
 //! lacks: a POST, a bound on memory, a give-up knob.
 //!
+//! # Compression
+//!
+//! As a browser, the client offers every coding this build of the crate decodes
+//! (`Accept-Encoding: gzip, zstd, br`; `zstd` with the `zstd` feature) unless the request
+//! sets its own `accept-encoding`, and decodes a compressed stream chunk by chunk, so that
+//! an event shows as soon as its compressed frame arrives (servers that flush per event,
+//! as ours with [`Compression`](crate::Compression), allow it).
+//!
 //! # Resources
 //!
-//! The source holds one connection at a time and no buffer beyond one body chunk, the
+//! The source holds one connection at a time and no buffer beyond one body chunk (and, for
+//! a compressed stream, what it decodes to, which counts against the bound below), the
 //! event being parsed (at most [`max_event_size`](RequestBuilder::max_event_size)) and,
-//! for a refused answer, [`max_error_body`](RequestBuilder::max_error_body) bytes.
+//! for a refused answer, [`max_error_body`](RequestBuilder::max_error_body) bytes (read for
+//! at most 5 s).
 //! Dropping it closes its HTTP/1.1 connection or resets its HTTP/2 stream, at once: the
 //! server sees its client leave. Clones of a [`Client`] share one connection pool
 //! (streams to one HTTP/2 server share a connection).
@@ -167,7 +180,44 @@ impl Client {
     }
 
     /// A `POST` stream request; not re-sent unless marked
-    /// [`repeatable`](RequestBuilder::repeatable).
+    /// [`repeatable`](RequestBuilder::repeatable): its stream ends when its connection
+    /// does. The shape of a model API's streamed completion:
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_runtime::client::Client;
+    /// use sse_runtime::testing::{Protocol, TestClient};
+    /// use sse_runtime::{App, Json, ServerSentEvent, Sse};
+    ///
+    /// // A stand-in upstream: the prompt back word by word, then `[DONE]`.
+    /// async fn complete(Json(body): Json<serde_json::Value>) -> Sse {
+    ///     let words: Vec<String> = body["prompt"].as_str().unwrap_or("").split(' ').map(str::to_owned).collect();
+    ///     let chunks = words.into_iter().map(|w| ServerSentEvent::new().data(serde_json::json!({ "delta": w })));
+    ///     Sse::new(futures_util::stream::iter(chunks.chain([ServerSentEvent::new().raw_data("[DONE]")])))
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let upstream = TestClient::spawn(App::new().post("/v1/complete", complete), Protocol::Http1).await;
+    /// let url = format!("http://{}/v1/complete", upstream.addr().unwrap());
+    ///
+    /// let mut source = Client::new()
+    ///     .post(&url)
+    ///     .bearer_auth("sk-test")
+    ///     .json(&serde_json::json!({ "prompt": "hello stream world" }))
+    ///     .send();
+    /// let mut text = Vec::new();
+    /// while let Some(event) = source.next().await {
+    ///     let event = event.expect("no error");
+    ///     if event.data == "[DONE]" {
+    ///         break;
+    ///     }
+    ///     let chunk: serde_json::Value = event.json().expect("a JSON chunk");
+    ///     text.push(chunk["delta"].as_str().unwrap_or_default().to_owned());
+    /// }
+    /// assert_eq!(text.join(" "), "hello stream world");
+    /// assert_eq!(source.requests(), 1);
+    /// # });
+    /// ```
     pub fn post(&self, url: &str) -> RequestBuilder {
         self.request(Method::POST, url)
     }
@@ -282,5 +332,23 @@ impl ClientBuilder {
             http: builder.build(connector),
             tls: has_tls,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawnable<T: Send + Unpin + 'static>() {}
+
+    #[test]
+    fn sources_can_move_into_tasks_and_route_streams() {
+        spawnable::<EventSource>();
+        spawnable::<JsonEvents<serde_json::Value>>();
+        spawnable::<TypedEvents<serde_json::Value>>();
+        spawnable::<Client>();
+        fn shared<T: Send + Sync>() {}
+        shared::<Client>();
+        shared::<ClientError>();
     }
 }

@@ -35,6 +35,7 @@ pub struct RequestBuilder {
     max_retries: Option<u32>,
     max_event_size: usize,
     max_error_body: usize,
+    idle_timeout: Option<Duration>,
     error: Option<String>,
 }
 
@@ -51,6 +52,7 @@ impl std::fmt::Debug for RequestBuilder {
             .field("max_retries", &self.max_retries)
             .field("max_event_size", &self.max_event_size)
             .field("max_error_body", &self.max_error_body)
+            .field("idle_timeout", &self.idle_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -76,12 +78,14 @@ impl RequestBuilder {
             max_retries: None,
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             max_error_body: DEFAULT_MAX_ERROR_BODY,
+            idle_timeout: None,
             error: None,
         }
     }
 
-    /// Adds a header (sent on every connection). `accept: text/event-stream` and
-    /// `cache-control: no-cache` are sent unless set here; `last-event-id` is the source's
+    /// Adds a header (sent on every connection). `accept: text/event-stream`,
+    /// `cache-control: no-cache` and `accept-encoding` (the codings the client decodes)
+    /// are sent unless set here; `last-event-id` is the source's
     /// to send (see [`last_event_id`](Self::last_event_id)).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
@@ -187,6 +191,17 @@ impl RequestBuilder {
         self
     }
 
+    /// Counts a connection as lost when the server sends nothing for `timeout`: no
+    /// response head, or no body bytes (events or keep-alive comments) once open. The source
+    /// then reconnects by the policy (a non-repeatable request ends with
+    /// [`ClientError::Network`](super::ClientError::Network)). Default: none, as browsers;
+    /// set it above the server's keep-alive interval (ours: 15 s) to notice a peer that
+    /// vanished without closing the connection.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
     /// The event source: connects on its first poll (or on
     /// [`open`](EventSource::open)), and reconnects by the policy set here.
     pub fn send(self) -> EventSource {
@@ -215,6 +230,7 @@ impl RequestBuilder {
             max_retries: self.max_retries,
             max_event_size: self.max_event_size,
             max_error_body: self.max_error_body,
+            idle_timeout: self.idle_timeout,
         })
     }
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE,
+};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body::Body as _;
 use http_body_util::Full;
@@ -19,6 +21,7 @@ use super::backoff::Backoff;
 use super::error::{ClientError, ErrorResponse};
 use super::typed::{JsonEvents, TypedEvents};
 use super::Client;
+use crate::stream::compress::{Coding, Decoder};
 use crate::error::BoxError;
 use crate::parse::{Event, EventParser};
 
@@ -41,7 +44,11 @@ pub(super) struct Config {
     pub(super) max_retries: Option<u32>,
     pub(super) max_event_size: usize,
     pub(super) max_error_body: usize,
+    pub(super) idle_timeout: Option<Duration>,
 }
+
+/// How long the body of a refused answer may take to arrive (what came by then is kept).
+const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A Server-Sent Events stream that reconnects: a [`Stream`] of the events an
 /// `EventSource` would dispatch ([`parse::Event`](crate::parse::Event): type, data, id,
@@ -66,6 +73,10 @@ pub struct EventSource {
     requests: u32,
     /// The head of the open response.
     headers: Option<HeaderMap>,
+    /// The idle timeout while connecting or open; the deadline of a refused answer's body.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Decodes the open connection's body, when it has a `Content-Encoding`.
+    decoder: Option<Decoder>,
 }
 
 enum State {
@@ -136,6 +147,8 @@ impl EventSource {
             opens: 0,
             requests: 0,
             headers: None,
+            timer: None,
+            decoder: None,
         }
     }
 
@@ -172,18 +185,19 @@ impl EventSource {
     ///
     /// ```
     /// use sse_runtime::client::Client;
-    /// use sse_runtime::{App, HttpError};
+    /// use sse_runtime::testing::{Protocol, TestClient};
+    /// use sse_runtime::{App, HttpError, Sse, StatusCode};
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let app = App::new().get("/private", || async {
-    ///     Err::<sse_runtime::Sse, _>(HttpError::new(401, "no token"))
+    ///     Err::<Sse, _>(HttpError::new(StatusCode::UNAUTHORIZED, "no token"))
     /// });
-    /// let server = sse_runtime::testing::TestClient::spawn(app, sse_runtime::testing::Protocol::Http1).await;
+    /// let server = TestClient::spawn(app, Protocol::Http1).await;
     /// let url = format!("http://{}/private", server.addr().unwrap());
     ///
     /// let mut source = Client::new().get(&url).send();
     /// let err = source.open().await.unwrap_err();
-    /// assert_eq!(err.status(), Some(sse_runtime::StatusCode::UNAUTHORIZED));
+    /// assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
     /// assert_eq!(err.response().unwrap().json::<serde_json::Value>().unwrap()["detail"], "no token");
     /// # });
     /// ```
@@ -221,11 +235,20 @@ impl EventSource {
                         self.requests += 1;
                         tracing::debug!(uri = %request.uri(), attempt = self.requests, last_event_id = self.parser.last_event_id(), "event source: connecting");
                         self.state = State::Connecting(self.config.client.http.request(request));
+                        self.arm(self.config.idle_timeout);
                     }
                     Err(err) => return Poll::Ready(self.fail(err)),
                 },
-                State::Connecting(future) => match ready!(Pin::new(future).poll(cx)) {
-                    Ok(response) => {
+                State::Connecting(future) => match Pin::new(future).poll(cx) {
+                    Poll::Pending => {
+                        if !self.timed_out(cx) {
+                            return Poll::Pending;
+                        }
+                        if let Some(step) = self.lost(Some(self.idle_error("no response"))) {
+                            return Poll::Ready(step);
+                        }
+                    }
+                    Poll::Ready(Ok(response)) => {
                         if let Some(step) = self.answered(response) {
                             return Poll::Ready(step);
                         }
@@ -233,7 +256,7 @@ impl EventSource {
                             return Poll::Ready(Step::Opened);
                         }
                     }
-                    Err(err) => {
+                    Poll::Ready(Err(err)) => {
                         if let Some(step) = self.lost(Some(Box::new(err))) {
                             return Poll::Ready(step);
                         }
@@ -246,10 +269,40 @@ impl EventSource {
                     if let Some(event) = self.parser.next_event() {
                         return Poll::Ready(self.dispatched(event));
                     }
-                    match ready!(Pin::new(body).poll_frame(cx)) {
+                    let frame = match Pin::new(body).poll_frame(cx) {
+                        Poll::Ready(frame) => frame,
+                        Poll::Pending => {
+                            if !self.timed_out(cx) {
+                                return Poll::Pending;
+                            }
+                            if let Some(step) = self.lost(Some(self.idle_error("no bytes"))) {
+                                return Poll::Ready(step);
+                            }
+                            continue;
+                        }
+                    };
+                    match frame {
                         Some(Ok(frame)) => {
+                            self.arm(self.config.idle_timeout);
                             if let Ok(data) = frame.into_data() {
-                                self.parser.feed(&data);
+                                let limit = self.config.max_event_size;
+                                match self.decoder.as_mut().map(|d| d.feed_at_most(&data, limit)) {
+                                    None => self.parser.feed(&data),
+                                    Some(Ok(decoded)) => self.parser.feed(&decoded),
+                                    Some(Err(err))
+                                        if err.kind() == std::io::ErrorKind::FileTooLarge =>
+                                    {
+                                        return Poll::Ready(
+                                            self.fail(ClientError::TooLarge { limit }),
+                                        );
+                                    }
+                                    Some(Err(err)) => {
+                                        if let Some(step) = self.lost(Some(Box::new(err))) {
+                                            return Poll::Ready(step);
+                                        }
+                                        continue;
+                                    }
+                                }
                                 if self.parser.pending_len() > self.config.max_event_size {
                                     return Poll::Ready(self.fail(ClientError::TooLarge {
                                         limit: self.config.max_event_size,
@@ -280,7 +333,20 @@ impl EventSource {
                     let limit = self.config.max_error_body;
                     let mut truncated = false;
                     let mut complete = false;
-                    match ready!(Pin::new(body).poll_frame(cx)) {
+                    let frame = match Pin::new(body).poll_frame(cx) {
+                        Poll::Ready(frame) => frame,
+                        // Slow or stalled: keep what came.
+                        Poll::Pending
+                            if self
+                                .timer
+                                .as_mut()
+                                .is_some_and(|timer| timer.as_mut().poll(cx).is_ready()) =>
+                        {
+                            None
+                        }
+                        Poll::Pending => return Poll::Pending,
+                    };
+                    match frame {
                         Some(Ok(frame)) => {
                             if let Ok(data) = frame.into_data() {
                                 let room = limit.saturating_sub(buf.len());
@@ -331,9 +397,16 @@ impl EventSource {
         if !headers.contains_key(CACHE_CONTROL) {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         }
+        if !headers.contains_key(ACCEPT_ENCODING) {
+            let codings: Vec<&str> = Coding::all().into_iter().map(Coding::as_str).collect();
+            if let Ok(value) = HeaderValue::from_str(&codings.join(", ")) {
+                headers.insert(ACCEPT_ENCODING, value);
+            }
+        }
         let id = self.parser.last_event_id();
         if !id.is_empty() {
-            let value = HeaderValue::from_str(id).map_err(|_| {
+            // As browsers, the id's UTF-8 bytes (obs-text beyond ASCII is a valid value).
+            let value = HeaderValue::from_bytes(id.as_bytes()).map_err(|_| {
                 ClientError::InvalidRequest(format!("last event id {id:?} is not a header value"))
             })?;
             headers.insert("last-event-id", value);
@@ -350,15 +423,26 @@ impl EventSource {
             self.state = State::Done;
             return Some(Step::End);
         }
+        let encoding = parts
+            .headers
+            .get(CONTENT_ENCODING)
+            .map(|value| value.to_str().unwrap_or("(not text)").trim())
+            .filter(|coding| !coding.eq_ignore_ascii_case("identity"));
+        let decoder = encoding.map(Decoder::new);
         let kind = if status != StatusCode::OK {
             Refusal::Status
         } else if !is_event_stream(parts.headers.get(CONTENT_TYPE)) {
             Refusal::ContentType
+        } else if let Some(None) = decoder {
+            // A coding this build cannot decode (it was not offered).
+            Refusal::ContentType
         } else {
+            self.decoder = decoder.flatten();
             self.opens += 1;
             self.parser.reconnected();
             self.headers = Some(parts.headers);
             self.state = State::Open(body);
+            self.arm(self.config.idle_timeout);
             return None;
         };
         tracing::debug!(%status, "event source: the server refused the stream");
@@ -369,6 +453,7 @@ impl EventSource {
             body,
             buf: BytesMut::new(),
         };
+        self.arm(Some(ERROR_BODY_TIMEOUT));
         None
     }
 
@@ -396,6 +481,7 @@ impl EventSource {
         }
         if !self.config.repeatable {
             self.state = State::Done;
+            self.timer = None;
             return Some(match cause {
                 Some(err) => ClientError::Network(err).into(),
                 None => Step::End,
@@ -422,13 +508,36 @@ impl EventSource {
             None => tracing::debug!(?delay, "event source: stream ended, reconnecting"),
         }
         self.state = State::Waiting(Box::pin(tokio::time::sleep(delay)));
+        self.timer = None;
         None
     }
 
     /// Ends the source with `err`.
     fn fail(&mut self, err: ClientError) -> Step {
         self.state = State::Done;
+        self.timer = None;
         Step::Error(err)
+    }
+
+    /// Starts the timer over (or stops it, for `None`).
+    fn arm(&mut self, after: Option<Duration>) {
+        match (after, &mut self.timer) {
+            (Some(after), Some(timer)) => timer.as_mut().reset(tokio::time::Instant::now() + after),
+            (Some(after), None) => self.timer = Some(Box::pin(tokio::time::sleep(after))),
+            (None, _) => self.timer = None,
+        }
+    }
+
+    /// Whether the idle timer has fired (registering the task to wake when it does).
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        self.timer
+            .as_mut()
+            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready())
+    }
+
+    fn idle_error(&self, what: &str) -> BoxError {
+        let after = self.config.idle_timeout.unwrap_or_default();
+        format!("{what} from the server for {after:?} (idle timeout)").into()
     }
 }
 

@@ -221,7 +221,12 @@ impl EventParser {
         }
         let data = frame.data?;
         Some(Event {
-            event: frame.event.unwrap_or_else(|| "message".to_owned()),
+            // An empty `event:` value means `message` too (spec: "if the event type buffer
+            // has a value other than the empty string").
+            event: frame
+                .event
+                .filter(|event| !event.is_empty())
+                .unwrap_or_else(|| "message".to_owned()),
             data,
             last_event_id: self.last_event_id.clone(),
             id: frame.id,
@@ -375,6 +380,13 @@ mod tests {
         p.feed(b"\n\n");
         assert!(p.next_event().is_none());
         assert!(p.line.capacity() < 1000);
+    }
+
+    #[test]
+    fn empty_event_type_is_message() {
+        let ev = events(b"event:\ndata: a\n\nevent: \ndata: b\n\n");
+        let types: Vec<_> = ev.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(types, ["message", "message"]);
     }
 
     #[test]
