@@ -221,7 +221,7 @@ impl Core {
                     error = %failure.message(),
                     "stream failed before its first event"
                 );
-                HttpError::with_detail(failure.status, failure.detail).into_response()
+                HttpError::with_detail(failure.status, *failure.detail).into_response()
             }
             Err(Refusal::Panicked(panic)) => {
                 tracing::error!(

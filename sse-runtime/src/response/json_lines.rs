@@ -113,7 +113,7 @@ impl Format for Ndjson {
     }
 
     fn write_failure(failure: &StreamFailure, buf: &mut BytesMut) {
-        let line = failure.record.clone().unwrap_or_else(|| {
+        let line = failure.record.as_deref().cloned().unwrap_or_else(|| {
             serde_json::json!({ "error": {
                 "status": failure.status.as_u16(),
                 "detail": failure.detail,

@@ -192,7 +192,7 @@ impl Format for EventStream {
     }
 
     fn write_failure(failure: &StreamFailure, buf: &mut BytesMut) {
-        let data = failure.record.clone().unwrap_or_else(|| {
+        let data = failure.record.as_deref().cloned().unwrap_or_else(|| {
             serde_json::json!({
                 "status": failure.status.as_u16(),
                 "detail": failure.detail,

@@ -37,17 +37,17 @@ const COALESCE_LIMIT: usize = 32 * 1024;
 pub(crate) struct StreamFailure {
     pub(crate) status: StatusCode,
     /// A message, or structured details (an `HttpError`'s detail, as it is).
-    pub(crate) detail: serde_json::Value,
+    pub(crate) detail: Box<serde_json::Value>,
     /// The record the app's error shape makes of it (see [`FailureRecord`]); `None`: the
     /// format's own.
-    pub(crate) record: Option<serde_json::Value>,
+    pub(crate) record: Option<Box<serde_json::Value>>,
 }
 
 impl StreamFailure {
     pub(crate) fn new(status: StatusCode, detail: serde_json::Value) -> Self {
         Self {
             status,
-            detail,
+            detail: Box::new(detail),
             record: None,
         }
     }
@@ -61,7 +61,7 @@ impl StreamFailure {
 
     /// The detail as text, for logs: a string as it is, other JSON as JSON.
     pub(crate) fn message(&self) -> std::borrow::Cow<'_, str> {
-        match &self.detail {
+        match &*self.detail {
             serde_json::Value::String(text) => text.into(),
             other => other.to_string().into(),
         }
@@ -72,9 +72,11 @@ impl StreamFailure {
 /// writes as its failure record (an event stream's `event: error` data, the last JSON
 /// Line), from the status and detail.
 #[derive(Clone)]
-pub(crate) struct FailureRecord(
-    pub(crate) Arc<dyn Fn(StatusCode, &serde_json::Value) -> serde_json::Value + Send + Sync>,
-);
+pub(crate) struct FailureRecord(pub(crate) Arc<RecordFn>);
+
+/// What a [`FailureRecord`] calls.
+pub(crate) type RecordFn =
+    dyn Fn(StatusCode, &serde_json::Value) -> serde_json::Value + Send + Sync;
 
 impl std::fmt::Debug for FailureRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -604,7 +606,8 @@ impl StreamBody {
                         "stream ended by an error item"
                     );
                     if let Some(record) = &self.failure_record {
-                        failure.record = Some((record.0)(failure.status, &failure.detail));
+                        failure.record =
+                            Some(Box::new((record.0)(failure.status, &failure.detail)));
                     }
                     unshare(&mut self.buf, &mut self.shared);
                     source.write_failure(&failure, &mut self.buf);
