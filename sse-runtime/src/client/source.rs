@@ -22,7 +22,7 @@ use super::error::{ClientError, ErrorResponse};
 use super::typed::{JsonEvents, TypedEvents};
 use super::Client;
 use crate::error::BoxError;
-use crate::parse::{Event, EventParser};
+use crate::parse::{EventParser, ParsedEvent as Event};
 use crate::stream::compress::{Coding, Decoder};
 
 /// The request a source sends on every connection.
@@ -51,7 +51,7 @@ pub(super) struct Config {
 const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A Server-Sent Events stream that reconnects: a [`Stream`] of the events an
-/// `EventSource` would dispatch ([`parse::Event`](crate::parse::Event): type, data, id,
+/// `EventSource` would dispatch ([`parse::ParsedEvent`](crate::parse::ParsedEvent): type, data, id,
 /// last event id, retry), ending with `None` (the server said stop: 204, or a
 /// non-repeatable request's stream ended) or with one `Err` (see the
 /// [policy](super#reconnection-policy)).

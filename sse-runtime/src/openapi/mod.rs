@@ -99,6 +99,9 @@ mod config;
 mod describe;
 mod generate;
 mod model;
+mod operation;
+mod refs;
+mod serve;
 
 use http::Method;
 
@@ -109,8 +112,8 @@ use crate::app::{App, RouteDef};
 
 pub use config::OpenApiConfig;
 pub use describe::{DescribeArg, DescribeEvent, DescribeHandler, DescribeResponse};
-pub(crate) use generate::AppDocs;
 pub use model::{In, RouteDoc, SchemaFn};
+pub(crate) use serve::AppDocs;
 
 // What this feature adds to `RouteDef` and `App`.
 impl RouteDef {
@@ -144,13 +147,7 @@ impl RouteDef {
         H: Handler<M> + DescribeHandler<N>,
     {
         let doc = H::describe(RouteDoc::new().named_after::<H>());
-        Self::new(method, path, handler).doc(doc)
-    }
-
-    /// Replaces the route's documentation.
-    pub fn doc(mut self, doc: RouteDoc) -> Self {
-        self.doc = Some(Box::new(doc));
-        self
+        Self::new(method, path, handler).with_doc(|_| doc)
     }
 
     /// Edits the route's documentation (starting from an empty [`RouteDoc`] if it has
@@ -162,7 +159,7 @@ impl RouteDef {
     }
 
     /// The route's documentation, if it has any.
-    pub fn route_doc(&self) -> Option<&RouteDoc> {
+    pub fn doc(&self) -> Option<&RouteDoc> {
         self.doc.as_deref()
     }
 }
@@ -200,9 +197,7 @@ impl App {
         generate::document(
             &config,
             self.error_schema().as_ref(),
-            self.routes
-                .iter()
-                .map(|r| (r.method(), r.path(), r.route_doc())),
+            self.routes.iter().map(|r| (r.method(), r.path(), r.doc())),
         )
     }
 }
