@@ -46,7 +46,7 @@ pub(crate) fn valid_route(valid: Valid<'_>, macro_name: &str) -> TokenStream {
         #(#cfgs)*
         impl ::sse_runtime::IntoRoute for #name {
             fn into_route(self) -> ::sse_runtime::RouteDef {
-                ::sse_runtime::__openapi::document(
+                ::sse_runtime::__private::openapi::document(
                     ::sse_runtime::RouteDef::new(::sse_runtime::__private::Method::#method, #path, self),
                     #doc_fn,
                 )
@@ -133,7 +133,7 @@ pub(crate) fn unit_struct(route: &Route, attrs: &Attrs<'_>, macro_name: &str) ->
     }
 }
 
-/// The closure given to `::sse_runtime::__openapi::document`: the operation id, the doc
+/// The closure given to `::sse_runtime::__private::openapi::document`: the operation id, the doc
 /// comment, then one probe per argument type and one for the item (stream) or return
 /// (plain) type. A probe documents its type fully when the type can describe itself and
 /// leniently otherwise, never failing to compile (see `sse-runtime`'s
@@ -145,7 +145,7 @@ fn openapi_doc(route: &Route, args: &Args, docs: &[&Attribute]) -> TokenStream {
     let probe = |kind: &str, ty: &Type| {
         let kind = Ident::new(kind, proc_macro2::Span::call_site());
         quote! {
-            let __doc = (&&&::sse_runtime::__openapi::#kind::<#ty>::NEW).describe(__doc);
+            let __doc = (&&&::sse_runtime::__private::openapi::#kind::<#ty>::NEW).describe(__doc);
         }
     };
     let mut probes: Vec<TokenStream> = func
@@ -198,7 +198,7 @@ fn openapi_doc(route: &Route, args: &Args, docs: &[&Attribute]) -> TokenStream {
         |__doc| {
             // Which probe traits are used depends on the types (and on the feature).
             #[allow(unused_imports)]
-            use ::sse_runtime::__openapi::{Described as _, Lenient as _, Undescribed as _};
+            use ::sse_runtime::__private::openapi::{Described as _, Lenient as _, Undescribed as _};
             let __doc = __doc.operation_id(#operation_id)#doc_comment;
             #(#probes)*
             __doc

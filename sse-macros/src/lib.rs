@@ -122,6 +122,7 @@ mod attr;
 mod errors;
 mod expand;
 mod path;
+mod pattern;
 mod recover;
 mod route;
 mod routes;

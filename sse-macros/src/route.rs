@@ -183,7 +183,7 @@ mod tests {
              -> impl Stream<Item = Result<Tick, HttpError>> { stream! { yield Ok(Tick(id)); } }",
         );
         assert!(
-            out.contains(":: sse_runtime :: __openapi :: document"),
+            out.contains(":: sse_runtime :: __private :: openapi :: document"),
             "{out}"
         );
         assert!(
@@ -224,7 +224,7 @@ mod tests {
     fn invalid_routes_emit_no_documentation() {
         let out = get(r#""/t", sse"#, "async fn t() -> u8 { 1 }");
         assert!(out.contains("compile_error"), "{out}");
-        assert!(!out.contains("__openapi"), "{out}");
+        assert!(!out.contains(":: openapi ::"), "{out}");
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub(crate) fn validate<'a>(
 /// single-value paths are checked when the app is built, where serde's names are known.
 fn check_path_arity(route: &Route, args: &Args, errors: &mut Errors) {
     let pattern = args.path.value();
-    let Ok(params) = crate::path::check(&pattern) else {
+    let Ok(params) = crate::pattern::params(&pattern) else {
         return; // reported by the path check
     };
     for arg in &route.func.sig.inputs {

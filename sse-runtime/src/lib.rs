@@ -32,73 +32,48 @@
 //! Data flows one way: request → router → extractors → handler stream → encoder → body.
 #![warn(missing_docs)]
 
-mod app;
-#[cfg(test)]
-mod architecture;
-mod arity;
-mod body;
 pub mod broadcast;
 #[cfg(feature = "client")]
 pub mod client;
-mod coalesce;
-mod compress;
-mod conn;
-mod cors;
-pub mod encode;
 mod error;
 mod event;
 pub mod extract;
-mod handler;
-mod http_error;
-mod idle;
-mod into_event;
-mod keep_alive;
-mod layer;
-mod limits;
-mod ndjson;
 pub mod observability;
-pub mod parse;
 mod response;
-mod router;
 mod server;
-mod sse;
 mod state;
 mod stream;
-mod streaming;
 pub mod testing;
-#[cfg(feature = "tls")]
-mod tls;
-mod typed_event;
 
 #[doc(hidden)]
-#[path = "openapi/macro_support.rs"]
-pub mod __openapi;
-#[doc(hidden)]
 pub mod __private;
+mod app;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 
+pub use event::{encode, parse};
+
+pub use app::build_error::BuildError;
+pub use app::cors::Cors;
+pub use app::handler::Handler;
+pub use app::limits::Limits;
 pub use app::{App, AppService, InnerService, IntoRoute, RouteDef};
-pub use body::Body;
-pub use compress::{Coding, Compression};
-pub use cors::Cors;
 pub use error::BoxError;
-pub use event::{EventError, ServerSentEvent};
+pub use event::into_event::IntoEvent;
+pub use event::server_sent::{EventError, ServerSentEvent};
+pub use event::typed::Event;
 pub use extract::{Cookies, Form, Json, LastEventId, Path, Query, State};
-pub use handler::Handler;
-pub use http_error::HttpError;
-pub use into_event::IntoEvent;
-pub use keep_alive::KeepAlive;
-pub use limits::Limits;
-pub use ndjson::{IntoJsonLine, JsonLines, JSON_LINES_CONTENT_TYPE};
+pub use response::http_error::HttpError;
+pub use response::json_lines::{IntoJsonLine, JsonLines, JSON_LINES_CONTENT_TYPE};
+pub use response::sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
 pub use response::{Created, Html, IntoResponse, Request, Response};
-pub use router::BuildError;
-pub use server::{shutdown_signal, ServeError};
-pub use sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
-pub use state::DEFAULT_BODY_LIMIT;
 #[cfg(feature = "tls")]
-pub use tls::{TlsConfig, TlsError};
-pub use typed_event::Event;
+pub use server::tls::{TlsConfig, TlsError};
+pub use server::{shutdown_signal, ServeError};
+pub use state::DEFAULT_BODY_LIMIT;
+pub use stream::body::Body;
+pub use stream::compress::{Coding, Compression};
+pub use stream::keep_alive::KeepAlive;
 
 pub use http::{self, HeaderMap, Method, StatusCode};
 

@@ -37,10 +37,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::AppService;
 pub use crate::app::IntoAppService;
-use crate::body::Body;
-use crate::compress::Decoder;
-use crate::parse::{Event, EventParser, Frame};
+use crate::event::parse::{Event, EventParser, Frame};
 use crate::response::Request;
+use crate::stream::body::Body;
+use crate::stream::compress::Decoder;
 
 /// Sends requests to an app, in process or over a socket.
 #[derive(Clone)]

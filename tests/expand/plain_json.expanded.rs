@@ -23,7 +23,7 @@ impl health {
 }
 impl ::sse_runtime::IntoRoute for health {
     fn into_route(self) -> ::sse_runtime::RouteDef {
-        ::sse_runtime::__openapi::document(
+        ::sse_runtime::__private::openapi::document(
             ::sse_runtime::RouteDef::new(
                 ::sse_runtime::__private::Method::GET,
                 "/health",
@@ -31,7 +31,7 @@ impl ::sse_runtime::IntoRoute for health {
             ),
             |__doc| {
                 #[allow(unused_imports)]
-                use ::sse_runtime::__openapi::{
+                use ::sse_runtime::__private::openapi::{
                     Described as _, Lenient as _, Undescribed as _,
                 };
                 let __doc = __doc
@@ -39,7 +39,7 @@ impl ::sse_runtime::IntoRoute for health {
                     .doc_comment(
                         " A plain route: the attribute also serves ordinary JSON endpoints.",
                     );
-                let __doc = (&&&::sse_runtime::__openapi::Response::<
+                let __doc = (&&&::sse_runtime::__private::openapi::Response::<
                     Json<&'static str>,
                 >::NEW)
                     .describe(__doc);

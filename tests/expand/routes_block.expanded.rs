@@ -48,7 +48,7 @@ impl count {
 }
 impl ::sse_runtime::IntoRoute for count {
     fn into_route(self) -> ::sse_runtime::RouteDef {
-        ::sse_runtime::__openapi::document(
+        ::sse_runtime::__private::openapi::document(
             ::sse_runtime::RouteDef::new(
                 ::sse_runtime::__private::Method::GET,
                 "/count/{from}",
@@ -56,7 +56,7 @@ impl ::sse_runtime::IntoRoute for count {
             ),
             |__doc| {
                 #[allow(unused_imports)]
-                use ::sse_runtime::__openapi::{
+                use ::sse_runtime::__private::openapi::{
                     Described as _, Lenient as _, Undescribed as _,
                 };
                 let __doc = __doc
@@ -64,9 +64,9 @@ impl ::sse_runtime::IntoRoute for count {
                     .doc_comment(
                         " Counts from `from` to 3, one event each, with a bare `yield`.",
                     );
-                let __doc = (&&&::sse_runtime::__openapi::Arg::<Path<u32>>::NEW)
+                let __doc = (&&&::sse_runtime::__private::openapi::Arg::<Path<u32>>::NEW)
                     .describe(__doc);
-                let __doc = (&&&::sse_runtime::__openapi::SseItem::<u32>::NEW)
+                let __doc = (&&&::sse_runtime::__private::openapi::SseItem::<u32>::NEW)
                     .describe(__doc);
                 __doc
             },

@@ -68,7 +68,7 @@ impl stocks {
 }
 impl ::sse_runtime::IntoRoute for stocks {
     fn into_route(self) -> ::sse_runtime::RouteDef {
-        ::sse_runtime::__openapi::document(
+        ::sse_runtime::__private::openapi::document(
             ::sse_runtime::RouteDef::new(
                 ::sse_runtime::__private::Method::GET,
                 "/stocks/{symbol}/stream",
@@ -76,17 +76,21 @@ impl ::sse_runtime::IntoRoute for stocks {
             ),
             |__doc| {
                 #[allow(unused_imports)]
-                use ::sse_runtime::__openapi::{
+                use ::sse_runtime::__private::openapi::{
                     Described as _, Lenient as _, Undescribed as _,
                 };
                 let __doc = __doc
                     .operation_id("stocks")
                     .doc_comment(" Streams a price for `symbol` every second.");
-                let __doc = (&&&::sse_runtime::__openapi::Arg::<Path<String>>::NEW)
+                let __doc = (&&&::sse_runtime::__private::openapi::Arg::<
+                    Path<String>,
+                >::NEW)
                     .describe(__doc);
-                let __doc = (&&&::sse_runtime::__openapi::Arg::<State<Quotes>>::NEW)
+                let __doc = (&&&::sse_runtime::__private::openapi::Arg::<
+                    State<Quotes>,
+                >::NEW)
                     .describe(__doc);
-                let __doc = (&&&::sse_runtime::__openapi::SseItem::<
+                let __doc = (&&&::sse_runtime::__private::openapi::SseItem::<
                     ServerSentEvent,
                 >::NEW)
                     .describe(__doc);

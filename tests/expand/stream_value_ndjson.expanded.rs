@@ -209,7 +209,7 @@ impl numbers {
 }
 impl ::sse_runtime::IntoRoute for numbers {
     fn into_route(self) -> ::sse_runtime::RouteDef {
-        ::sse_runtime::__openapi::document(
+        ::sse_runtime::__private::openapi::document(
             ::sse_runtime::RouteDef::new(
                 ::sse_runtime::__private::Method::GET,
                 "/numbers",
@@ -217,7 +217,7 @@ impl ::sse_runtime::IntoRoute for numbers {
             ),
             |__doc| {
                 #[allow(unused_imports)]
-                use ::sse_runtime::__openapi::{
+                use ::sse_runtime::__private::openapi::{
                     Described as _, Lenient as _, Undescribed as _,
                 };
                 let __doc = __doc
@@ -225,9 +225,11 @@ impl ::sse_runtime::IntoRoute for numbers {
                     .doc_comment(
                         " No generator: the function returns a stream value, sent as JSON Lines.",
                     );
-                let __doc = (&&&::sse_runtime::__openapi::Arg::<Query<Limit>>::NEW)
+                let __doc = (&&&::sse_runtime::__private::openapi::Arg::<
+                    Query<Limit>,
+                >::NEW)
                     .describe(__doc);
-                let __doc = (&&&::sse_runtime::__openapi::JsonLine::<u32>::NEW)
+                let __doc = (&&&::sse_runtime::__private::openapi::JsonLine::<u32>::NEW)
                     .describe(__doc);
                 __doc
             },

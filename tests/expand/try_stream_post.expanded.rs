@@ -63,7 +63,7 @@ impl echo {
 }
 impl ::sse_runtime::IntoRoute for echo {
     fn into_route(self) -> ::sse_runtime::RouteDef {
-        ::sse_runtime::__openapi::document(
+        ::sse_runtime::__private::openapi::document(
             ::sse_runtime::RouteDef::new(
                 ::sse_runtime::__private::Method::POST,
                 "/echo",
@@ -71,17 +71,23 @@ impl ::sse_runtime::IntoRoute for echo {
             ),
             |__doc| {
                 #[allow(unused_imports)]
-                use ::sse_runtime::__openapi::{
+                use ::sse_runtime::__private::openapi::{
                     Described as _, Lenient as _, Undescribed as _,
                 };
                 let __doc = __doc
                     .operation_id("echo")
                     .doc_comment(" Streams the words back; an empty list is a 400.");
-                let __doc = (&&&::sse_runtime::__openapi::Arg::<Json<Vec<String>>>::NEW)
+                let __doc = (&&&::sse_runtime::__private::openapi::Arg::<
+                    Json<Vec<String>>,
+                >::NEW)
                     .describe(__doc);
-                let __doc = (&&&::sse_runtime::__openapi::SseItem::<String>::NEW)
+                let __doc = (&&&::sse_runtime::__private::openapi::SseItem::<
+                    String,
+                >::NEW)
                     .describe(__doc);
-                let __doc = (&&&::sse_runtime::__openapi::Response::<HttpError>::NEW)
+                let __doc = (&&&::sse_runtime::__private::openapi::Response::<
+                    HttpError,
+                >::NEW)
                     .describe(__doc);
                 __doc
             },

@@ -54,7 +54,7 @@ async fn plain(
     last: LastEventId,
 ) -> impl Stream<Item = ServerSentEvent> {
     hub.subscribe(&topic, last)
-        .map(|message| message.to_event())
+        .map(|message| message.into_event_with(|n| ServerSentEvent::new().data(n)))
 }
 
 /// `POST /topics/{topic}` with a JSON number: publishes it, answers its id.

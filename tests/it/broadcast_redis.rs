@@ -373,7 +373,10 @@ async fn unused_topics_unsubscribe_and_dropping_the_hub_stops_its_task() {
     wait_until("subscribed", || hub.subscriber_count("u") == 1).await;
     assert_eq!(channel_subscribers(&mut conn, "test:u").await, 1);
     drop(hub);
-    let end = tokio::time::timeout(Duration::from_secs(10), subscription.next()).await;
+    let mut end = tokio::time::timeout(Duration::from_secs(10), subscription.next()).await;
+    if matches!(end, Ok(Some(sse_runtime::broadcast::Message::Open))) {
+        end = tokio::time::timeout(Duration::from_secs(10), subscription.next()).await;
+    }
     assert!(matches!(end, Ok(None)), "the subscription outlived its hub");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while channel_subscribers(&mut conn, "test:u").await != 0 {

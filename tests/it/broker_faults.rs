@@ -599,11 +599,17 @@ async fn an_acknowledged_event_lost_in_a_restart_is_announced_even_on_a_fresh_to
     }
 }
 
+/// The next event or reset (the ready step, `Message::Open`, is skipped).
 async fn next_message(
     subscription: &mut Subscription<u64>,
 ) -> sse_runtime::broadcast::Message<u64> {
-    tokio::time::timeout(Duration::from_secs(15), subscription.next())
-        .await
-        .expect("a message within 15 s")
-        .expect("the subscription is open")
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(15), subscription.next())
+            .await
+            .expect("a message within 15 s")
+            .expect("the subscription is open");
+        if !matches!(message, sse_runtime::broadcast::Message::Open) {
+            return message;
+        }
+    }
 }

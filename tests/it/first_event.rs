@@ -179,8 +179,9 @@ async fn the_window_is_the_apps_the_responses_or_the_keep_alive_interval() {
 }
 
 /// A broadcast subscription sends its headers as soon as it is subscribed — returned as
-/// it is, mapped, or looped over in a generator — so a client may publish once it sees
-/// them and gets that message.
+/// it is, mapped, looped over in a generator, polled on another task that forwards its
+/// messages through a channel, or raced in a `select!` — so a client may publish once it
+/// sees them and gets that message (the ready step, `Message::Open`, travels with the data).
 #[tokio::test(start_paused = true)]
 async fn a_subscription_sends_its_headers_at_once() {
     type Hub = Broadcast<u64>;
@@ -198,8 +199,40 @@ async fn a_subscription_sends_its_headers_at_once() {
     async fn mapped(State(hub): State<Hub>) -> Sse {
         Sse::new(
             hub.subscribe("t", Resume::live())
-                .map(|message| message.to_event()),
+                .map(|message| message.into_event_with(|n| ServerSentEvent::new().data(n))),
         )
+    }
+    async fn forwarded(State(hub): State<Hub>) -> Sse {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let mut subscription = hub.subscribe("t", Resume::live());
+        // Polled on a task of its own, not the response's.
+        tokio::spawn(async move {
+            while let Some(message) = subscription.next().await {
+                if tx.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Sse::new(async_stream::stream! {
+            while let Some(message) = rx.recv().await {
+                yield message;
+            }
+        })
+    }
+    async fn selected(State(hub): State<Hub>) -> Sse {
+        Sse::new(async_stream::stream! {
+            let mut subscription = hub.subscribe("t", Resume::live());
+            let mut never = std::pin::pin!(std::future::pending::<()>());
+            loop {
+                tokio::select! {
+                    message = subscription.next() => match message {
+                        Some(message) => yield message,
+                        None => break,
+                    },
+                    () = &mut never => break,
+                }
+            }
+        })
     }
     let hub = Hub::new();
     let client = TestClient::new(
@@ -207,9 +240,17 @@ async fn a_subscription_sends_its_headers_at_once() {
             .get("/direct", direct)
             .get("/generator", generator)
             .get("/mapped", mapped)
+            .get("/forwarded", forwarded)
+            .get("/selected", selected)
             .state(hub.clone()),
     );
-    for (path, data) in [("/direct", "1"), ("/generator", "20"), ("/mapped", "3")] {
+    for (path, data) in [
+        ("/direct", "1"),
+        ("/generator", "20"),
+        ("/mapped", "3"),
+        ("/forwarded", "4"),
+        ("/selected", "5"),
+    ] {
         let start = Instant::now();
         let response = client.get(path).send().await;
         assert_eq!(start.elapsed(), Duration::ZERO, "{path}: headers at once");

@@ -15,6 +15,7 @@ mod auth_example;
 #[path = "../../examples/showcase.rs"]
 mod showcase;
 
+mod architecture;
 mod auth;
 mod bad_input;
 mod broadcast;

@@ -14,6 +14,15 @@ pub mod guide {
     pub mod readme {}
 }
 
+/// The crates.io pages of the published crates, their `README.md`s, included so that
+/// `cargo test` compiles their Rust snippets too.
+pub mod crate_readmes {
+    #[doc = include_str!("../../sse-runtime/README.md")]
+    pub mod sse_runtime {}
+    #[doc = include_str!("../../sse-macros/README.md")]
+    pub mod sse_macros {}
+}
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Stdout stays free for the
 /// `listening on ...` line.
 pub fn init_tracing() {

@@ -8,10 +8,10 @@ use bytes::{Bytes, BytesMut};
 
 use super::id::EventId;
 use super::RESET_EVENT;
-use crate::encode;
-use crate::event::{EventError, ServerSentEvent};
-use crate::into_event::IntoEvent;
-use crate::typed_event::Event;
+use crate::event::encode;
+use crate::event::into_event::IntoEvent;
+use crate::event::server_sent::{EventError, ServerSentEvent};
+use crate::event::typed::Event;
 
 /// One published event, as stored in a topic and shared by all its subscribers.
 pub(crate) struct Entry<T> {
@@ -61,13 +61,25 @@ impl<T> Clone for Feed<T> {
 /// An item of a [`Subscription`](super::Subscription).
 ///
 /// As an SSE item (it implements [`IntoEvent`]): an event is `data: <json>` with its
-/// `id:`, a reset is the [`RESET_EVENT`].
+/// `id:`, a reset is the [`RESET_EVENT`], and [`Open`](Message::Open) sends nothing.
+/// To build your own event from a published value, use
+/// [`into_event_with`](Message::into_event_with): it keeps the id, so resuming works.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Message<T> {
     /// A published event.
     Event(Published<T>),
     /// Events may have been missed: see [`Reset`].
     Reset(Reset),
+    /// The subscription is live: its replay is sent and it waits for new messages. It
+    /// comes once, and sends nothing on the wire; it is the stream protocol's ready step,
+    /// which lets the response's headers (and an `EventSource`'s `open`) go out at once
+    /// (see [`App::first_event_window`](crate::App::first_event_window)), wherever the
+    /// subscription is polled: returned as it is, mapped, looped over in a generator, or
+    /// forwarded from another task through a channel. A generator that matches messages
+    /// itself yields [`into_event_with`](Message::into_event_with)'s result for it (an
+    /// empty event), or skips it and waits for the first event instead.
+    Open,
 }
 
 impl<T> Clone for Message<T> {
@@ -75,34 +87,28 @@ impl<T> Clone for Message<T> {
         match self {
             Message::Event(event) => Message::Event(event.clone()),
             Message::Reset(reset) => Message::Reset(reset.clone()),
+            Message::Open => Message::Open,
         }
     }
 }
 
 impl<T> Message<T> {
-    /// The event's id (`None` for a reset).
+    /// The event's id (`None` for a reset or [`Open`](Message::Open)).
     pub fn id(&self) -> Option<EventId> {
         match self {
             Message::Event(event) => Some(event.id()),
-            Message::Reset(_) => None,
+            Message::Reset(_) | Message::Open => None,
         }
     }
 
-    /// The SSE event: `event` as `data: <json>` with its id, a reset as the
-    /// [`RESET_EVENT`].
-    pub fn to_event(&self) -> ServerSentEvent {
-        match self {
-            Message::Event(event) => event.to_event(),
-            Message::Reset(reset) => reset.to_event(),
-        }
-    }
-
-    /// Builds the SSE event of a published value with `f`, then sets its `id:` so that
-    /// resuming keeps working; a reset stays the [`RESET_EVENT`].
+    /// Builds the event of a published value with `f` — a [`ServerSentEvent`] or a typed
+    /// [`Event<U>`](crate::Event) — then sets its `id:` so that resuming keeps working; a
+    /// reset becomes the [`RESET_EVENT`] (data `{"last_event_id": ...}`), and
+    /// [`Open`](Message::Open) an empty event, which sends nothing.
     ///
     /// ```
     /// use sse_runtime::broadcast::{Broadcast, Resume};
-    /// use sse_runtime::ServerSentEvent;
+    /// use sse_runtime::{Event, ServerSentEvent};
     /// use futures_util::StreamExt;
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -111,77 +117,75 @@ impl<T> Message<T> {
     /// let mut sub = hub.subscribe("prices", Resume::oldest());
     /// let msg = sub.next().await.unwrap();
     /// let id = msg.id().unwrap();
-    /// let event = msg.into_event_with(|price| ServerSentEvent::new().event("price").data(price * 2));
+    /// let event = msg.clone().into_event_with(|price| ServerSentEvent::new().event("price").data(price * 2));
+    /// assert_eq!(event.to_string(), format!("event: price\ndata: 84\nid: {id}\n\n"));
+    /// // The same, typed: a route keeps its `impl Stream<Item = Event<U>>`.
+    /// let event: Event<u32> = msg.into_event_with(|price| Event::new(price * 2).event("price"));
     /// assert_eq!(event.to_string(), format!("event: price\ndata: 84\nid: {id}\n\n"));
     /// # });
     /// ```
-    pub fn into_event_with(self, f: impl FnOnce(&T) -> ServerSentEvent) -> ServerSentEvent {
+    pub fn into_event_with<E: MessageEvent>(self, f: impl FnOnce(&T) -> E) -> E {
         match self {
-            Message::Event(event) => f(event.data()).id(event.id().to_string()),
-            Message::Reset(reset) => reset.to_event(),
+            Message::Event(event) => f(event.data()).with_id(event.id().to_string()),
+            Message::Reset(reset) => E::reset(&reset),
+            Message::Open => E::open(),
         }
     }
 }
 
-impl<T> Message<T> {
-    /// The typed counterpart of [`into_event_with`](Self::into_event_with): builds the
-    /// [`Event<U>`](crate::Event) of a published value with `f`, then sets its `id:` so
-    /// that resuming keeps working; a reset is the [`RESET_EVENT`] (its data, sent as
-    /// [`Event::raw`](crate::Event::raw), is `{"last_event_id": ...}`). A route keeps its
-    /// typed `-> impl Stream<Item = Event<U>>` and its documented `data`.
-    ///
-    /// ```
-    /// use sse_runtime::broadcast::{Broadcast, Resume};
-    /// use sse_runtime::Event;
-    /// use futures_util::StreamExt;
-    ///
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let hub: Broadcast<u32> = Broadcast::new();
-    /// hub.publish("prices", 42).await.unwrap();
-    /// let mut sub = hub.subscribe("prices", Resume::oldest());
-    /// let msg = sub.next().await.unwrap();
-    /// let id = msg.id().unwrap();
-    /// let event: Event<u32> = msg.into_typed_event_with(|price| Event::new(price * 2).event("price"));
-    /// assert_eq!(event.to_string(), format!("event: price\ndata: 84\nid: {id}\n\n"));
-    /// # });
-    /// ```
-    pub fn into_typed_event_with<U>(self, f: impl FnOnce(&T) -> Event<U>) -> Event<U> {
-        match self {
-            Message::Event(event) => f(event.data()).id(event.id().to_string()),
-            Message::Reset(reset) => reset.to_typed_event(),
-        }
+/// The events [`Message::into_event_with`] builds: [`ServerSentEvent`] and
+/// [`Event<U>`](crate::Event). Sealed: it cannot be implemented outside this crate.
+pub trait MessageEvent: sealed::Sealed + Sized {
+    #[doc(hidden)]
+    fn with_id(self, id: String) -> Self;
+    #[doc(hidden)]
+    fn reset(reset: &Reset) -> Self;
+    #[doc(hidden)]
+    fn open() -> Self;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::ServerSentEvent {}
+    impl<U> Sealed for crate::Event<U> {}
+}
+
+impl MessageEvent for ServerSentEvent {
+    fn with_id(self, id: String) -> Self {
+        self.id(id)
+    }
+
+    fn reset(reset: &Reset) -> Self {
+        reset.to_event()
+    }
+
+    fn open() -> Self {
+        ServerSentEvent::new()
     }
 }
 
-/// A published value as `data:` (cloned out of the shared entry) with its `id:`; a reset
-/// as the [`RESET_EVENT`] with raw JSON data. Yielding the `Message` itself is cheaper (its
-/// event was encoded once for every subscriber); convert when the route's items are
-/// `Event<T>`.
-///
-/// ```
-/// use sse_runtime::broadcast::{Broadcast, Resume};
-/// use sse_runtime::Event;
-/// use futures_util::StreamExt;
-///
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let hub: Broadcast<String> = Broadcast::new();
-/// hub.publish("news", "hi".to_owned()).await.unwrap();
-/// let msg = hub.subscribe("news", Resume::oldest()).next().await.unwrap();
-/// let frame = msg.to_event().to_string();
-/// let event = Event::from(msg);
-/// assert_eq!(event.get_payload().map(String::as_str), Some("hi"));
-/// assert_eq!(event.to_string(), frame);
-/// # });
-/// ```
-impl<T: Clone> From<Message<T>> for Event<T> {
-    fn from(message: Message<T>) -> Self {
-        message.into_typed_event_with(|data| Event::new(data.clone()))
+impl<U> MessageEvent for Event<U> {
+    fn with_id(self, id: String) -> Self {
+        self.id(id)
+    }
+
+    fn reset(reset: &Reset) -> Self {
+        let data = serde_json::json!({ "last_event_id": reset.last_event_id() });
+        Event::raw(data.to_string()).event(RESET_EVENT)
+    }
+
+    fn open() -> Self {
+        Event::empty()
     }
 }
 
 impl<T> IntoEvent for Message<T> {
     fn into_event(self) -> Result<ServerSentEvent, EventError> {
-        Ok(self.to_event())
+        Ok(match self {
+            Message::Event(event) => event.to_event(),
+            Message::Reset(reset) => reset.to_event(),
+            Message::Open => ServerSentEvent::new(),
+        })
     }
 
     fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
@@ -191,6 +195,7 @@ impl<T> IntoEvent for Message<T> {
                 Ok(())
             }
             Message::Reset(reset) => encode::write_event(&reset.to_event(), buf),
+            Message::Open => Ok(()),
         }
     }
 
@@ -199,6 +204,7 @@ impl<T> IntoEvent for Message<T> {
             // The frame every subscriber shares: no copy per subscriber.
             Message::Event(event) => Ok(Some(event.0.frame.clone())),
             Message::Reset(reset) => encode::write_event(&reset.to_event(), buf).map(|()| None),
+            Message::Open => Ok(None),
         }
     }
 }
@@ -229,7 +235,7 @@ impl<T> Published<T> {
     }
 
     /// The SSE event: `data: <json>` and `id: <id>`.
-    pub fn to_event(&self) -> ServerSentEvent {
+    pub(crate) fn to_event(&self) -> ServerSentEvent {
         ServerSentEvent::new()
             .raw_data(self.json())
             .id(self.id().to_string())
@@ -269,14 +275,8 @@ impl Reset {
         self.last_event_id.as_deref()
     }
 
-    /// The typed SSE event: `event: reset`, raw data `{"last_event_id": ...}`.
-    pub fn to_typed_event<U>(&self) -> Event<U> {
-        let data = serde_json::json!({ "last_event_id": self.last_event_id });
-        Event::raw(data.to_string()).event(RESET_EVENT)
-    }
-
     /// The SSE event: `event: reset`, `data: {"last_event_id": ...}`.
-    pub fn to_event(&self) -> ServerSentEvent {
+    pub(crate) fn to_event(&self) -> ServerSentEvent {
         ServerSentEvent::new()
             .event(RESET_EVENT)
             .data(serde_json::json!({ "last_event_id": self.last_event_id }))

@@ -17,6 +17,9 @@
 //! let first = hub.publish("lobby", "hello".to_owned()).await.unwrap();
 //! hub.publish("lobby", "world".to_owned()).await.unwrap();
 //!
+//! // Subscribed, its replay (none here) sent: the ready step, which a response sends as
+//! // its headers and nothing else.
+//! assert!(matches!(live.next().await, Some(Message::Open)));
 //! let Some(Message::Event(event)) = live.next().await else { panic!("an event") };
 //! assert_eq!((event.id(), event.data().as_str()), (first, "hello"));
 //!
@@ -136,7 +139,7 @@ use backend::{Backend, Publishing};
 
 pub use config::{BroadcastConfig, Overflow};
 pub use id::{EventId, ParseEventIdError};
-pub use message::{Message, Published, Reset};
+pub use message::{Message, MessageEvent, Published, Reset};
 pub use resume::Resume;
 pub use subscription::{EndReason, Subscription};
 
@@ -282,28 +285,32 @@ mod tests {
 
     use std::pin::Pin;
     use std::sync::Arc;
-    use std::task::Context;
+    use std::task::{Context, Poll};
 
     use bytes::BytesMut;
     use futures_core::Stream;
 
     use super::message::Entry;
     use super::*;
-    use crate::into_event::IntoEvent;
+    use crate::event::into_event::IntoEvent;
     use crate::LastEventId;
 
+    /// The next event or reset (the ready step, `Message::Open`, is skipped).
     async fn next<T>(sub: &mut Subscription<T>) -> Message<T> {
-        match tokio::time::timeout(Duration::from_secs(5), sub.next()).await {
-            Ok(Some(message)) => message,
-            Ok(None) => panic!("subscription ended ({:?})", sub.end_reason()),
-            Err(_) => panic!("no message within 5 s"),
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), sub.next()).await {
+                Ok(Some(Message::Open)) => continue,
+                Ok(Some(message)) => return message,
+                Ok(None) => panic!("subscription ended ({:?})", sub.end_reason()),
+                Err(_) => panic!("no message within 5 s"),
+            }
         }
     }
 
     async fn next_value(sub: &mut Subscription<u32>) -> (EventId, u32) {
         match next(sub).await {
             Message::Event(event) => (event.id(), *event.data()),
-            Message::Reset(reset) => panic!("unexpected reset {reset:?}"),
+            other => panic!("unexpected {other:?}"),
         }
     }
 
@@ -311,10 +318,11 @@ mod tests {
     fn assert_idle<T>(sub: &mut Subscription<T>) {
         let waker = futures_util::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        assert!(
-            Pin::new(sub).poll_next(&mut cx).is_pending(),
-            "expected no more messages"
-        );
+        let mut polled = Pin::new(&mut *sub).poll_next(&mut cx);
+        if matches!(polled, Poll::Ready(Some(Message::Open))) {
+            polled = Pin::new(sub).poll_next(&mut cx);
+        }
+        assert!(polled.is_pending(), "expected no more messages");
     }
 
     #[test]
@@ -370,30 +378,29 @@ mod tests {
             "\"hi\"".to_owned(),
         ));
         let message = Message::Event(Published(entry));
-        assert_eq!(message.to_event().to_string(), "data: \"hi\"\nid: 5-2\n\n");
+        let untyped = message.clone().into_event().unwrap();
+        assert_eq!(untyped.to_string(), "data: \"hi\"\nid: 5-2\n\n");
         let mut buf = BytesMut::new();
         message.clone().encode_into(&mut buf).unwrap();
         assert_eq!(&buf[..], b"data: \"hi\"\nid: 5-2\n\n");
 
         let reset: Message<String> = Message::Reset(Reset::new(Some("1-0\"".to_owned())));
         assert_eq!(
-            reset.to_event().to_string(),
+            reset.clone().into_event().unwrap().to_string(),
             "event: reset\ndata: {\"last_event_id\":\"1-0\\\"\"}\n\n"
         );
         assert_eq!(reset.id(), None);
 
         // The typed counterparts send the same bytes.
-        let typed: crate::Event<String> = message.into();
+        let typed: crate::Event<String> = message.into_event_with(|v| crate::Event::new(v.clone()));
         assert_eq!(typed.to_string(), "data: \"hi\"\nid: 5-2\n\n");
-        let typed: crate::Event<String> = reset.into();
+        let typed: crate::Event<String> = reset.into_event_with(|v| crate::Event::new(v.clone()));
         assert_eq!(typed.to_string(), reset_frame());
         assert_eq!(typed.get_event(), Some(RESET_EVENT));
     }
 
     fn reset_frame() -> String {
-        Message::<String>::Reset(Reset::new(Some("1-0\"".to_owned())))
-            .to_event()
-            .to_string()
+        Reset::new(Some("1-0\"".to_owned())).to_event().to_string()
     }
 
     #[tokio::test]
@@ -576,7 +583,11 @@ mod tests {
         let hub = Broadcast::<u32>::new();
         let mut sub = hub.subscribe("t", Resume::live());
         drop(hub);
-        assert!(sub.next().await.is_none());
+        let mut next = sub.next().await;
+        if matches!(next, Some(Message::Open)) {
+            next = sub.next().await;
+        }
+        assert!(next.is_none());
         assert_eq!(sub.end_reason(), Some(EndReason::Closed));
     }
 
@@ -617,12 +628,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn to_event_keeps_the_id() {
+    async fn into_event_with_keeps_the_id() {
         let hub = Broadcast::<u32>::new();
         let id = hub.publish("t", 7).await.unwrap();
-        let mut events = hub.subscribe("t", Resume::oldest()).map(|m| m.to_event());
+        let mut events = hub
+            .subscribe("t", Resume::oldest())
+            .map(|m| m.into_event_with(|n| crate::ServerSentEvent::new().data(n)));
         let event = events.next().await.unwrap();
         assert_eq!(event.get_id(), Some(id.to_string().as_str()));
         assert_eq!(event.get_data(), Some("7"));
+    }
+
+    #[tokio::test]
+    async fn the_ready_step_comes_once_after_the_replay_and_sends_nothing() {
+        let hub = Broadcast::<u32>::new();
+        hub.publish("t", 1).await.unwrap();
+        let mut sub = hub.subscribe("t", Resume::oldest());
+        assert!(matches!(sub.next().await, Some(Message::Event(_))));
+        let open = sub.next().await.unwrap();
+        assert!(matches!(open, Message::Open), "{open:?}");
+        let mut buf = BytesMut::new();
+        assert_eq!(open.encode_shared(&mut buf).unwrap(), None);
+        assert!(buf.is_empty());
+        hub.publish("t", 2).await.unwrap();
+        assert!(matches!(sub.next().await, Some(Message::Event(_))));
+        assert_idle(&mut sub);
     }
 }

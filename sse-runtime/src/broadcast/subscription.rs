@@ -16,8 +16,8 @@ use super::config::Overflow;
 use super::message::{Feed, Message, Published, Reset};
 use super::resume::{Resume, ResumeKind};
 use crate::observability::SubscriberStats;
+use crate::response::sse::Sse;
 use crate::response::{IntoResponse, Response};
-use crate::sse::Sse;
 
 /// Why a [`Subscription`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,8 +32,6 @@ pub enum EndReason {
 const RUNNING: u8 = 0;
 const OVERFLOW: u8 = 1;
 const CLOSED: u8 = 2;
-/// Running, replay done, waiting for live messages.
-const LIVE: u8 = 3;
 
 /// The events of a topic for one subscriber: a `Stream` of [`Message`]s
 /// (`Send + 'static`), made by [`Broadcast::subscribe`](super::Broadcast::subscribe).
@@ -108,13 +106,7 @@ impl<T> Stream for Subscription<T> {
     type Item = Message<T>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message<T>>> {
-        let this = self.get_mut();
-        let polled = this.inner.as_mut().poll_next(cx);
-        if polled.is_pending() && this.status.load(Ordering::Acquire) == LIVE {
-            // Subscribed and waiting: the response's headers need not wait any longer.
-            crate::stream::signal_open();
-        }
-        polled
+        self.get_mut().inner.as_mut().poll_next(cx)
     }
 }
 
@@ -142,6 +134,7 @@ fn drive<T: Send + Sync + 'static>(
         let stats = stats;
         let mut begin = first;
         let mut after_overflow = false;
+        let mut opened = false;
         loop {
             let start = match begin {
                 Begin::Ready(start) => start,
@@ -163,7 +156,11 @@ fn drive<T: Send + Sync + 'static>(
                 last = Some(entry.id);
                 yield Message::Event(Published(entry));
             }
-            status.store(LIVE, Ordering::Release);
+            if !opened {
+                // The ready step, once: the response's headers need not wait any longer.
+                opened = true;
+                yield Message::Open;
+            }
             let resume = loop {
                 match live.recv().await {
                     Ok(Feed::Event(entry)) => {
@@ -200,7 +197,6 @@ fn drive<T: Send + Sync + 'static>(
                 }
             };
             drop(live);
-            status.store(RUNNING, Ordering::Release);
             begin = match hub.restart(&topic, resume) {
                 Some(begin) => begin,
                 None => {

@@ -21,9 +21,9 @@ use super::backoff::Backoff;
 use super::error::{ClientError, ErrorResponse};
 use super::typed::{JsonEvents, TypedEvents};
 use super::Client;
-use crate::compress::{Coding, Decoder};
 use crate::error::BoxError;
 use crate::parse::{Event, EventParser};
+use crate::stream::compress::{Coding, Decoder};
 
 /// The request a source sends on every connection.
 #[derive(Debug)]

@@ -4,8 +4,8 @@ use http::header::COOKIE;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::query::from_urlencoded;
 use super::rejection::Rejection;
+use super::urlencoded::from_urlencoded;
 use super::FromRequestParts;
 use crate::state::AppState;
 

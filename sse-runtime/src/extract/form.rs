@@ -3,8 +3,8 @@
 use serde::de::DeserializeOwned;
 
 use super::body::{read_body, require_content_type};
-use super::query::from_urlencoded;
 use super::rejection::Rejection;
+use super::urlencoded::from_urlencoded;
 use super::FromRequest;
 use crate::response::Request;
 use crate::state::AppState;

@@ -35,11 +35,11 @@ mod form;
 mod json;
 mod last_event_id;
 mod path;
-mod path_de;
 mod query;
 mod rejection;
 mod requirements;
 mod state;
+mod urlencoded;
 
 use std::future::Future;
 

@@ -3,7 +3,8 @@
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::rejection::{serde_rejection, Rejection};
+use super::rejection::Rejection;
+use super::urlencoded::from_urlencoded;
 use super::FromRequestParts;
 use crate::state::AppState;
 
@@ -20,15 +21,4 @@ impl<T: DeserializeOwned + Send> FromRequestParts for Query<T> {
         let query = parts.uri.query().unwrap_or_default();
         from_urlencoded("query", query.as_bytes()).map(Query)
     }
-}
-
-/// Deserializes `application/x-www-form-urlencoded` text into `T`: a 422 with
-/// `loc: [origin, "<field>"]` when a field is missing or does not parse. The query string,
-/// [`Form`](super::Form) bodies and [`Cookies`](super::Cookies) all go through here.
-pub(super) fn from_urlencoded<T: DeserializeOwned>(
-    origin: &str,
-    text: &[u8],
-) -> Result<T, Rejection> {
-    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(text));
-    serde_path_to_error::deserialize(de).map_err(|err| serde_rejection(origin, err))
 }

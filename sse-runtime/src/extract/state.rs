@@ -4,7 +4,7 @@ use http::request::Parts;
 use http::StatusCode;
 
 use super::{FromRequestParts, Requirements};
-use crate::http_error::HttpError;
+use crate::response::http_error::HttpError;
 use crate::state::AppState;
 
 /// A shared value registered with [`App::state`](crate::App::state), cloned out for the

@@ -14,14 +14,14 @@ use super::model::{
     expanded, subschema, Builtin, In, MediaDoc, ParamDoc, ResponseDoc, RouteDoc, SchemaFn,
     StatusKey,
 };
-use crate::arity::for_each_arity;
-use crate::event::ServerSentEvent;
+use crate::app::arity::for_each_arity;
+use crate::event::server_sent::ServerSentEvent;
+use crate::event::typed::Event;
 use crate::extract::{Cookies, Form, Json, LastEventId, Path, Query, Rejection, State};
-use crate::http_error::HttpError;
-use crate::ndjson::JsonLines;
+use crate::response::http_error::HttpError;
+use crate::response::json_lines::JsonLines;
+use crate::response::sse::Sse;
 use crate::response::{Created, Html, Request, Response};
-use crate::sse::Sse;
-use crate::typed_event::Event;
 
 // The `RouteDoc` methods that take a described type.
 impl RouteDoc {

@@ -99,18 +99,21 @@ mod config;
 mod describe;
 mod generate;
 mod model;
+mod operation;
+mod refs;
+mod serve;
 
 use http::Method;
 
 use serde_json::Value;
 
+use crate::app::handler::Handler;
 use crate::app::{App, RouteDef};
-use crate::handler::Handler;
 
 pub use config::OpenApiConfig;
 pub use describe::{DescribeArg, DescribeEvent, DescribeHandler, DescribeResponse};
-pub(crate) use generate::AppDocs;
 pub use model::{In, RouteDoc, SchemaFn};
+pub(crate) use serve::AppDocs;
 
 // What this feature adds to `RouteDef` and `App`.
 impl RouteDef {

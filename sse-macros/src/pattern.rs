@@ -1,0 +1,1 @@
+../../sse-runtime/src/app/pattern.rs

@@ -1,0 +1,506 @@
+//! # Side-by-side SSE benchmark: ours, axum, raw hyper and FastAPI (issue #7)
+//!
+//! ```text
+//! cargo bench -p sse-bench --bench load              # full run, 5-7 minutes
+//! cargo bench -p sse-bench --bench load -- --quick   # smoke test, < 1 minute
+//! ```
+//!
+//! This binary is the load generator. It starts every server under test as a separate
+//! process — the Rust ones by running itself again as `load serve NAME PORT`, FastAPI
+//! with uvicorn from a venv it creates under `target/` — each on 127.0.0.1, and talks to
+//! them through its own hyper client connections (the fan-out through plain sockets
+//! stamped by the kernel, `fanout_client.rs`). Servers are pinned to CPU 0 and the
+//! load generator to CPU 1 (`--no-pin` turns this off), so every server gets the same
+//! single core and never competes with its client.
+//!
+//! For every scenario, each server is measured in alternation (`--rounds`, default 3),
+//! a fresh process for every measurement, and the table reports the median.
+//!
+//! Options (after `--`): `--quick` (or `BENCH_QUICK=1`), `--rounds N`,
+//! `--servers ours,axum,raw-hyper,fastapi` (and `ours+trace`, ours inside tower-http's
+//! `TraceLayer`, only when named),
+//! `--scenarios throughput,streams,streams-h2,ttfe,short,fanout,fanout-h2,fanout-redis,compression`
+//! (`streams-h2`: idle streams over h2c, 100 per connection; `fanout-h2`: the fan-out to
+//! HTTP/2 streams, 100 per h2c connection, measured the same way, see `fanout_h2.rs`;
+//! `fanout-redis`: the fan-out
+//! through the Redis hub, server `ours-redis`, see `fanout_redis.rs`; `compression`:
+//! bytes, CPU, time to first event and memory of compressed streams, ours only, see
+//! `compression.rs`; `fanout-hyper`, only when named: the fan-out measured by the old
+//! hyper client, to compare methods),
+//! `--no-fastapi`, `--no-pin`, `--out FILE` (default `target/tmp/bench-load.md`),
+//! `BENCH_FANOUT_COUNTS=1000,10000,100000` (the fan-out sizes, over HTTP/1.1 and h2c),
+//! `BENCH_FANOUT_ROUNDS=N` (their repeat count; default `--rounds`),
+//! `BENCH_STREAMS_H2_COUNTS=1000,10000,100000` (the idle h2c stream counts),
+//! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
+//! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
+//!
+//! `cargo bench -p sse-bench --bench load -- soak` runs the soak instead (10,000
+//! streams of our server held for 10 minutes, `SOAK_STREAMS` / `SOAK_SECS` to shrink it;
+//! see `soak.rs`); the comparison never includes it.
+
+// The modules import one another one way only (`tests/bench/modules.rs` checks it):
+// `shared` and `procs` are leaves; the server side (`servers`) and the client side
+// (`client`, `fanout_client`, `fanout_h2`, `scenarios`, `fanout_redis`, `compression`,
+// `soak`) meet only there; `options` holds the command line; this file drives them all.
+mod client;
+mod compression;
+mod fanout_client;
+mod fanout_h2;
+mod fanout_redis;
+mod options;
+mod procs;
+mod scenarios;
+mod servers;
+mod shared;
+mod soak;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use options::{Options, Server};
+use procs::{Launch, Pinning};
+use scenarios::{Config, Metric, Scenario};
+use shared::{machine, median};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        let (Some(name), Some(port)) = (args.get(1), args.get(2).and_then(|p| p.parse().ok()))
+        else {
+            eprintln!("usage: load serve NAME PORT");
+            std::process::exit(2);
+        };
+        let served = match name.as_str() {
+            "soak" => soak::serve(port),
+            _ => servers::run(name, port),
+        };
+        if let Err(err) = served {
+            eprintln!("server {name}: {err}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if args.iter().any(|arg| arg == "soak") {
+        std::process::exit(soak::main(&args));
+    }
+    let options = match Options::parse(&args) {
+        Ok(options) => options,
+        Err(err) => {
+            eprintln!("load: {err}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(err) = drive(&options) {
+        eprintln!("load: {err}");
+        std::process::exit(1);
+    }
+}
+
+fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let config = if options.quick {
+        Config::quick()
+    } else {
+        Config::full()
+    };
+
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let fd_limit = procs::raise_fd_limit();
+    let pinning = Pinning::choose(options.pin && options.attach.is_none());
+    if let Some(cpu) = pinning.client_cpu {
+        procs::pin_current_thread(cpu)?;
+    }
+
+    let mut servers = Vec::new();
+    if options.attach.is_some() {
+        servers.push(Server {
+            name: "attached",
+            launch: None,
+        });
+    }
+    for name in servers::RUST_SERVERS
+        .into_iter()
+        .chain(servers::OPT_IN_SERVERS)
+    {
+        if options.attach.is_some() {
+            break;
+        }
+        let key = name.replace(' ', "-");
+        let opt_in = servers::OPT_IN_SERVERS.contains(&name);
+        let named = options.servers.as_ref().is_some_and(|s| s.contains(&key));
+        if options.wants_server(&key) && (named || !opt_in) {
+            servers.push(Server {
+                name,
+                launch: Some(Launch::Rust(name)),
+            });
+        }
+    }
+    if options.fastapi && options.attach.is_none() && options.wants_server("fastapi") {
+        if let Some(python) = procs::prepare_fastapi() {
+            servers.push(Server {
+                name: "FastAPI",
+                launch: Some(Launch::FastApi { python }),
+            });
+        }
+    }
+
+    let redis = fanout_redis::setup(options, pinning, &mut servers)?;
+
+    let mut scenario_list = Vec::new();
+    if options.wants_scenario("throughput") {
+        scenario_list.push(Scenario::Throughput);
+    }
+    if options.wants_scenario("streams") {
+        if fd_limit < 10_500 {
+            eprintln!("NOTICE: open-files limit is {fd_limit}: streams above it will fail");
+        }
+        scenario_list.extend(config.stream_counts.iter().map(|&n| Scenario::Streams(n)));
+    }
+    if options.wants_scenario("streams-h2") {
+        scenario_list.extend(
+            config
+                .h2_stream_counts
+                .iter()
+                .map(|&n| Scenario::StreamsH2(n)),
+        );
+    }
+    if options.wants_scenario("ttfe") {
+        scenario_list.push(Scenario::Ttfe);
+    }
+    if options.wants_scenario("short") {
+        scenario_list.push(Scenario::Short);
+    }
+    if options.wants_scenario("fanout") || fanout_redis::runs_http1(redis.as_ref(), options) {
+        scenario_list.extend(config.fanout_counts.iter().map(|&n| Scenario::Fanout(n)));
+    }
+    if options.wants_scenario("fanout-h2") {
+        scenario_list.extend(config.fanout_counts.iter().map(|&n| Scenario::FanoutH2(n)));
+    }
+    // The old fan-out client, only when named (to compare the methods).
+    if options
+        .scenarios
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|s| s == "fanout-hyper"))
+    {
+        scenario_list.extend(
+            config
+                .fanout_counts
+                .iter()
+                .map(|&n| Scenario::FanoutHyper(n)),
+        );
+    }
+    // A fan-out needs a socket per subscriber in the server and in the client (and a
+    // few more), over h2c one per 100: one that does not fit the open-files limit is
+    // left out, with a notice.
+    scenario_list.retain(|scenario| match scenario {
+        Scenario::Fanout(n) | Scenario::FanoutHyper(n) if (*n as u64) + 1_000 > fd_limit => {
+            eprintln!(
+                "NOTICE: {} left out: the open-files limit is {fd_limit} and cannot be raised \
+                 here (the hard limit needs CAP_SYS_RESOURCE to go up)",
+                scenario.name()
+            );
+            false
+        }
+        Scenario::FanoutH2(n) | Scenario::StreamsH2(n)
+            if (n.div_ceil(scenarios::H2_STREAMS_PER_CONNECTION) as u64) + 1_000 > fd_limit =>
+        {
+            eprintln!(
+                "NOTICE: {} left out: the open-files limit is {fd_limit}",
+                scenario.name()
+            );
+            false
+        }
+        _ => true,
+    });
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+
+    // Every server must send the same stream before anything is measured.
+    for server in &servers {
+        let proc = server.start(options, pinning)?;
+        let first = local
+            .block_on(&runtime, scenarios::sanity_check(proc.addr))
+            .map_err(|e| format!("{}: sanity check failed: {e}", server.name))?;
+        eprintln!("{:>9}: {first}", server.name);
+        proc.stop();
+    }
+
+    let mut results: BTreeMap<(Metric, usize), Vec<f64>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for scenario in &scenario_list {
+        let rounds = match scenario {
+            Scenario::Fanout(_) | Scenario::FanoutH2(_) | Scenario::FanoutHyper(_) => {
+                options.fanout_rounds
+            }
+            _ => options.rounds,
+        };
+        for round in 1..=rounds {
+            for (index, server) in servers.iter().enumerate() {
+                if fanout_redis::sits_out(server.name, *scenario, options) {
+                    continue;
+                }
+                if let Some(why) = scenario.skips(server.name, &config) {
+                    if round == 1 {
+                        eprintln!("[{}] {why}", scenario.name());
+                    }
+                    continue;
+                }
+                let proc = server.start(options, pinning)?;
+                let measured = local.block_on(&runtime, scenario.run(&proc, &config));
+                proc.stop();
+                match measured {
+                    Ok(figures) => {
+                        let shown: Vec<String> = figures
+                            .iter()
+                            .map(|(m, v)| format!("{} = {}", m.label(), m.format(*v)))
+                            .collect();
+                        eprintln!(
+                            "[{}] round {round}/{rounds} {}: {}",
+                            scenario.name(),
+                            server.name,
+                            shown.join(", ")
+                        );
+                        for (metric, value) in figures {
+                            results.entry((metric, index)).or_default().push(value);
+                        }
+                    }
+                    Err(err) => {
+                        eprintln!(
+                            "[{}] round {round} {}: FAILED: {err}",
+                            scenario.name(),
+                            server.name
+                        );
+                        failures.push(format!("{} / {}: {err}", scenario.name(), server.name));
+                    }
+                }
+            }
+        }
+    }
+
+    let compressed = if options.wants_scenario("compression") && options.attach.is_none() {
+        let sizes = compression::Sizes::new(options.quick);
+        match compression::run(pinning, &sizes, &runtime, &local) {
+            Ok(section) => Some(section),
+            Err(err) => {
+                eprintln!("[compression] FAILED: {err}");
+                failures.push(format!("compression: {err}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    let run = Run {
+        options,
+        config: &config,
+        servers: &servers,
+        pinning,
+        cores,
+        started,
+    };
+    let mut report = report(&run, &results, &failures);
+    if let Some(redis) = &redis {
+        report.push_str(&redis.describe());
+    }
+    if let Some(section) = &compressed {
+        report.push_str(section);
+    }
+    print!("{report}");
+    if let Some(dir) = options.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&options.out, &report)?;
+    eprintln!("written to {}", options.out.display());
+    Ok(())
+}
+
+/// What the report says about the run itself.
+struct Run<'a> {
+    options: &'a Options,
+    config: &'a Config,
+    servers: &'a [Server],
+    pinning: Pinning,
+    cores: usize,
+    started: Instant,
+}
+
+fn report(
+    run: &Run<'_>,
+    results: &BTreeMap<(Metric, usize), Vec<f64>>,
+    failures: &[String],
+) -> String {
+    let Run {
+        options,
+        config,
+        servers,
+        pinning,
+        cores,
+        started,
+    } = *run;
+    let medians: BTreeMap<(Metric, usize), f64> =
+        results.iter().map(|(k, v)| (*k, median(v))).collect();
+    let index_of = |name: &str| servers.iter().position(|s| s.name == name);
+    let ours = index_of("ours");
+    let compare = ["ours+trace", "axum", "raw hyper", "FastAPI"]
+        .into_iter()
+        .filter_map(|name| index_of(name).map(|i| (name, i)))
+        .collect::<Vec<_>>();
+    let mut metrics: Vec<Metric> = medians.keys().map(|(m, _)| *m).collect();
+    metrics.dedup();
+
+    let mut out = String::new();
+    let _ = writeln!(out, "\n## Results\n");
+    let _ = write!(out, "| scenario | better |");
+    for server in servers {
+        let _ = write!(out, " {} |", server.name);
+    }
+    if ours.is_some() {
+        for (name, _) in &compare {
+            let _ = write!(out, " ours / {name} |");
+        }
+    }
+    let _ = writeln!(out);
+    let columns = 2 + servers.len() + if ours.is_some() { compare.len() } else { 0 };
+    let _ = writeln!(out, "|{}", "---|".repeat(columns));
+    for metric in &metrics {
+        let arrow = if metric.higher_is_better() {
+            "↑"
+        } else {
+            "↓"
+        };
+        let _ = write!(out, "| {} | {arrow} |", metric.label());
+        for index in 0..servers.len() {
+            match medians.get(&(*metric, index)) {
+                Some(v) => {
+                    let _ = write!(out, " {} |", metric.format(*v));
+                }
+                None => out.push_str(" — |"),
+            }
+        }
+        if let Some(ours) = ours {
+            for (_, other) in &compare {
+                match (
+                    medians.get(&(*metric, ours)),
+                    medians.get(&(*metric, *other)),
+                ) {
+                    (Some(a), Some(b)) if *b > 0.0 => {
+                        let _ = write!(out, " {:.2}× |", a / b);
+                    }
+                    _ => out.push_str(" — |"),
+                }
+            }
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "\nMedian of {} round(s) ({} for fan-outs), servers alternating, a fresh server process per measurement. \
+         Ratios are ours divided by the other: above 1 is better for ↑ rows, below 1 for ↓ rows. \
+         A server that cannot send {} events within {:?} (FastAPI) is measured on what it sent \
+         in that time; likewise one that cannot serve {} first events within {:?}.",
+        options.rounds,
+        options.fanout_rounds,
+        shared::thousands(config.throughput_events as usize),
+        config.throughput_cap,
+        shared::thousands(config.ttfe_connections),
+        config.ttfe_cap,
+    );
+
+    let _ = writeln!(out, "\n## Targets\n");
+    let get = |metric: Metric, name: &str| {
+        index_of(name).and_then(|i| medians.get(&(metric, i)).copied())
+    };
+    let mut target = |text: &str, value: Option<(f64, bool)>| {
+        let verdict = match value {
+            Some((v, true)) => format!("met ({v:.2})"),
+            Some((v, false)) => format!("NOT met ({v:.2})"),
+            None => "not measured".to_owned(),
+        };
+        let _ = writeln!(out, "- {text}: {verdict}");
+    };
+    let ratio = |metric: Metric, other: &str| Some(get(metric, "ours")? / get(metric, other)?);
+    target(
+        "throughput ≥ 1.2× axum",
+        ratio(Metric::Throughput, "axum").map(|r| (r, r >= 1.2)),
+    );
+    target(
+        "throughput ≥ 20× FastAPI",
+        ratio(Metric::Throughput, "FastAPI").map(|r| (r, r >= 20.0)),
+    );
+    target(
+        "throughput ≥ 0.8× raw hyper",
+        ratio(Metric::Throughput, "raw hyper").map(|r| (r, r >= 0.8)),
+    );
+    let big = config.stream_counts.iter().copied().max().unwrap_or(0);
+    let rss = Metric::RssPerStream(big);
+    target(
+        &format!(
+            "≤ 8 KiB server RSS per idle stream at {} (KiB)",
+            shared::thousands(big)
+        ),
+        get(rss, "ours").map(|v| (v, v <= 8.0)),
+    );
+    target(
+        "idle-stream RSS no worse than axum (ours / axum)",
+        ratio(rss, "axum").map(|r| (r, r <= 1.0)),
+    );
+    target(
+        "time to first event p50 within 1.1× raw hyper",
+        ratio(Metric::TtfeP50, "raw hyper").map(|r| (r, r <= 1.1)),
+    );
+    let transports = [
+        (
+            scenarios::Transport::Http1,
+            "",
+            options.wants_scenario("fanout") || options.wants_scenario("fanout-redis"),
+        ),
+        (
+            scenarios::Transport::H2c,
+            " over h2c",
+            options.wants_scenario("fanout-h2"),
+        ),
+    ];
+    for ((fan, limit), (transport, over, _)) in [(10_000, 50.0), (100_000, 500.0)]
+        .into_iter()
+        .flat_map(|size| transports.map(|t| (size, t)))
+        .filter(|((fan, _), (_, _, run))| *run && config.fanout_counts.contains(fan))
+    {
+        let p99 = Metric::Fanout(transport, fan, scenarios::Stat::P99);
+        let fan = format!("{}{over}", shared::thousands(fan));
+        target(
+            &format!("fan-out to {fan}: p99 ≤ {limit} ms (ms)"),
+            get(p99, "ours").map(|v| (v, v <= limit)),
+        );
+        target(
+            &format!("fan-out to {fan}: p99 ≤ 0.9× axum (ours / axum)"),
+            ratio(p99, "axum").map(|r| (r, r <= 0.9)),
+        );
+        target(
+            &format!("fan-out to {fan}: p99 ≤ raw hyper (ours / raw hyper)"),
+            ratio(p99, "raw hyper").map(|r| (r, r <= 1.0)),
+        );
+    }
+
+    let _ = writeln!(out, "\n## Run\n");
+    let _ = writeln!(
+        out,
+        "- command: `cargo bench -p sse-bench --bench load{}`",
+        if options.quick { " -- --quick" } else { "" }
+    );
+    let _ = writeln!(out, "- machine: {}", machine(cores));
+    let _ = writeln!(out, "- pinning: {}", pinning.describe());
+    let _ = writeln!(out, "- sizes: {config:?}");
+    if options.fanout_rounds != options.rounds {
+        let _ = writeln!(out, "- fan-out rounds: {}", options.fanout_rounds);
+    }
+    let _ = writeln!(out, "- wall time: {:.0} s", started.elapsed().as_secs_f64());
+    for failure in failures {
+        let _ = writeln!(out, "- FAILED: {failure}");
+    }
+    out
+}
