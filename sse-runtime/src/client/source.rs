@@ -222,6 +222,32 @@ impl EventSource {
     /// The events as the crate's typed [`Event<T>`](crate::Event): the data as `T`, with
     /// the event's type (unless `message`), id and retry, ready to re-emit from a route.
     /// Decode errors as in [`json`](Self::json).
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_runtime::client::Client;
+    /// use sse_runtime::testing::{Protocol, TestClient};
+    /// use sse_runtime::{App, Event, Sse};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    /// struct Price { symbol: String, cents: u64 }
+    ///
+    /// async fn prices() -> Sse {
+    ///     let price = Price { symbol: "ACME".into(), cents: 4200 };
+    ///     Sse::new(futures_util::stream::iter([Event::new(price).event("price").id("7")]))
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = TestClient::spawn(App::new().get("/prices", prices), Protocol::Http1).await;
+    /// let url = format!("http://{}/prices", server.addr().unwrap());
+    /// let mut prices = Client::new().get(&url).send().typed::<Price>();
+    /// let event: Event<Price> = prices.next().await.unwrap().expect("a price");
+    /// assert_eq!((event.get_event(), event.get_id()), (Some("price"), Some("7")));
+    /// assert_eq!(event.get_payload().unwrap().cents, 4200);
+    /// // Re-emitted as is, it is the same event on the wire.
+    /// assert_eq!(event.to_string(), "event: price\ndata: {\"symbol\":\"ACME\",\"cents\":4200}\nid: 7\n\n");
+    /// # });
+    /// ```
     pub fn typed<T: serde::de::DeserializeOwned>(self) -> TypedEvents<T> {
         TypedEvents::new(self)
     }
