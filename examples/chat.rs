@@ -157,7 +157,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use futures_util::StreamExt;
     use serde_json::{json, Value};
-    use sse_runtime::parse::Event;
+    use sse_runtime::parse::ParsedEvent;
     use sse_runtime::testing::TestClient;
     use sse_runtime::StatusCode;
     use tokio::time::Instant;
@@ -260,7 +260,7 @@ mod tests {
             .send()
             .await;
         response.assert_event_stream();
-        let events: Vec<Event> = response.events().collect().await;
+        let events: Vec<ParsedEvent> = response.events().collect().await;
         let types: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
         assert_eq!(types, ["ai_response", "ai_response", "error"]);
         let error: Value = events[2].json().expect("JSON error");

@@ -25,7 +25,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sse_runtime::broadcast::{Broadcast, BroadcastConfig, Message, PublishError, Resume};
+use sse_runtime::broadcast::{Broadcast, BroadcastConfig, ConnectError, Message, Resume};
 use sse_runtime::schemars::JsonSchema;
 use sse_runtime::{
     App, Created, Html, HttpError, Json, LastEventId, Path, State, StatusCode, Stream,
@@ -70,7 +70,7 @@ pub fn hub_config() -> BroadcastConfig {
 }
 
 /// The Redis hub at `redis_url`, or an in-process one.
-pub async fn make_hub(redis_url: Option<&str>) -> Result<Hub, PublishError> {
+pub async fn make_hub(redis_url: Option<&str>) -> Result<Hub, ConnectError> {
     match redis_url {
         Some(url) => Broadcast::redis(url, hub_config()).await,
         None => Ok(Broadcast::with_config(hub_config())),
@@ -311,7 +311,7 @@ mod tests {
 
     use futures_util::StreamExt;
     use serde_json::{json, Value};
-    use sse_runtime::parse::Event;
+    use sse_runtime::parse::ParsedEvent;
     use sse_runtime::testing::{Events, Protocol, TestClient};
     use sse_runtime::{App, StatusCode};
 
@@ -322,7 +322,7 @@ mod tests {
         app(Hub::with_config(hub_config()))
     }
 
-    async fn next_event(events: &mut Events) -> Event {
+    async fn next_event(events: &mut Events) -> ParsedEvent {
         match tokio::time::timeout(Duration::from_secs(10), events.next()).await {
             Ok(Some(event)) => event,
             Ok(None) => panic!("the stream ended"),
@@ -350,7 +350,7 @@ mod tests {
         response.events()
     }
 
-    fn message(event: &Event) -> ChatMessage {
+    fn message(event: &ParsedEvent) -> ChatMessage {
         assert_eq!(event.event, "message", "{event:?}");
         event.json().expect("a chat message")
     }

@@ -36,7 +36,7 @@ sse_runtime::routes! {
         yield Event::new(alert)
             .event("notification")
             .id("123")
-            .retry_ms(3000); // reconnect after 3 s
+            .retry(std::time::Duration::from_millis(3000)); // reconnect after 3 s
     }
 }
 
@@ -63,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 #[cfg(test)]
 mod tests {
     use futures_util::StreamExt;
-    use sse_runtime::parse::Event;
+    use sse_runtime::parse::ParsedEvent;
     use sse_runtime::testing::TestClient;
 
     use super::{app, Notification};
@@ -85,7 +85,7 @@ mod tests {
     async fn browser_sees_a_notification_event() {
         let response = TestClient::new(app()).get("/notifications").send().await;
         response.assert_event_stream();
-        let events: Vec<Event> = response.events().collect().await;
+        let events: Vec<ParsedEvent> = response.events().collect().await;
         assert_eq!(events.len(), 1);
         let event = &events[0];
         assert_eq!(event.event, "notification");

@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use futures_util::StreamExt;
     use serde_json::Value;
-    use sse_runtime::parse::Event;
+    use sse_runtime::parse::ParsedEvent;
     use sse_runtime::testing::TestClient;
 
     use super::{app, unix_timestamp};
@@ -93,7 +93,7 @@ mod tests {
     async fn events_are_unnamed_and_unnumbered() {
         let response = TestClient::new(app()).get("/stream").send().await;
         response.assert_event_stream();
-        let events: Vec<Event> = response.events().collect().await;
+        let events: Vec<ParsedEvent> = response.events().collect().await;
         assert_eq!(events.len(), 10);
         for event in &events {
             assert_eq!(event.event, "message");

@@ -95,7 +95,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use futures_util::StreamExt;
     use serde_json::{json, Value};
-    use sse_runtime::parse::Event;
+    use sse_runtime::parse::ParsedEvent;
     use sse_runtime::testing::{Protocol, TestClient, TestResponse};
     use sse_runtime::StatusCode;
     use tokio::time::Instant;
@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(second.last_event_id, "1");
         drop(events); // connection lost
 
-        let rest: Vec<Event> = client
+        let rest: Vec<ParsedEvent> = client
             .get("/items/stream")
             .header("Last-Event-ID", &second.last_event_id)
             .send()

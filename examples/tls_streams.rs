@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn a_self_signed_certificate_is_generated_without_tls_cert() {
         if std::env::var_os("TLS_CERT").is_none() {
-            tls_config().expect("a generated certificate");
+            let _config = tls_config().expect("a generated certificate");
         }
     }
 }

@@ -73,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use futures_util::StreamExt;
     use serde_json::Value;
-    use sse_runtime::parse::Event;
+    use sse_runtime::parse::ParsedEvent;
     use sse_runtime::testing::TestClient;
 
     use super::{app, unix_timestamp, EventData, MESSAGES};
@@ -83,7 +83,7 @@ mod tests {
         let before = unix_timestamp();
         let response = TestClient::new(app()).get("/events").send().await;
         response.assert_event_stream();
-        let events: Vec<Event> = response.events().collect().await;
+        let events: Vec<ParsedEvent> = response.events().collect().await;
         let after = unix_timestamp();
         assert_eq!(events.len(), MESSAGES.len());
         for (event, message) in events.iter().zip(MESSAGES) {

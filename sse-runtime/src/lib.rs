@@ -30,7 +30,21 @@
 //! ```
 //!
 //! Data flows one way: request → router → extractors → handler stream → encoder → body.
-#![warn(missing_docs)]
+//!
+//! # Features
+//!
+//! | feature | what it adds | on by default |
+//! |---|---|---|
+//! | `openapi` | the OpenAPI document (`/openapi.json`), the `/docs` page and JSON Schemas of routes (module `openapi`, via `schemars`) | yes |
+//! | `zstd` | `zstd` as a content coding of compressed streams ([`Coding`]; libzstd, built with a C compiler) | yes |
+//! | `client` | [`client`]: an `EventSource` for Rust (GET/POST, `Last-Event-ID`, `retry:`, backoff, typed items) over hyper-util's client; no extra dependency | yes |
+//! | `tls` | HTTPS with rustls, ALPN `h2` and `http/1.1`: `App::serve_tls`, `TlsConfig`; `https` URLs of the client | no |
+//! | `redis` | a broadcast hub shared by several app instances through Redis: `Broadcast::redis` | no |
+//!
+//! Without default features the core stays: events, routes, extractors, the server over
+//! HTTP/1.1 and h2c, compression with gzip and br, broadcast in process, the test client.
+//! Every item that needs a feature says which in these docs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod broadcast;
 #[cfg(feature = "client")]
@@ -45,6 +59,11 @@ mod state;
 mod stream;
 pub mod testing;
 
+/// Tower interop: the service [`App::layer`] wraps.
+pub mod layer {
+    pub use crate::app::InnerService;
+}
+
 #[doc(hidden)]
 pub mod __private;
 mod app;
@@ -57,20 +76,19 @@ pub use app::build_error::BuildError;
 pub use app::cors::Cors;
 pub use app::handler::Handler;
 pub use app::limits::Limits;
-pub use app::{App, AppService, InnerService, IntoRoute, RouteDef};
+pub use app::{App, AppService, IntoRoute, RouteDef};
 pub use error::BoxError;
 pub use event::into_event::IntoEvent;
 pub use event::server_sent::{EventError, ServerSentEvent};
 pub use event::typed::Event;
 pub use extract::{Cookies, Form, Json, LastEventId, Path, Query, State};
 pub use response::http_error::HttpError;
-pub use response::json_lines::{IntoJsonLine, JsonLines, JSON_LINES_CONTENT_TYPE};
-pub use response::sse::{Sse, EVENT_STREAM_CONTENT_TYPE};
+pub use response::json_lines::{IntoJsonLine, JsonLines};
+pub use response::sse::Sse;
 pub use response::{Created, Html, IntoResponse, Request, Response};
 #[cfg(feature = "tls")]
 pub use server::tls::{TlsConfig, TlsError};
 pub use server::{shutdown_signal, ServeError};
-pub use state::DEFAULT_BODY_LIMIT;
 pub use stream::body::Body;
 pub use stream::compress::{Coding, Compression};
 pub use stream::keep_alive::KeepAlive;

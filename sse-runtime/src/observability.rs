@@ -32,7 +32,7 @@ pub const STREAM_EVENTS: &str = "sse_stream_events_total";
 pub const STREAM_BYTES: &str = "sse_stream_bytes_total";
 /// Counter, label `route`: keep-alive comments sent.
 pub const STREAM_KEEPALIVES: &str = "sse_stream_keepalives_total";
-/// Counter, labels `route` and `reason`: streams that ended, by why (see [`StreamEnd`]).
+/// Counter, labels `route` and `reason`: streams that ended, by why: `reason` is `completed`, `error`, `client_gone`, `shutdown` or `send_timeout`.
 pub const STREAMS_ENDED: &str = "sse_streams_ended_total";
 /// Histogram, label `route`: how long streams lasted, in seconds.
 pub const STREAM_DURATION: &str = "sse_stream_duration_seconds";

@@ -31,7 +31,7 @@ struct Inner {
 }
 
 /// The default limit of a request body read by [`Json`](crate::Json): 2 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 impl AppState {
     /// Adds (or replaces) the value of type `T`.
@@ -62,7 +62,7 @@ impl AppState {
     }
 
     /// The request body limit for extractors that read the body
-    /// ([`App::body_limit`](crate::App::body_limit)).
+    /// ([`Limits::max_body_bytes`](crate::Limits::max_body_bytes)).
     pub(crate) fn body_limit(&self) -> usize {
         self.inner.body_limit.unwrap_or(DEFAULT_BODY_LIMIT)
     }

@@ -37,23 +37,24 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::AppService;
 pub use crate::app::IntoAppService;
-use crate::event::parse::{Event, EventParser, Frame};
+use crate::event::parse::{EventParser, Frame, ParsedEvent};
 use crate::response::Request;
 use crate::stream::body::Body;
 use crate::stream::compress::Decoder;
 
 /// Sends requests to an app, in process or over a socket.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct TestClient {
     target: Target,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 enum Target {
     InProcess(AppService),
     Remote(std::sync::Arc<Remote>),
 }
 
+#[derive(Debug)]
 struct Remote {
     addr: SocketAddr,
     http2: bool,
@@ -236,6 +237,7 @@ impl TestClient {
 
 /// A request being built; [`send`](Self::send) it.
 #[must_use = "a request does nothing until it is sent"]
+#[derive(Debug)]
 pub struct RequestBuilder {
     client: TestClient,
     method: Method,
@@ -610,10 +612,18 @@ impl Events {
     }
 }
 
-impl Stream for Events {
-    type Item = Event;
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events")
+            .field("last_event_id", &self.last_event_id())
+            .finish_non_exhaustive()
+    }
+}
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+impl Stream for Events {
+    type Item = ParsedEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ParsedEvent>> {
         self.get_mut().reader.poll_with(cx, EventParser::next_event)
     }
 }
@@ -621,6 +631,12 @@ impl Stream for Events {
 /// Every block of a response (see [`TestResponse::frames`]).
 pub struct Frames {
     reader: Reader,
+}
+
+impl std::fmt::Debug for Frames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frames").finish_non_exhaustive()
+    }
 }
 
 impl Stream for Frames {
@@ -635,6 +651,14 @@ impl Stream for Frames {
 pub struct Chunks {
     body: Body,
     _connection: Option<ConnectionGuard>,
+}
+
+impl std::fmt::Debug for Chunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunks")
+            .field("body", &self.body)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Stream for Chunks {

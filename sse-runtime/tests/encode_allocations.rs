@@ -79,7 +79,7 @@ fn encoding_allocates_nothing_beyond_the_buffer() {
     let typed = Event::new(chunk())
         .id("42")
         .event("chunk")
-        .retry_ms(1000)
+        .retry(std::time::Duration::from_millis(1000))
         .comment("c");
     assert_eq!(allocations(|| typed.encode_into(&mut buf).unwrap()), 0);
 

@@ -93,7 +93,7 @@ fn build(f: &Fields) -> ServerSentEvent {
         event = event.id(id.clone());
     }
     if let Some(retry) = f.retry {
-        event = event.retry_ms(retry);
+        event = event.retry(std::time::Duration::from_millis(retry));
     }
     event
 }

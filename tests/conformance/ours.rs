@@ -94,7 +94,7 @@ struct Got {
     last_event_id: String,
 }
 
-fn got(event: &sse_runtime::parse::Event) -> Got {
+fn got(event: &sse_runtime::parse::ParsedEvent) -> Got {
     Got {
         kind: event.event.clone(),
         data: event.data.clone(),

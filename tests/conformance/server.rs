@@ -33,7 +33,6 @@ use serde::Deserialize;
 use sse_runtime::{
     encode, shutdown_signal, App, Body, Coding, Compression, HeaderMap, Html, HttpError,
     IntoResponse, KeepAlive, LastEventId, Path, Response, ServerSentEvent, Sse, State, StatusCode,
-    EVENT_STREAM_CONTENT_TYPE,
 };
 
 /// The cases every client checks; the server reads only what it needs to send.
@@ -120,7 +119,7 @@ impl SendItem {
             event = event.id(id.clone());
         }
         if let Some(millis) = self.retry_ms {
-            event = event.retry_ms(millis);
+            event = event.retry(std::time::Duration::from_millis(millis));
         }
         event
     }
@@ -215,10 +214,7 @@ fn case_stream(case: Case) -> Sse {
 fn event_stream_response(body: Body) -> Response {
     let mut response = Response::new(body);
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(EVENT_STREAM_CONTENT_TYPE),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(Sse::CONTENT_TYPE));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
@@ -282,7 +278,7 @@ async fn resume(last: LastEventId<u64>, headers: HeaderMap) -> Response {
                 .data(serde_json::json!({ "n": n, "last_event_id": received }))
                 .id(n.to_string());
             if n == start {
-                event = event.retry_ms(100);
+                event = event.retry(std::time::Duration::from_millis(100));
             }
             yield event;
         }
@@ -297,7 +293,7 @@ async fn fail(Path((mode, key)): Path<(String, String)>, State(hits): State<Hits
     if hits.bump(&key) == 1 {
         return Sse::new(futures_util::stream::iter([ServerSentEvent::new()
             .raw_data("first")
-            .retry_ms(100)]))
+            .retry(std::time::Duration::from_millis(100))]))
         .keep_alive(KeepAlive::disabled())
         .into_response();
     }

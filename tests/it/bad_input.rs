@@ -46,7 +46,7 @@ fn app() -> App {
             p.limit.to_string()
         })
         .post("/json", |Json(b): Json<Body>| async move { b.text })
-        .body_limit(1024)
+        .limits(sse_runtime::Limits::default().max_body_bytes(1024))
         .limits(Limits::default().max_header_bytes(16 * 1024))
 }
 

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use sse_runtime::broadcast::{
     Broadcast, BroadcastConfig, EventId, Message, Resume, Subscription, RESET_EVENT,
 };
-use sse_runtime::parse::Event;
+use sse_runtime::parse::ParsedEvent;
 use sse_runtime::testing::{Events, Protocol, TestClient};
 use sse_runtime::{
     get, App, Json, LastEventId, Path, ServerSentEvent, Sse, State, StatusCode, Stream,
@@ -111,7 +111,7 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-async fn next_event(events: &mut Events) -> Event {
+async fn next_event(events: &mut Events) -> ParsedEvent {
     match tokio::time::timeout(Duration::from_secs(10), events.next()).await {
         Ok(Some(event)) => event,
         Ok(None) => panic!("the stream ended"),
@@ -129,7 +129,7 @@ async fn subscribe(client: &TestClient, path: &str, last: Option<&str>) -> Event
     response.events()
 }
 
-fn value(event: &Event) -> u64 {
+fn value(event: &ParsedEvent) -> u64 {
     assert_eq!(event.event, "message", "not a published event: {event:?}");
     match event.data.parse() {
         Ok(n) => n,
@@ -347,7 +347,7 @@ async fn a_slow_subscriber_overflows_without_slowing_the_publisher_or_others() {
         1,
         "the slow subscriber is still registered"
     );
-    let rest: Vec<Event> = tokio::time::timeout(Duration::from_secs(10), slow.collect())
+    let rest: Vec<ParsedEvent> = tokio::time::timeout(Duration::from_secs(10), slow.collect())
         .await
         .expect("the slow stream ends");
     assert!(rest.len() <= 8, "{} events after overflowing", rest.len());

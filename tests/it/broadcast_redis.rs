@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use sse_runtime::broadcast::{Broadcast, BroadcastConfig, Resume, Subscription, RESET_EVENT};
-use sse_runtime::parse::Event;
+use sse_runtime::parse::ParsedEvent;
 use sse_runtime::testing::{Events, Protocol, TestClient};
 use sse_runtime::{App, HttpError, Json, LastEventId, Path, State, StatusCode};
 use sse_tests::redis::RedisServer;
@@ -99,7 +99,7 @@ async fn subscribe(client: &TestClient, path: &str, last: Option<&str>) -> Event
     response.events()
 }
 
-async fn next_event(events: &mut Events) -> Event {
+async fn next_event(events: &mut Events) -> ParsedEvent {
     match tokio::time::timeout(Duration::from_secs(15), events.next()).await {
         Ok(Some(event)) => event,
         Ok(None) => panic!("the stream ended"),
@@ -107,7 +107,7 @@ async fn next_event(events: &mut Events) -> Event {
     }
 }
 
-fn value(event: &Event) -> u64 {
+fn value(event: &ParsedEvent) -> u64 {
     assert_eq!(event.event, "message", "not a published event: {event:?}");
     match event.data.parse() {
         Ok(n) => n,

@@ -114,7 +114,7 @@ mod test_sse {
                 .event("json-data")
                 .id("2");
             yield ServerSentEvent::new().comment("just a comment");
-            yield ServerSentEvent::new().data("retry-test").retry_ms(5000);
+            yield ServerSentEvent::new().data("retry-test").retry(std::time::Duration::from_millis(5000));
         }
     }
 
@@ -308,7 +308,7 @@ mod test_sse {
         }
     }
 
-    /// FastAPI rejects `retry=-1` and `retry=1.5` at run time; here `retry_ms` takes a
+    /// FastAPI rejects `retry=-1` and `retry=1.5` at run time; here `retry` takes a
     /// `u64` and `retry` a `Duration`, so neither can be written. What is left to check:
     /// a `Duration` is sent in whole milliseconds.
     #[test]
@@ -527,7 +527,7 @@ mod tutorial002 {
                     .data(item)
                     .event("item_update")
                     .id((i + 1).to_string())
-                    .retry_ms(5000);
+                    .retry(std::time::Duration::from_millis(5000));
             }
         }
     }
@@ -707,7 +707,7 @@ mod tutorial006 {
     async fn stream_items_override_retry_route() -> impl Stream<Item = ServerSentEvent> {
         stream! {
             for item in items() {
-                yield ServerSentEvent::new().data(item).retry_ms(10_000);
+                yield ServerSentEvent::new().data(item).retry(std::time::Duration::from_millis(10_000));
             }
         }
     }

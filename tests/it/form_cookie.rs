@@ -66,7 +66,7 @@ fn app() -> App {
             "/private/events",
             private,
         ))
-        .body_limit(64)
+        .limits(sse_runtime::Limits::default().max_body_bytes(64))
 }
 
 async fn detail(response: sse_runtime::testing::TestResponse) -> Value {

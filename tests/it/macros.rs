@@ -296,7 +296,7 @@ fn app(feed_sender: tokio::sync::broadcast::Sender<String>) -> App {
         .get("/healthz", health)
 }
 
-async fn collect_events(client: &TestClient, path: &str) -> Vec<sse_runtime::parse::Event> {
+async fn collect_events(client: &TestClient, path: &str) -> Vec<sse_runtime::parse::ParsedEvent> {
     client.get(path).send().await.events().collect().await
 }
 

@@ -158,7 +158,7 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Every event of the stream at `path`, until it ends.
-async fn all_events(client: &TestClient, path: &str) -> Vec<sse_runtime::parse::Event> {
+async fn all_events(client: &TestClient, path: &str) -> Vec<sse_runtime::parse::ParsedEvent> {
     client.get(path).send().await.events().collect().await
 }
 

@@ -186,15 +186,12 @@ fn test_app() -> App {
             RouteDef::documented(Method::POST, "/rooms/{room}/messages/{seq}", post_message)
                 .with_doc(|d| d.tag("rooms").error(StatusCode::NOT_FOUND, "No such room")),
         )
-        .route(
-            RouteDef::new(Method::POST, "/chat", chat).doc(
-                RouteDoc::new()
-                    .operation_id("chat")
-                    .summary("Streams the answer, one token per event")
-                    .args::<Json<ChatRequest>>()
-                    .sse::<Token>(),
-            ),
-        )
+        .route(RouteDef::new(Method::POST, "/chat", chat).with_doc(|d| {
+            d.operation_id("chat")
+                .summary("Streams the answer, one token per event")
+                .args::<Json<ChatRequest>>()
+                .sse::<Token>()
+        }))
         .route(
             RouteDef::documented(Method::GET, "/export/{*path}", export)
                 .with_doc(|d| d.json_lines::<Row>()),

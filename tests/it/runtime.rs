@@ -361,7 +361,7 @@ fn extractor_app() -> App {
         .get("/items/{kind}/{id}", item)
         .post("/echo", echo)
         .get("/resume", resume)
-        .body_limit(64)
+        .limits(sse_runtime::Limits::default().max_body_bytes(64))
 }
 
 #[tokio::test]

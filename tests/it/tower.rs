@@ -305,7 +305,7 @@ async fn compression_flushes_json_lines_line_by_line_or_leaves_them_when_exclude
     assert!(chunk.ends_with(&[0, 0, 0xff, 0xff]), "{chunk:?}");
 
     let predicate = DefaultPredicate::new().and(NotForContentType::const_new(
-        sse_runtime::JSON_LINES_CONTENT_TYPE,
+        sse_runtime::JsonLines::CONTENT_TYPE,
     ));
     let flowing = TestClient::spawn(
         App::new()

@@ -4,10 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sse_runtime::parse::{Event, EventParser, Frame};
+use sse_runtime::parse::{EventParser, Frame, ParsedEvent};
 
 /// Frames (with their dispatched events) of `input` fed in pieces of the given sizes.
-fn parse(input: &[u8], max_line: Option<usize>, sizes: &[u8]) -> (Vec<Frame>, Vec<Event>) {
+fn parse(input: &[u8], max_line: Option<usize>, sizes: &[u8]) -> (Vec<Frame>, Vec<ParsedEvent>) {
     let mut parser = match max_line {
         Some(max) => EventParser::with_max_line(max),
         None => EventParser::new(),

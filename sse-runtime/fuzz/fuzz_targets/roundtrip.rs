@@ -149,7 +149,7 @@ fuzz_target!(|input: Input| {
             event = event.id(id.clone());
         }
         if let Some(retry) = fields.retry {
-            event = event.retry_ms(retry);
+            event = event.retry(std::time::Duration::from_millis(retry));
         }
 
         let before = wire.clone();

@@ -142,6 +142,12 @@ pub fn millis(millis: u64) -> Duration {
 /// argument that is not an extractor is reported once, by the handler's `call`).
 pub struct Require<T: ?Sized>(std::marker::PhantomData<fn() -> Box<T>>);
 
+impl<T: ?Sized> std::fmt::Debug for Require<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Require")
+    }
+}
+
 impl<T: ?Sized> Require<T> {
     /// The probe.
     pub const NEW: Self = Self(std::marker::PhantomData);

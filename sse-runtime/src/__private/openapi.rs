@@ -117,6 +117,12 @@ macro_rules! probe {
             /// The probe.
             pub const NEW: Self = Self(PhantomData);
         }
+
+        impl<T: ?Sized> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
     };
 }
 

@@ -34,6 +34,7 @@ use crate::response::{IntoResponse, Response};
 /// );
 /// # let _ = app;
 /// ```
+#[must_use = "a Cors does nothing until it is given to App::cors"]
 #[derive(Clone, Debug, Default)]
 pub struct Cors {
     any_origin: bool,

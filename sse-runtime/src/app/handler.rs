@@ -53,7 +53,7 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     /// Erases the handler's type.
-    pub fn new<H: Handler<M>, M>(handler: H) -> Self {
+    pub(crate) fn new<H: Handler<M>, M>(handler: H) -> Self {
         let mut requirements = Requirements::default();
         handler.requirements(&mut requirements);
         Self {
@@ -63,12 +63,12 @@ impl Endpoint {
     }
 
     /// Calls the handler.
-    pub fn call(&self, req: Request, state: AppState) -> BoxFuture {
+    pub(crate) fn call(&self, req: Request, state: AppState) -> BoxFuture {
         (self.call)(req, state)
     }
 
     /// What the handler's extractors need from the app.
-    pub fn requirements(&self) -> &Requirements {
+    pub(crate) fn requirements(&self) -> &Requirements {
         &self.requirements
     }
 }

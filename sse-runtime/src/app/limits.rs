@@ -21,8 +21,7 @@ use std::time::Duration;
 /// | `send_timeout` | 30 s | a client that stops reading (full socket buffer, or an HTTP/2 flow-control window kept closed) is disconnected and its streams' cleanup runs |
 /// | `min_send_rate` | 1 KiB/s | a client whose socket takes less than that while the server's writes are blocked (it reads a byte now and then) is disconnected once its writes have been blocked for `send_timeout` in all |
 /// | `tcp_keepalive` | 60 s | a peer that vanished without closing (no FIN) is detected by the kernel's keepalive probes |
-///
-/// The request body limit is [`App::body_limit`](crate::App::body_limit).
+/// | `max_body_bytes` | 2 MiB | an extractor that reads the request body (`Json`, `Form`, `Bytes`, `String`) answers `413` with a JSON body |
 ///
 /// Set with builder methods; read with `get_*` (the builder took the plain names, as with
 /// `std::process::Command`):
@@ -38,6 +37,7 @@ use std::time::Duration;
 /// let app = App::new().limits(limits);
 /// # let _ = app;
 /// ```
+#[must_use = "Limits do nothing until they are given to App::limits"]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub(crate) max_connections: usize,
@@ -54,6 +54,7 @@ pub struct Limits {
     pub(crate) send_timeout: Option<Duration>,
     pub(crate) min_send_rate: Option<u64>,
     pub(crate) tcp_keepalive: Option<Duration>,
+    pub(crate) max_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -73,6 +74,7 @@ impl Default for Limits {
             send_timeout: Some(Duration::from_secs(30)),
             min_send_rate: Some(1024),
             tcp_keepalive: Some(Duration::from_secs(60)),
+            max_body_bytes: crate::state::DEFAULT_BODY_LIMIT,
         }
     }
 }
@@ -83,7 +85,6 @@ macro_rules! limits {
         impl Limits {
             $(
                 $(#[$doc])*
-                #[must_use]
                 pub fn $name(mut self, value: $ty) -> Self {
                     self.$name = value;
                     self
@@ -99,6 +100,8 @@ macro_rules! limits {
 }
 
 limits! {
+    /// Largest request body an extractor reads, in bytes; a larger one gets `413`.
+    max_body_bytes, get_max_body_bytes: usize;
     /// Most connections open at once.
     max_connections, get_max_connections: usize;
     /// Longest time to receive a request's head.

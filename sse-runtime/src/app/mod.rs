@@ -2,13 +2,13 @@
 //! that the server (or the test client) calls for every request.
 
 pub(crate) mod arity;
-pub mod build_error;
-pub mod cors;
-pub mod handler;
-pub mod layer;
-pub mod limits;
+pub(crate) mod build_error;
+pub(crate) mod cors;
+pub(crate) mod handler;
+pub(crate) mod layer;
+pub(crate) mod limits;
 pub(crate) mod pattern;
-pub mod router;
+pub(crate) mod router;
 mod service;
 
 pub(crate) use service::Core;
@@ -47,6 +47,7 @@ const DEFAULT_FIRST_EVENT_WINDOW: Duration = Duration::from_secs(10);
 /// let app = App::new().route(route);
 /// # let _ = app;
 /// ```
+#[must_use = "a route does nothing until it is added to an App"]
 #[derive(Clone, Debug)]
 pub struct RouteDef {
     method: Method,
@@ -122,6 +123,17 @@ pub struct App {
     pub(crate) layers: Vec<ApplyLayer>,
     #[cfg(feature = "openapi")]
     pub(crate) openapi: Option<crate::openapi::OpenApiConfig>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("routes", &self.routes)
+            .field("state", &self.state)
+            .field("settings", &self.settings)
+            .field("layers", &self.layers.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One `App::layer`, applied when the app is built.
@@ -247,15 +259,11 @@ impl App {
         self
     }
 
-    /// Connection limits and timeouts (see [`Limits`] for the defaults).
+    /// Connection limits, timeouts and the request body limit (see [`Limits`] for the
+    /// defaults).
     pub fn limits(mut self, limits: Limits) -> Self {
+        self.state.set_body_limit(limits.max_body_bytes);
         self.settings.limits = limits;
-        self
-    }
-
-    /// The largest request body an extractor reads (default 2 MiB); larger ones get 413.
-    pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.state.set_body_limit(bytes);
         self
     }
 

@@ -32,6 +32,7 @@ pub enum Overflow {
 /// assert_eq!(config.get_replay(), 500);
 /// assert_eq!(config.get_queue(), 64);
 /// ```
+#[must_use = "a BroadcastConfig does nothing until it makes a Broadcast"]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BroadcastConfig {
     pub(super) replay: usize,

@@ -147,6 +147,34 @@ pub use subscription::{EndReason, Subscription};
 /// resumed from (see [`Reset`]).
 pub const RESET_EVENT: &str = "reset";
 
+/// Why [`Broadcast::redis`] could not start: the URL is invalid or Redis could not be
+/// reached (feature `redis`).
+#[cfg(feature = "redis")]
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ConnectError(crate::BoxError);
+
+#[cfg(feature = "redis")]
+impl ConnectError {
+    fn new(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(err))
+    }
+}
+
+#[cfg(feature = "redis")]
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot connect to the broadcast backend: {}", self.0)
+    }
+}
+
+#[cfg(feature = "redis")]
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
 /// Why [`Broadcast::publish`] failed. Nothing was delivered or stored.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -13,7 +13,7 @@
 //!                 .last_event_id(id) .retry(d) .backoff(Backoff) .max_retries(n) .idle_timeout(d)
 //!                 .max_event_size(n) .max_error_body(n)
 //!                 .send() -> EventSource                     // lazy: connects on first poll or on open()
-//! EventSource: Stream<Item = Result<parse::Event, ClientError>>; .open().await -> Result<bool, ClientError>
+//! EventSource: Stream<Item = Result<parse::ParsedEvent, ClientError>>; .open().await -> Result<bool, ClientError>
 //!              .last_event_id() .retry() .opens() .requests() .headers(); .json::<T>() -> JsonEvents<T>; .typed::<T>() -> TypedEvents<T>
 //! JsonEvents<T>: Stream<Item = Result<T, ClientError>>; TypedEvents<T>: Stream<Item = Result<sse_runtime::Event<T>, ClientError>>
 //! ClientError: InvalidRequest | Network | Status(ErrorResponse) | ContentType(ErrorResponse) | TooLarge | GaveUp | Decode
@@ -94,7 +94,7 @@
 //! server sees its client leave. Clones of a [`Client`] share one connection pool
 //! (streams to one HTTP/2 server share a connection).
 //!
-//! Items are the events an `EventSource` dispatches ([`parse::Event`](crate::parse::Event),
+//! Items are the events an `EventSource` dispatches ([`parse::ParsedEvent`](crate::parse::ParsedEvent),
 //! re-exported as [`RawEvent`]), parsed by the crate's one parser,
 //! [`EventParser`](crate::parse::EventParser), which the [test client](crate::testing)
 //! uses too.
@@ -128,7 +128,7 @@ pub use source::EventSource;
 pub use typed::{JsonEvents, TypedEvents};
 
 /// An event as an `EventSource` dispatches it: type, data, id, last event id, retry.
-pub use crate::parse::Event as RawEvent;
+pub use crate::parse::ParsedEvent as RawEvent;
 
 use connector::Connector;
 

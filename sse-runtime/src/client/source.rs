@@ -22,7 +22,7 @@ use super::error::{ClientError, ErrorResponse};
 use super::typed::{JsonEvents, TypedEvents};
 use super::Client;
 use crate::error::BoxError;
-use crate::parse::{Event, EventParser};
+use crate::parse::{EventParser, ParsedEvent};
 use crate::stream::compress::{Coding, Decoder};
 
 /// The request a source sends on every connection.
@@ -51,7 +51,7 @@ pub(super) struct Config {
 const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A Server-Sent Events stream that reconnects: a [`Stream`] of the events an
-/// `EventSource` would dispatch ([`parse::Event`](crate::parse::Event): type, data, id,
+/// `EventSource` would dispatch ([`ParsedEvent`](crate::parse::ParsedEvent): type, data, id,
 /// last event id, retry), ending with `None` (the server said stop: 204, or a
 /// non-repeatable request's stream ended) or with one `Err` (see the
 /// [policy](super#reconnection-policy)).
@@ -104,7 +104,7 @@ enum Refusal {
 
 /// One step of the state machine, as the stream and [`EventSource::open`] see it.
 enum Step {
-    Event(Event),
+    Event(ParsedEvent),
     Opened,
     End,
     Error(ClientError),
@@ -484,7 +484,7 @@ impl EventSource {
     }
 
     /// An event was parsed: bound it, record its id and retry.
-    fn dispatched(&mut self, event: Event) -> Step {
+    fn dispatched(&mut self, event: ParsedEvent) -> Step {
         if event.data.len() > self.config.max_event_size {
             return self.fail(ClientError::TooLarge {
                 limit: self.config.max_event_size,
@@ -582,7 +582,7 @@ fn is_event_stream(value: Option<&HeaderValue>) -> bool {
 }
 
 impl Stream for EventSource {
-    type Item = Result<Event, ClientError>;
+    type Item = Result<ParsedEvent, ClientError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();

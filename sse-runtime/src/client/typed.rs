@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ClientError;
 use super::source::EventSource;
-use crate::parse::Event as RawEvent;
+use crate::parse::ParsedEvent as RawEvent;
 
 /// Decodes one event's data, naming the event on failure.
 fn decode<T: DeserializeOwned>(event: &RawEvent) -> Result<T, ClientError> {
@@ -118,7 +118,7 @@ impl<T: DeserializeOwned> Stream for TypedEvents<T> {
                     typed = typed.id(id);
                 }
                 if let Some(millis) = event.retry {
-                    typed = typed.retry_ms(millis);
+                    typed = typed.retry(std::time::Duration::from_millis(millis));
                 }
                 typed
             })),

@@ -270,7 +270,7 @@ pub fn write_comment(text: &str, buf: &mut BytesMut) {
 /// Appends a `retry:`-only event.
 pub fn write_retry(millis: u64, buf: &mut BytesMut) {
     // An event with only `retry` cannot fail validation.
-    let _ = write_event(&ServerSentEvent::new().retry_ms(millis), buf);
+    let _ = write_event(&ServerSentEvent::new().retry_millis(millis), buf);
 }
 
 /// The wire format of the event, or `<invalid event: ...>` when it cannot be sent.
@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn field_order_is_comment_event_data_id_retry() {
         let event = ServerSentEvent::new()
-            .retry_ms(5)
+            .retry(std::time::Duration::from_millis(5))
             .id("7")
             .raw_data("d")
             .event("e")
@@ -433,9 +433,12 @@ mod tests {
 
     #[test]
     fn retry_is_decimal_milliseconds() {
-        assert_eq!(enc(ServerSentEvent::new().retry_ms(0)), "retry: 0\n\n");
         assert_eq!(
-            enc(ServerSentEvent::new().retry_ms(u64::MAX)),
+            enc(ServerSentEvent::new().retry(std::time::Duration::from_millis(0))),
+            "retry: 0\n\n"
+        );
+        assert_eq!(
+            enc(ServerSentEvent::new().retry(std::time::Duration::from_millis(u64::MAX))),
             "retry: 18446744073709551615\n\n"
         );
         assert_eq!(

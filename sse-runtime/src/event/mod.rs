@@ -3,7 +3,7 @@
 //! may yield), the text/event-stream [`encode`]r and [`parse`]r.
 
 pub mod encode;
-pub mod into_event;
+pub(crate) mod into_event;
 pub mod parse;
-pub mod server_sent;
-pub mod typed;
+pub(crate) mod server_sent;
+pub(crate) mod typed;

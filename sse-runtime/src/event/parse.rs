@@ -6,7 +6,7 @@
 //! check the encoder against it. It works on arbitrary byte chunks (a line, a CRLF or a UTF-8 sequence may be
 //! split across chunks) and yields two views:
 //! - [`Frame`]: every blank-line-terminated block, comments included, exactly as sent;
-//! - [`Event`]: what an `EventSource` dispatches (comment-only and data-less blocks are
+//! - [`ParsedEvent`]: what an `EventSource` dispatches (comment-only and data-less blocks are
 //!   not dispatched, `Last-Event-ID` carries over from earlier blocks).
 //!
 //! ```
@@ -51,7 +51,7 @@ impl Frame {
 
 /// A dispatched event, as a browser's `EventSource` hands it to listeners.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Event {
+pub struct ParsedEvent {
     /// The event type: the `event:` field, or `"message"`.
     pub event: String,
     /// The data, lines joined with LF, without the final LF.
@@ -64,7 +64,7 @@ pub struct Event {
     pub retry: Option<u64>,
 }
 
-impl Event {
+impl ParsedEvent {
     /// Deserializes the data as JSON.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_str(&self.data)
@@ -166,7 +166,7 @@ impl EventParser {
 
     /// The next event an `EventSource` would dispatch, skipping comment-only and
     /// data-less blocks (whose `id` still updates the last event id).
-    pub fn next_event(&mut self) -> Option<Event> {
+    pub fn next_event(&mut self) -> Option<ParsedEvent> {
         while let Some(frame) = self.frames.pop_front() {
             if let Some(event) = self.dispatch(frame) {
                 return Some(event);
@@ -212,7 +212,7 @@ impl EventParser {
     }
 
     /// Applies the spec's dispatch step to a frame taken with [`next_frame`](Self::next_frame).
-    pub fn dispatch(&mut self, frame: Frame) -> Option<Event> {
+    pub fn dispatch(&mut self, frame: Frame) -> Option<ParsedEvent> {
         if let Some(id) = &frame.id {
             self.last_event_id.clone_from(id);
         }
@@ -220,7 +220,7 @@ impl EventParser {
             self.reconnection_time = Some(retry);
         }
         let data = frame.data?;
-        Some(Event {
+        Some(ParsedEvent {
             // An empty `event:` value means `message` too (spec: "if the event type buffer
             // has a value other than the empty string").
             event: frame
@@ -292,7 +292,7 @@ impl EventParser {
 mod tests {
     use super::*;
 
-    fn events(input: &[u8]) -> Vec<Event> {
+    fn events(input: &[u8]) -> Vec<ParsedEvent> {
         let mut p = EventParser::new();
         p.feed(input);
         std::iter::from_fn(|| p.next_event()).collect()

@@ -25,7 +25,7 @@ use serde::Serialize;
 ///     .data(serde_json::json!({"type": "alert", "content": "update"}))
 ///     .event("notification")
 ///     .id("123")
-///     .retry_ms(3000);
+///     .retry(std::time::Duration::from_millis(3000));
 /// assert_eq!(
 ///     event.to_string(),
 ///     "event: notification\ndata: {\"type\":\"alert\",\"content\":\"update\"}\nid: 123\nretry: 3000\n\n"
@@ -34,6 +34,7 @@ use serde::Serialize;
 /// let bad = ServerSentEvent::new().raw_data("x").id("1\ndata: evil");
 /// assert!(bad.validate().is_err());
 /// ```
+#[must_use = "an event does nothing until it is yielded or encoded"]
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ServerSentEvent {
     pub(crate) comment: Option<String>,
@@ -98,7 +99,7 @@ impl ServerSentEvent {
     }
 
     /// Sets the reconnection time (`retry:`) in milliseconds.
-    pub fn retry_ms(mut self, millis: u64) -> Self {
+    pub(crate) fn retry_millis(mut self, millis: u64) -> Self {
         self.retry = Some(millis);
         self
     }
@@ -106,7 +107,7 @@ impl ServerSentEvent {
     /// Sets the reconnection time (`retry:`), sent in whole milliseconds.
     pub fn retry(self, delay: Duration) -> Self {
         let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        self.retry_ms(millis)
+        self.retry_millis(millis)
     }
 
     /// Adds a comment (`: text`), ignored by `EventSource` clients. Line breaks split it

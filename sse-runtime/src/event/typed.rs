@@ -54,6 +54,7 @@ use crate::event::server_sent::{check_event_name, check_id, EventError, ServerSe
 /// let bad = Event::new(Chunk { delta: "x" }).id("1\ndata: evil");
 /// assert!(bad.validate().is_err());
 /// ```
+#[must_use = "an event does nothing until it is yielded or encoded"]
 #[derive(Clone, PartialEq, Eq)]
 pub struct Event<T> {
     comment: Option<String>,
@@ -132,11 +133,11 @@ impl<T> Event<T> {
     /// Sets the reconnection time (`retry:`), sent in whole milliseconds.
     pub fn retry(self, delay: Duration) -> Self {
         let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        self.retry_ms(millis)
+        self.retry_millis(millis)
     }
 
     /// Sets the reconnection time (`retry:`) in milliseconds.
-    pub fn retry_ms(mut self, millis: u64) -> Self {
+    pub(crate) fn retry_millis(mut self, millis: u64) -> Self {
         self.retry = Some(millis);
         self
     }
@@ -311,7 +312,7 @@ impl<T: Serialize> IntoEvent for Event<T> {
             event = event.id(id);
         }
         if let Some(retry) = self.retry {
-            event = event.retry_ms(retry);
+            event = event.retry_millis(retry);
         }
         event.validate()?;
         Ok(event)
@@ -355,7 +356,11 @@ mod tests {
 
     #[test]
     fn fields_in_the_encoder_order() {
-        let event = chunk("a").retry_ms(5).id("7").event("e").comment("c\nd");
+        let event = chunk("a")
+            .retry(std::time::Duration::from_millis(5))
+            .id("7")
+            .event("e")
+            .comment("c\nd");
         assert_eq!(
             encoded(event),
             ": c\n: d\nevent: e\ndata: {\"delta\":\"a\"}\nid: 7\nretry: 5\n\n"
@@ -424,7 +429,11 @@ mod tests {
     #[test]
     fn getters_and_conversions() {
         let event: Event<u32> = 5.into();
-        let event = event.id("i").event("e").comment("c").retry_ms(3);
+        let event = event
+            .id("i")
+            .event("e")
+            .comment("c")
+            .retry(std::time::Duration::from_millis(3));
         assert_eq!(event.get_payload(), Some(&5));
         assert_eq!(event.get_raw(), None);
         assert_eq!(

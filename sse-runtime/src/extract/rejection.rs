@@ -21,8 +21,9 @@ pub struct Rejection {
     items: Vec<ErrorItem>,
 }
 
-/// One entry of a [`Rejection`]'s `detail` list.
+/// One entry of a [`Rejection`]'s `detail` list (made by the extractors; read its fields).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ErrorItem {
     /// Machine-readable kind, e.g. `int_parsing`, `missing`, `json_invalid`.
     #[serde(rename = "type")]

@@ -278,7 +278,7 @@ impl DescribeResponse for JsonLines {
         if doc.has_ok_content() {
             return doc;
         }
-        doc.ok_content(crate::JSON_LINES_CONTENT_TYPE, MediaDoc::AnyItems)
+        doc.ok_content(crate::JsonLines::CONTENT_TYPE, MediaDoc::AnyItems)
     }
 }
 

@@ -147,13 +147,7 @@ impl RouteDef {
         H: Handler<M> + DescribeHandler<N>,
     {
         let doc = H::describe(RouteDoc::new().named_after::<H>());
-        Self::new(method, path, handler).doc(doc)
-    }
-
-    /// Replaces the route's documentation.
-    pub fn doc(mut self, doc: RouteDoc) -> Self {
-        self.doc = Some(Box::new(doc));
-        self
+        Self::new(method, path, handler).with_doc(|_| doc)
     }
 
     /// Edits the route's documentation (starting from an empty [`RouteDoc`] if it has
@@ -165,7 +159,7 @@ impl RouteDef {
     }
 
     /// The route's documentation, if it has any.
-    pub fn route_doc(&self) -> Option<&RouteDoc> {
+    pub fn doc(&self) -> Option<&RouteDoc> {
         self.doc.as_deref()
     }
 }
@@ -202,9 +196,7 @@ impl App {
         let config = self.openapi.clone().unwrap_or_default();
         generate::document(
             &config,
-            self.routes
-                .iter()
-                .map(|r| (r.method(), r.path(), r.route_doc())),
+            self.routes.iter().map(|r| (r.method(), r.path(), r.doc())),
         )
     }
 }

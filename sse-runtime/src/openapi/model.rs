@@ -141,7 +141,7 @@ pub(super) struct ResponseDoc {
 ///     .param::<bool>(In::Query, "verbose")
 ///     .error(StatusCode::NOT_FOUND, "No such symbol")
 ///     .sse::<Quote>();
-/// let app = App::new().route(RouteDef::new(Method::POST, "/quotes/{symbol}", quotes).doc(doc));
+/// let app = App::new().route(RouteDef::new(Method::POST, "/quotes/{symbol}", quotes).with_doc(|_| doc));
 ///
 /// let op = &app.openapi()["paths"]["/quotes/{symbol}"]["post"];
 /// assert_eq!(op["summary"], "Live quotes of a symbol.");
@@ -198,7 +198,7 @@ impl RouteDoc {
     /// use sse_runtime::{App, RouteDef, Method};
     ///
     /// let doc = RouteDoc::new().doc_comment(" Streams ticks.\n\n One per second.\n   - indented");
-    /// let app = App::new().route(RouteDef::new(Method::GET, "/t", || async { "" }).doc(doc));
+    /// let app = App::new().route(RouteDef::new(Method::GET, "/t", || async { "" }).with_doc(|_| doc));
     /// let op = &app.openapi()["paths"]["/t"]["get"];
     /// assert_eq!(op["summary"], "Streams ticks.");
     /// assert_eq!(op["description"], "One per second.\n  - indented");
@@ -261,7 +261,7 @@ impl RouteDoc {
     /// `Result<T, E>`, name `T`.
     pub fn json_lines<T: JsonSchema + ?Sized>(self) -> Self {
         self.ok_content(
-            crate::JSON_LINES_CONTENT_TYPE,
+            crate::JsonLines::CONTENT_TYPE,
             MediaDoc::Items(subschema::<T>),
         )
     }

@@ -46,13 +46,7 @@ impl AppDocs {
             config: config.cloned().unwrap_or_default(),
             routes: routes
                 .iter()
-                .map(|r| {
-                    (
-                        r.method().clone(),
-                        r.path().to_owned(),
-                        r.route_doc().cloned(),
-                    )
-                })
+                .map(|r| (r.method().clone(), r.path().to_owned(), r.doc().cloned()))
                 .collect(),
             document: OnceLock::new(),
         })

@@ -14,9 +14,6 @@ use crate::stream::compress::Compression;
 use crate::stream::engine::{Encode, Format, StreamBody, StreamFailure};
 use crate::stream::keep_alive::KeepAlive;
 
-/// `content-type` of a JSON Lines stream.
-pub const JSON_LINES_CONTENT_TYPE: &str = "application/x-ndjson";
-
 /// A JSON Lines (newline-delimited JSON) response: each item is written as one line of
 /// compact JSON as soon as it is produced. LLM APIs and log shippers read this format.
 ///
@@ -44,6 +41,9 @@ pub struct JsonLines {
 }
 
 impl JsonLines {
+    /// `content-type` of a JSON Lines stream: `application/x-ndjson`.
+    pub const CONTENT_TYPE: &'static str = "application/x-ndjson";
+
     /// Streams every item as one JSON line.
     pub fn new<S>(stream: S) -> Self
     where
@@ -95,7 +95,7 @@ impl std::fmt::Debug for JsonLines {
 
 impl IntoResponse for JsonLines {
     fn into_response(self) -> Response {
-        streaming::response(self.body, JSON_LINES_CONTENT_TYPE)
+        streaming::response(self.body, Self::CONTENT_TYPE)
     }
 }
 

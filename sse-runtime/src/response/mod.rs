@@ -1,9 +1,9 @@
 //! [`IntoResponse`]: what a handler may return, and the plain responses ([`Html`], text,
 //! status codes, `Result`s).
 
-pub mod http_error;
-pub mod json_lines;
-pub mod sse;
+pub(crate) mod http_error;
+pub(crate) mod json_lines;
+pub(crate) mod sse;
 pub(crate) mod streaming;
 
 use bytes::Bytes;

@@ -15,9 +15,6 @@ use crate::stream::compress::Compression;
 use crate::stream::engine::{Encode, Format, StreamBody, StreamFailure};
 use crate::stream::keep_alive::KeepAlive;
 
-/// `content-type` of an event stream.
-pub const EVENT_STREAM_CONTENT_TYPE: &str = "text/event-stream; charset=utf-8";
-
 /// A Server-Sent Events response: every item of the stream is encoded as an event and
 /// written to the client as soon as it is produced.
 ///
@@ -51,6 +48,9 @@ pub struct Sse {
 }
 
 impl Sse {
+    /// `content-type` of an event stream: `text/event-stream; charset=utf-8`.
+    pub const CONTENT_TYPE: &'static str = "text/event-stream; charset=utf-8";
+
     /// Streams every item as an event ([`IntoEvent`]: `Serialize` items as JSON `data:`,
     /// [`ServerSentEvent`](crate::ServerSentEvent) as built). An item that cannot be
     /// encoded ends the stream with an `event: error` event.
@@ -174,7 +174,7 @@ impl std::fmt::Debug for Sse {
 
 impl IntoResponse for Sse {
     fn into_response(self) -> Response {
-        streaming::response(self.body, EVENT_STREAM_CONTENT_TYPE)
+        streaming::response(self.body, Self::CONTENT_TYPE)
     }
 }
 

@@ -7,7 +7,7 @@ pub(crate) mod conn;
 pub(crate) mod idle;
 
 #[cfg(feature = "tls")]
-pub mod tls;
+pub(crate) mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -22,6 +22,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 /// let tls = TlsConfig::from_pem(&cert_pem, &key_pem).expect("valid certificate and key");
 /// assert_eq!(tls.alpn_protocols(), [b"h2".to_vec(), b"http/1.1".to_vec()]);
 /// ```
+#[must_use = "a TlsConfig does nothing until it is given to App::serve_tls"]
 #[derive(Clone, Debug)]
 pub struct TlsConfig {
     config: Arc<rustls::ServerConfig>,

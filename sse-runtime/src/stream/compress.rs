@@ -90,6 +90,7 @@ impl Coding {
 /// assert!(Compression::off().is_off());
 /// assert!(!Compression::new().is_off());
 /// ```
+#[must_use = "a Compression does nothing until it is given to an app or a response"]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Compression {
     codings: Vec<Coding>,
@@ -104,13 +105,9 @@ pub struct Compression {
     zstd_window_log: u8,
 }
 
-impl Default for Compression {
-    /// The same as [`Compression::new`].
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
+// No `Default`: it would be ambiguous, since an app compresses nothing unless told to
+// (`Compression::off()`) while `Compression::new()` enables every coding.
+#[allow(clippy::new_without_default)]
 impl Compression {
     /// Every supported coding (`gzip`, `zstd`, `br`, preferred in that order) with the
     /// bounded defaults.

@@ -21,6 +21,7 @@ use crate::event::encode;
 /// assert_eq!(every_5s.get_interval(), Some(Duration::from_secs(5)));
 /// assert_eq!(KeepAlive::disabled().get_interval(), None);
 /// ```
+#[must_use = "a KeepAlive does nothing until it is given to an app or a response"]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeepAlive {
     interval: Option<Duration>,

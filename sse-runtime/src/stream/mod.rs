@@ -2,8 +2,8 @@
 //! engine ([`engine`]), keep-alive comments, per-frame compression, and [`Body`](body::Body),
 //! the response body every route answers with.
 
-pub mod body;
-pub mod compress;
+pub(crate) mod body;
+pub(crate) mod compress;
 pub(crate) mod engine;
-pub mod keep_alive;
+pub(crate) mod keep_alive;
 pub(crate) mod start;

@@ -34,7 +34,7 @@ use super::config::BroadcastConfig;
 use super::id::EventId;
 use super::message::Feed;
 use super::resume::{Resume, ResumeKind};
-use super::PublishError;
+use super::{ConnectError, PublishError};
 use publish::PUBLISH_SCRIPT;
 use reader::reader;
 use replay::start_replay;
@@ -107,11 +107,11 @@ impl<T> Hub<T> {
 }
 
 impl<T: Send + Sync + 'static> Hub<T> {
-    async fn connect(url: &str, config: BroadcastConfig) -> Result<Self, PublishError>
+    async fn connect(url: &str, config: BroadcastConfig) -> Result<Self, ConnectError>
     where
         T: serde::de::DeserializeOwned,
     {
-        let client = redis::Client::open(url).map_err(backend_error)?;
+        let client = redis::Client::open(url).map_err(ConnectError::new)?;
         let manager = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT)
@@ -121,7 +121,7 @@ impl<T: Send + Sync + 'static> Hub<T> {
         let conn = client
             .get_connection_manager_with_config(manager)
             .await
-            .map_err(backend_error)?;
+            .map_err(ConnectError::new)?;
         let (commands, receiver) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             config,
@@ -153,7 +153,7 @@ where
     /// reconnects by itself: while Redis is down, [`publish`](Self::publish) fails and
     /// subscriptions wait; when it is back they catch up from the stream (a reset first if
     /// the stream was lost). Needs a Tokio runtime. Redis 6.2 or later.
-    pub async fn redis(url: &str, config: BroadcastConfig) -> Result<Self, PublishError> {
+    pub async fn redis(url: &str, config: BroadcastConfig) -> Result<Self, ConnectError> {
         let hub = Hub::connect(url, config).await?;
         Ok(Self {
             backend: Arc::new(hub),
