@@ -37,7 +37,8 @@
 //! |---|---|---|
 //! | `openapi` | the OpenAPI document (`/openapi.json`), the `/docs` page and JSON Schemas of routes (module `openapi`, via `schemars`) | yes |
 //! | `zstd` | `zstd` as a content coding of compressed streams ([`Coding`]; libzstd, built with a C compiler) | yes |
-//! | `tls` | HTTPS with rustls, ALPN `h2` and `http/1.1`: `App::serve_tls`, `TlsConfig` | no |
+//! | `client` | [`client`]: an `EventSource` for Rust (GET/POST, `Last-Event-ID`, `retry:`, backoff, typed items) over hyper-util's client; no extra dependency | yes |
+//! | `tls` | HTTPS with rustls, ALPN `h2` and `http/1.1`: `App::serve_tls`, `TlsConfig`; `https` URLs of the client | no |
 //! | `redis` | a broadcast hub shared by several app instances through Redis: `Broadcast::redis` | no |
 //!
 //! Without default features the core stays: events, routes, extractors, the server over

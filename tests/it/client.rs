@@ -120,7 +120,7 @@ async fn then_fail(
         return Sse::new(futures_util::stream::iter([ServerSentEvent::new()
             .raw_data("first")
             .id("1")
-            .retry(std::time::Duration::from_millis(5))]))
+            .retry(Duration::from_millis(5))]))
         .keep_alive(KeepAlive::disabled())
         .into_response();
     }
@@ -167,7 +167,7 @@ async fn mixed() -> Sse {
         ServerSentEvent::new()
             .event("tick")
             .data(serde_json::json!({ "n": 3 }))
-            .retry(std::time::Duration::from_millis(5)),
+            .retry(Duration::from_millis(5)),
     ]))
     .keep_alive(KeepAlive::disabled())
 }
@@ -205,7 +205,7 @@ async fn echo_id(headers: sse_runtime::HeaderMap) -> Sse {
     Sse::new(futures_util::stream::iter([ServerSentEvent::new()
         .raw_data(received)
         .id("тест-1")
-        .retry(std::time::Duration::from_millis(5))]))
+        .retry(Duration::from_millis(5))]))
     .keep_alive(KeepAlive::disabled())
 }
 

@@ -22,7 +22,7 @@ use super::error::{ClientError, ErrorResponse};
 use super::typed::{JsonEvents, TypedEvents};
 use super::Client;
 use crate::error::BoxError;
-use crate::parse::{EventParser, ParsedEvent as Event};
+use crate::parse::{EventParser, ParsedEvent};
 use crate::stream::compress::{Coding, Decoder};
 
 /// The request a source sends on every connection.
@@ -51,7 +51,7 @@ pub(super) struct Config {
 const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A Server-Sent Events stream that reconnects: a [`Stream`] of the events an
-/// `EventSource` would dispatch ([`parse::ParsedEvent`](crate::parse::ParsedEvent): type, data, id,
+/// `EventSource` would dispatch ([`ParsedEvent`](crate::parse::ParsedEvent): type, data, id,
 /// last event id, retry), ending with `None` (the server said stop: 204, or a
 /// non-repeatable request's stream ended) or with one `Err` (see the
 /// [policy](super#reconnection-policy)).
@@ -104,7 +104,7 @@ enum Refusal {
 
 /// One step of the state machine, as the stream and [`EventSource::open`] see it.
 enum Step {
-    Event(Event),
+    Event(ParsedEvent),
     Opened,
     End,
     Error(ClientError),
@@ -222,6 +222,32 @@ impl EventSource {
     /// The events as the crate's typed [`Event<T>`](crate::Event): the data as `T`, with
     /// the event's type (unless `message`), id and retry, ready to re-emit from a route.
     /// Decode errors as in [`json`](Self::json).
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_runtime::client::Client;
+    /// use sse_runtime::testing::{Protocol, TestClient};
+    /// use sse_runtime::{App, Event, Sse};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    /// struct Price { symbol: String, cents: u64 }
+    ///
+    /// async fn prices() -> Sse {
+    ///     let price = Price { symbol: "ACME".into(), cents: 4200 };
+    ///     Sse::new(futures_util::stream::iter([Event::new(price).event("price").id("7")]))
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = TestClient::spawn(App::new().get("/prices", prices), Protocol::Http1).await;
+    /// let url = format!("http://{}/prices", server.addr().unwrap());
+    /// let mut prices = Client::new().get(&url).send().typed::<Price>();
+    /// let event: Event<Price> = prices.next().await.unwrap().expect("a price");
+    /// assert_eq!((event.get_event(), event.get_id()), (Some("price"), Some("7")));
+    /// assert_eq!(event.get_payload().unwrap().cents, 4200);
+    /// // Re-emitted as is, it is the same event on the wire.
+    /// assert_eq!(event.to_string(), "event: price\ndata: {\"symbol\":\"ACME\",\"cents\":4200}\nid: 7\n\n");
+    /// # });
+    /// ```
     pub fn typed<T: serde::de::DeserializeOwned>(self) -> TypedEvents<T> {
         TypedEvents::new(self)
     }
@@ -458,7 +484,7 @@ impl EventSource {
     }
 
     /// An event was parsed: bound it, record its id and retry.
-    fn dispatched(&mut self, event: Event) -> Step {
+    fn dispatched(&mut self, event: ParsedEvent) -> Step {
         if event.data.len() > self.config.max_event_size {
             return self.fail(ClientError::TooLarge {
                 limit: self.config.max_event_size,
@@ -556,7 +582,7 @@ fn is_event_stream(value: Option<&HeaderValue>) -> bool {
 }
 
 impl Stream for EventSource {
-    type Item = Result<Event, ClientError>;
+    type Item = Result<ParsedEvent, ClientError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
