@@ -37,7 +37,8 @@
 //! |---|---|---|
 //! | `openapi` | the OpenAPI document (`/openapi.json`), the `/docs` page and JSON Schemas of routes (module `openapi`, via `schemars`) | yes |
 //! | `zstd` | `zstd` as a content coding of compressed streams ([`Coding`]; libzstd, built with a C compiler) | yes |
-//! | `tls` | HTTPS with rustls, ALPN `h2` and `http/1.1`: `App::serve_tls`, `TlsConfig` | no |
+//! | `client` | [`client`]: an `EventSource` for Rust (GET/POST, `Last-Event-ID`, `retry:`, backoff, typed items) over hyper-util's client; no extra dependency | yes |
+//! | `tls` | HTTPS with rustls, ALPN `h2` and `http/1.1`: `App::serve_tls`, `TlsConfig`; `https` URLs of the client | no |
 //! | `redis` | a broadcast hub shared by several app instances through Redis: `Broadcast::redis` | no |
 //!
 //! Without default features the core stays: events, routes, extractors, the server over
@@ -46,10 +47,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod broadcast;
+#[cfg(feature = "client")]
+pub mod client;
 mod error;
+pub mod error_body;
 mod event;
 pub mod extract;
 pub mod observability;
+#[cfg(feature = "client")]
+pub mod relay;
 mod response;
 mod server;
 mod state;
@@ -71,6 +77,7 @@ pub use app::layer;
 pub use app::limits::Limits;
 pub use app::{App, AppService, IntoRoute, RouteDef};
 pub use error::BoxError;
+pub use error_body::ErrorBody;
 pub use event::into_event::IntoEvent;
 pub use event::server_sent::{EventError, ServerSentEvent};
 pub use event::typed::Event;

@@ -19,7 +19,7 @@ use crate::app::router::{Match, Router};
 use crate::app::{ApplyLayer, Settings};
 use crate::error::panic_message;
 use crate::response::http_error::HttpError;
-use crate::response::{json_response, IntoResponse, Request, Response};
+use crate::response::{IntoResponse, Request, Response};
 use crate::state::AppState;
 use crate::stream::start::{self, Refusal, RequestHead};
 
@@ -127,7 +127,10 @@ impl AppService {
                     Ok(response) => response,
                     Err(err) => {
                         tracing::error!(error = %err, "a layer failed the request");
-                        internal_server_error()
+                        self.inner
+                            .settings
+                            .error_body
+                            .finish(internal_server_error())
                     }
                 },
             }
@@ -138,8 +141,14 @@ impl AppService {
 }
 
 impl Core {
-    /// The routed app's answer, inside any layers: CORS, then `dispatch`.
+    /// The routed app's answer, inside any layers: CORS, then `dispatch`; an error's body
+    /// in the app's [shape](crate::App::error_body).
     pub(crate) async fn answer(&self, req: Request) -> Response {
+        let response = self.answer_cors(req).await;
+        self.settings.error_body.finish(response)
+    }
+
+    async fn answer_cors(&self, req: Request) -> Response {
         let Some(cors) = &self.settings.cors else {
             return self.dispatch(req).await;
         };
@@ -205,10 +214,10 @@ impl Core {
                     method = %method,
                     path = %path,
                     status = failure.status.as_u16(),
-                    error = %failure.message,
+                    error = %failure.message(),
                     "stream failed before its first event"
                 );
-                HttpError::new(failure.status, failure.message).into_response()
+                HttpError::with_detail(failure.status, *failure.detail).into_response()
             }
             Err(Refusal::Panicked(panic)) => {
                 tracing::error!(
@@ -226,8 +235,5 @@ impl Core {
 /// The answer to a request whose handler (or stream, before its first event) panicked:
 /// 500 with `{"detail": "Internal Server Error"}`; the panic itself is only logged.
 fn internal_server_error() -> Response {
-    json_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &serde_json::json!({ "detail": "Internal Server Error" }),
-    )
+    HttpError::internal("Internal Server Error").into_response()
 }

@@ -1,8 +1,9 @@
 //! A `text/event-stream` parser that follows the WHATWG HTML spec's parsing algorithm
 //! ("Server-sent events", §9.2.6 interpreting an event stream).
 //!
-//! The test client reads streams with it, and the round-trip tests check the encoder
-//! against it. It works on arbitrary byte chunks (a line, a CRLF or a UTF-8 sequence may be
+//! The one parser of the crate: the [test client](crate::testing) and the
+//! [client](crate::client) (feature `client`) read streams with it, and the round-trip tests
+//! check the encoder against it. It works on arbitrary byte chunks (a line, a CRLF or a UTF-8 sequence may be
 //! split across chunks) and yields two views:
 //! - [`Frame`]: every blank-line-terminated block, comments included, exactly as sent;
 //! - [`ParsedEvent`]: what an `EventSource` dispatches (comment-only and data-less blocks are
@@ -179,6 +180,32 @@ impl EventParser {
         &self.last_event_id
     }
 
+    /// Bytes held for the block being parsed: its partial line and its fields so far. A
+    /// reader that bounds the size of an event checks it after each
+    /// [`feed`](Self::feed) (with [`with_max_line`](Self::with_max_line) one byte above the
+    /// bound, an over-long line shows here as well).
+    pub fn pending_len(&self) -> usize {
+        let block = &self.current;
+        self.line.len()
+            + block.comments.iter().map(String::len).sum::<usize>()
+            + block.event.as_ref().map_or(0, String::len)
+            + block.data.as_ref().map_or(0, String::len)
+            + block.id.as_ref().map_or(0, String::len)
+    }
+
+    /// Starts over on a new connection to the same stream, as an `EventSource` does when it
+    /// reconnects: the partial line and block of the previous connection are dropped (an
+    /// unterminated event is never dispatched) and a leading BOM is stripped again; the last
+    /// event id and the reconnection time are kept.
+    pub fn reconnected(&mut self) {
+        self.line.clear();
+        self.after_cr = false;
+        self.started = false;
+        self.current = Frame::default();
+        self.current_nonempty = false;
+        self.frames.clear();
+    }
+
     /// The reconnection time set by the last valid `retry:` field, in milliseconds.
     pub fn reconnection_time(&self) -> Option<u64> {
         self.reconnection_time
@@ -194,7 +221,12 @@ impl EventParser {
         }
         let data = frame.data?;
         Some(ParsedEvent {
-            event: frame.event.unwrap_or_else(|| "message".to_owned()),
+            // An empty `event:` value means `message` too (spec: "if the event type buffer
+            // has a value other than the empty string").
+            event: frame
+                .event
+                .filter(|event| !event.is_empty())
+                .unwrap_or_else(|| "message".to_owned()),
             data,
             last_event_id: self.last_event_id.clone(),
             id: frame.id,
@@ -348,5 +380,29 @@ mod tests {
         p.feed(b"\n\n");
         assert!(p.next_event().is_none());
         assert!(p.line.capacity() < 1000);
+    }
+
+    #[test]
+    fn empty_event_type_is_message() {
+        let ev = events(b"event:\ndata: a\n\nevent: \ndata: b\n\n");
+        let types: Vec<_> = ev.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(types, ["message", "message"]);
+    }
+
+    #[test]
+    fn reconnected_keeps_the_id_and_drops_the_partial_block() {
+        let mut p = EventParser::with_max_line(64);
+        p.feed(b"retry: 5\nid: 3\ndata: a\n\ndata: cut");
+        assert_eq!(p.next_event().map(|e| e.data), Some("a".to_owned()));
+        assert_eq!(p.pending_len(), "data: cut".len());
+        p.reconnected();
+        assert_eq!(p.pending_len(), 0);
+        p.feed(b"\xEF\xBB\xBFdata: b\n\n");
+        let event = p.next_event().unwrap();
+        assert_eq!(
+            (event.data.as_str(), event.last_event_id.as_str()),
+            ("b", "3")
+        );
+        assert_eq!(p.reconnection_time(), Some(5));
     }
 }

@@ -50,7 +50,7 @@ impl Coding {
     /// ticker's, the first event soonest, and every client decodes it), zstd (the least
     /// CPU and memory, the fewest bytes for larger JSON events), brotli (the most CPU and
     /// memory for no gain on small frames).
-    fn all() -> Vec<Coding> {
+    pub(crate) fn all() -> Vec<Coding> {
         vec![
             Coding::Gzip,
             #[cfg(feature = "zstd")]
@@ -470,6 +470,17 @@ impl Decoder {
 
     /// Everything `input` (the next chunk of the body) decodes to.
     pub(crate) fn feed(&mut self, input: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+        self.feed_at_most(input, usize::MAX)
+    }
+
+    /// As [`feed`](Self::feed), but fails with [`std::io::ErrorKind::FileTooLarge`] as
+    /// soon as `input` decodes to more than `limit` bytes (a client's bound on memory:
+    /// one compressed chunk may decode to a thousand times its size).
+    pub(crate) fn feed_at_most(
+        &mut self,
+        input: &[u8],
+        limit: usize,
+    ) -> Result<Vec<u8>, std::io::Error> {
         let mut out = Vec::new();
         let mut chunk = vec![0u8; 16 * 1024];
         let mut consumed = 0;
@@ -522,6 +533,12 @@ impl Decoder {
                 }
             };
             consumed += used;
+            if out.len() + made > limit {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::FileTooLarge,
+                    format!("one chunk decodes to more than {limit} bytes"),
+                ));
+            }
             out.extend_from_slice(&chunk[..made]);
             if !more && (consumed == input.len() || (used == 0 && made == 0)) {
                 return Ok(out);
