@@ -53,6 +53,8 @@ mod scenarios;
 mod servers;
 mod shared;
 mod soak;
+mod soak_settings;
+mod sockets;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
