@@ -50,19 +50,17 @@ pub mod broadcast;
 #[cfg(feature = "client")]
 pub mod client;
 mod error;
+pub mod error_body;
 mod event;
 pub mod extract;
 pub mod observability;
+#[cfg(feature = "client")]
+pub mod relay;
 mod response;
 mod server;
 mod state;
 mod stream;
 pub mod testing;
-
-/// Tower interop: the service [`App::layer`] wraps.
-pub mod layer {
-    pub use crate::app::InnerService;
-}
 
 #[doc(hidden)]
 pub mod __private;
@@ -75,9 +73,11 @@ pub use event::{encode, parse};
 pub use app::build_error::BuildError;
 pub use app::cors::Cors;
 pub use app::handler::Handler;
+pub use app::layer;
 pub use app::limits::Limits;
 pub use app::{App, AppService, IntoRoute, RouteDef};
 pub use error::BoxError;
+pub use error_body::ErrorBody;
 pub use event::into_event::IntoEvent;
 pub use event::server_sent::{EventError, ServerSentEvent};
 pub use event::typed::Event;

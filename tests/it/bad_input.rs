@@ -46,8 +46,11 @@ fn app() -> App {
             p.limit.to_string()
         })
         .post("/json", |Json(b): Json<Body>| async move { b.text })
-        .limits(sse_runtime::Limits::default().max_body_bytes(1024))
-        .limits(Limits::default().max_header_bytes(16 * 1024))
+        .limits(
+            Limits::default()
+                .max_body_bytes(1024)
+                .max_header_bytes(16 * 1024),
+        )
 }
 
 /// Sends raw bytes, returns everything the server answers before closing (or 2 s).

@@ -2,15 +2,21 @@
 //! tracing, request ids, authentication, compression, ...), and the built [`AppService`]
 //! is a [`tower::Service`] for requests with any body, so another tower stack — an axum
 //! `Router`, hyper-util's server — can serve it.
+//!
+//! [`InnerService`] is the service a layer wraps (rarely named: layers are generic over it).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use crate::app::{App, AppService, InnerService};
+use tower::util::{BoxCloneSyncService, ServiceExt};
+
+use crate::app::service::{Core, Layered};
+use crate::app::{App, AppService};
 use crate::error::BoxError;
 use crate::response::{Request, Response};
 use crate::stream::body::Body;
@@ -118,5 +124,91 @@ where
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let service = self.clone();
         Box::pin(async move { Ok(service.handle(req.map(Body::new)).await) })
+    }
+}
+
+/// The service an [`App::layer`] wraps: the routed app (CORS, routing, handlers), inside
+/// the layers added before.
+///
+/// It answers every [`Request`], and is ready at once, unless a layer inside it fails or
+/// says otherwise. Layers are generic over the service they wrap, so this type
+/// is rarely named: see [`App::layer`].
+#[derive(Clone)]
+pub struct InnerService(Stage);
+
+#[derive(Clone)]
+enum Stage {
+    Routed(Arc<Core>),
+    Layered(Layered),
+}
+
+impl std::fmt::Debug for InnerService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stage = match &self.0 {
+            Stage::Routed(_) => "routed",
+            Stage::Layered(_) => "layered",
+        };
+        f.debug_tuple("InnerService").field(&stage).finish()
+    }
+}
+
+impl InnerService {
+    /// The routed app itself, inside no layer.
+    pub(crate) fn routed(core: Arc<Core>) -> Self {
+        Self(Stage::Routed(core))
+    }
+
+    /// Boxes a layered service that answers with any response body and may fail: the
+    /// body is boxed into a [`Body`] (an unbuffered wrapper: frames pass as they come),
+    /// the error into a `BoxError` (answered with a logged 500 by `AppService::handle`).
+    pub(crate) fn layered<S, B>(service: S) -> Self
+    where
+        S: tower::Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<crate::BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<crate::BoxError>,
+    {
+        let service = service.map_response(into_response::<B>).map_err(Into::into);
+        Self(Stage::Layered(BoxCloneSyncService::new(service)))
+    }
+
+    pub(crate) fn into_boxed(self) -> Layered {
+        match self.0 {
+            Stage::Routed(core) => BoxCloneSyncService::new(InnerService(Stage::Routed(core))),
+            Stage::Layered(layered) => layered,
+        }
+    }
+}
+
+/// A layered service's response, with its body boxed into a [`Body`].
+fn into_response<B>(response: http::Response<B>) -> Response
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<crate::BoxError>,
+{
+    response.map(Body::new)
+}
+
+impl tower::Service<Request> for InnerService {
+    type Response = Response;
+    type Error = crate::BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, crate::BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), crate::BoxError>> {
+        match &mut self.0 {
+            Stage::Routed(_) => Poll::Ready(Ok(())),
+            Stage::Layered(layered) => layered.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        match &mut self.0 {
+            Stage::Routed(core) => {
+                let core = Arc::clone(core);
+                Box::pin(async move { Ok(core.answer(req).await) })
+            }
+            Stage::Layered(layered) => layered.call(req),
+        }
     }
 }

@@ -5,14 +5,15 @@ pub(crate) mod arity;
 pub(crate) mod build_error;
 pub(crate) mod cors;
 pub(crate) mod handler;
-pub(crate) mod layer;
+pub mod layer;
 pub(crate) mod limits;
 pub(crate) mod pattern;
 pub(crate) mod router;
 mod service;
 
+pub(crate) use layer::InnerService;
+pub use service::AppService;
 pub(crate) use service::Core;
-pub use service::{AppService, InnerService};
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ use crate::app::cors::Cors;
 use crate::app::handler::{Endpoint, Handler};
 use crate::app::limits::Limits;
 use crate::app::router::Router;
+use crate::error_body::{ErrorBody, Shape};
 use crate::event::server_sent::ServerSentEvent;
 use crate::state::AppState;
 use crate::stream::compress::Compression;
@@ -147,6 +149,8 @@ pub(crate) struct Settings {
     pub(crate) shutdown_grace: Duration,
     pub(crate) limits: Limits,
     pub(crate) cors: Option<Cors>,
+    /// The shape of error bodies ([`App::error_body`]).
+    pub(crate) error_body: Shape,
 }
 
 impl Default for App {
@@ -167,10 +171,12 @@ impl App {
                     farewell: None,
                     first_event_window: DEFAULT_FIRST_EVENT_WINDOW,
                     compression: Compression::off(),
+                    failure_record: None,
                 },
                 shutdown_grace: Duration::from_secs(5),
                 limits: Limits::default(),
                 cors: None,
+                error_body: Shape::default(),
             },
             layers: Vec::new(),
             #[cfg(feature = "openapi")]
@@ -227,6 +233,51 @@ impl App {
     pub fn cors(mut self, cors: Cors) -> Self {
         self.settings.cors = Some(cors);
         self
+    }
+
+    /// The JSON shape of every error the app answers (default: FastAPI's
+    /// `{"detail": ...}`, [`error_body::Detail`](crate::error_body::Detail)): an
+    /// [`HttpError`](crate::HttpError) a handler returns, an extractor's rejection, the
+    /// router's 404 and 405, a panic's 500, and a streaming route's `Err` — as the
+    /// response before its first event, as the data of its `event: error` (the last line
+    /// of a JSON Lines stream) after it. Pass
+    /// [`error_body::OpenAi`](crate::error_body::OpenAi) for OpenAI's
+    /// `{"error": {"message", "type", "param", "code"}}`, or an
+    /// [`ErrorBody`] of your own (a closure `Fn(&HttpError) -> serde_json::Value` is
+    /// one). The OpenAPI document's error responses show the chosen shape. Responses made
+    /// by [layers](Self::layer) are theirs.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use sse_runtime::{error_body, testing::TestClient, App, HttpError, StatusCode};
+    ///
+    /// async fn key() -> Result<&'static str, HttpError> {
+    ///     Err(HttpError::with_detail(
+    ///         StatusCode::UNAUTHORIZED,
+    ///         json!({ "message": "Incorrect API key", "code": "invalid_api_key" }),
+    ///     ))
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let app = App::new().error_body(error_body::OpenAi).get("/key", key);
+    /// let response = TestClient::new(app).get("/key").send().await;
+    /// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    /// let body: Value = response.json().await;
+    /// assert_eq!(body["error"]["code"], "invalid_api_key");
+    /// assert_eq!(body["error"]["type"], "invalid_request_error");
+    /// # });
+    /// ```
+    pub fn error_body(mut self, shape: impl ErrorBody) -> Self {
+        let shape = Shape::new(shape);
+        self.settings.streams.failure_record = shape.failure_record();
+        self.settings.error_body = shape;
+        self
+    }
+
+    /// The schema of the app's error bodies, when it chose its own shape.
+    #[cfg(feature = "openapi")]
+    pub(crate) fn error_schema(&self) -> Option<serde_json::Value> {
+        self.settings.error_body.schema()
     }
 
     /// Compresses event streams and JSON Lines streams for clients that accept it (off by
@@ -334,7 +385,8 @@ impl App {
         let mut router = Router::default();
         let mut problems = Vec::new();
         #[cfg(feature = "openapi")]
-        let openapi = crate::openapi::AppDocs::new(&self.routes, self.openapi.as_ref());
+        let openapi =
+            crate::openapi::AppDocs::new(&self.routes, self.openapi.as_ref(), self.error_schema());
         for route in self.routes {
             let name = format!("{} {}", route.method, route.path);
             let params = pattern::params(&route.path).unwrap_or_default();

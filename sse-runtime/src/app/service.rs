@@ -2,14 +2,10 @@
 //! dispatch: route → extract → handler → respond (a streaming response enters the engine
 //! through [`stream::start`](crate::stream::start)).
 
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::FutureExt;
 use http::header::{HeaderValue, ACCEPT_ENCODING, ALLOW};
 use http::{Method, StatusCode};
@@ -17,14 +13,14 @@ use tokio_util::sync::CancellationToken;
 use tower::util::{BoxCloneSyncService, ServiceExt};
 use tracing::Instrument;
 
+use crate::app::layer::InnerService;
 use crate::app::limits::Limits;
 use crate::app::router::{Match, Router};
 use crate::app::{ApplyLayer, Settings};
 use crate::error::panic_message;
 use crate::response::http_error::HttpError;
-use crate::response::{json_response, IntoResponse, Request, Response};
+use crate::response::{IntoResponse, Request, Response};
 use crate::state::AppState;
-use crate::stream::body::Body;
 use crate::stream::start::{self, Refusal, RequestHead};
 
 /// A built app: cheap to clone, called once per request.
@@ -41,7 +37,7 @@ pub struct AppService {
 }
 
 /// The app inside its layers, boxed; a layer's error becomes a 500.
-type Layered = BoxCloneSyncService<Request, Response, crate::BoxError>;
+pub(crate) type Layered = BoxCloneSyncService<Request, Response, crate::BoxError>;
 
 /// The routes, state and settings of a built app.
 pub(crate) struct Core {
@@ -69,7 +65,7 @@ impl AppService {
         let layered = if layers.is_empty() {
             None
         } else {
-            let routed = InnerService(Stage::Routed(Arc::clone(&inner)));
+            let routed = InnerService::routed(Arc::clone(&inner));
             let layered = layers.into_iter().fold(routed, |inner, apply| apply(inner));
             Some(Arc::new(layered.into_boxed()))
         };
@@ -131,7 +127,10 @@ impl AppService {
                     Ok(response) => response,
                     Err(err) => {
                         tracing::error!(error = %err, "a layer failed the request");
-                        internal_server_error()
+                        self.inner
+                            .settings
+                            .error_body
+                            .finish(internal_server_error())
                     }
                 },
             }
@@ -142,8 +141,14 @@ impl AppService {
 }
 
 impl Core {
-    /// The routed app's answer, inside any layers: CORS, then `dispatch`.
-    async fn answer(&self, req: Request) -> Response {
+    /// The routed app's answer, inside any layers: CORS, then `dispatch`; an error's body
+    /// in the app's [shape](crate::App::error_body).
+    pub(crate) async fn answer(&self, req: Request) -> Response {
+        let response = self.answer_cors(req).await;
+        self.settings.error_body.finish(response)
+    }
+
+    async fn answer_cors(&self, req: Request) -> Response {
         let Some(cors) = &self.settings.cors else {
             return self.dispatch(req).await;
         };
@@ -209,10 +214,10 @@ impl Core {
                     method = %method,
                     path = %path,
                     status = failure.status.as_u16(),
-                    error = %failure.message,
+                    error = %failure.message(),
                     "stream failed before its first event"
                 );
-                HttpError::new(failure.status, failure.message).into_response()
+                HttpError::with_detail(failure.status, *failure.detail).into_response()
             }
             Err(Refusal::Panicked(panic)) => {
                 tracing::error!(
@@ -227,92 +232,8 @@ impl Core {
     }
 }
 
-/// The service an [`App::layer`] wraps: the routed app (CORS, routing, handlers), inside
-/// the layers added before.
-///
-/// It answers every [`Request`], and is ready at once, unless a layer inside it fails or
-/// says otherwise. Layers are generic over the service they wrap, so this type
-/// is rarely named: see [`App::layer`].
-#[derive(Clone)]
-pub struct InnerService(Stage);
-
-#[derive(Clone)]
-enum Stage {
-    Routed(Arc<Core>),
-    Layered(Layered),
-}
-
-impl std::fmt::Debug for InnerService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let stage = match &self.0 {
-            Stage::Routed(_) => "routed",
-            Stage::Layered(_) => "layered",
-        };
-        f.debug_tuple("InnerService").field(&stage).finish()
-    }
-}
-
-impl InnerService {
-    /// Boxes a layered service that answers with any response body and may fail: the
-    /// body is boxed into a [`Body`] (an unbuffered wrapper: frames pass as they come),
-    /// the error into a `BoxError` (answered with a logged 500 by `AppService::handle`).
-    pub(crate) fn layered<S, B>(service: S) -> Self
-    where
-        S: tower::Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<crate::BoxError>,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<crate::BoxError>,
-    {
-        let service = service.map_response(into_response::<B>).map_err(Into::into);
-        Self(Stage::Layered(BoxCloneSyncService::new(service)))
-    }
-
-    fn into_boxed(self) -> Layered {
-        match self.0 {
-            Stage::Routed(core) => BoxCloneSyncService::new(InnerService(Stage::Routed(core))),
-            Stage::Layered(layered) => layered,
-        }
-    }
-}
-
-/// A layered service's response, with its body boxed into a [`Body`].
-fn into_response<B>(response: http::Response<B>) -> Response
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<crate::BoxError>,
-{
-    response.map(Body::new)
-}
-
-impl tower::Service<Request> for InnerService {
-    type Response = Response;
-    type Error = crate::BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, crate::BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), crate::BoxError>> {
-        match &mut self.0 {
-            Stage::Routed(_) => Poll::Ready(Ok(())),
-            Stage::Layered(layered) => layered.poll_ready(cx),
-        }
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        match &mut self.0 {
-            Stage::Routed(core) => {
-                let core = Arc::clone(core);
-                Box::pin(async move { Ok(core.answer(req).await) })
-            }
-            Stage::Layered(layered) => layered.call(req),
-        }
-    }
-}
-
 /// The answer to a request whose handler (or stream, before its first event) panicked:
 /// 500 with `{"detail": "Internal Server Error"}`; the panic itself is only logged.
 fn internal_server_error() -> Response {
-    json_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &serde_json::json!({ "detail": "Internal Server Error" }),
-    )
+    HttpError::internal("Internal Server Error").into_response()
 }

@@ -84,8 +84,13 @@ impl std::fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 impl IntoResponse for Rejection {
+    /// `{"detail": [...]}` with the rejection's status. The rejection rides along in the
+    /// response's extensions, so that an app with its own
+    /// [error body](crate::App::error_body) writes the body in its shape instead.
     fn into_response(self) -> Response {
-        json_response(self.status, &serde_json::json!({ "detail": self.items }))
+        let mut response = json_response(self.status, &serde_json::json!({ "detail": self.items }));
+        response.extensions_mut().insert(self);
+        response
     }
 }
 

@@ -26,15 +26,19 @@ pub(super) const IN_PREFIX: &str = "#/components/schemas/";
 /// built; rewritten to [`IN_PREFIX`] (and names made unique) at the end.
 pub(super) const OUT_PREFIX: &str = "#/components/x-output-schemas/";
 
-/// Builds the document of `routes`.
+/// Builds the document of `routes`; `errors`: the schema of the app's error bodies when
+/// it chose its own [shape](crate::App::error_body) (else FastAPI's built-in ones).
 pub(crate) fn document<'a>(
     config: &OpenApiConfig,
+    errors: Option<&Value>,
     routes: impl IntoIterator<Item = (&'a Method, &'a str, Option<&'a RouteDoc>)>,
 ) -> Value {
     let mut ctx = Context {
         input: generator(Contract::Deserialize, IN_PREFIX),
         output: generator(Contract::Serialize, OUT_PREFIX),
         builtins: BTreeSet::new(),
+        errors: errors.map(|schema| (error_schema_name(schema), schema)),
+        errors_used: false,
         operation_ids: HashSet::new(),
     };
     let empty = RouteDoc::default();
@@ -88,11 +92,24 @@ pub(crate) fn document<'a>(
     for builtin in &ctx.builtins {
         builtin.insert_into(&mut schemas);
     }
+    if let (Some((name, schema)), true) = (&ctx.errors, ctx.errors_used) {
+        schemas.insert(name.clone(), (*schema).clone());
+    }
     if !schemas.is_empty() {
         let sorted: BTreeMap<String, Value> = schemas.into_iter().collect();
         doc["components"] = json!({ "schemas": sorted });
     }
     doc
+}
+
+/// The component name of an app's error schema: its `title`, else `Error`.
+fn error_schema_name(schema: &Value) -> String {
+    schema
+        .get("title")
+        .and_then(Value::as_str)
+        .filter(|title| !title.is_empty())
+        .unwrap_or("Error")
+        .to_owned()
 }
 
 fn generator(contract: Contract, prefix: &str) -> SchemaGenerator {

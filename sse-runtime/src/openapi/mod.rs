@@ -196,6 +196,7 @@ impl App {
         let config = self.openapi.clone().unwrap_or_default();
         generate::document(
             &config,
+            self.error_schema().as_ref(),
             self.routes.iter().map(|r| (r.method(), r.path(), r.doc())),
         )
     }

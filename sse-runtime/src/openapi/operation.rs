@@ -12,14 +12,18 @@ use super::model::{Builtin, In, MediaDoc, ParamDoc, ResponseDoc, RouteDoc, Statu
 use super::generate::IN_PREFIX;
 use super::refs::encode_ref_name;
 
-pub(super) struct Context {
+pub(super) struct Context<'e> {
     pub(super) input: SchemaGenerator,
     pub(super) output: SchemaGenerator,
     pub(super) builtins: BTreeSet<Builtin>,
+    /// The app's own error shape: its schema's name and the schema, which every error
+    /// response refers to in place of the built-in ones.
+    pub(super) errors: Option<(String, &'e Value)>,
+    pub(super) errors_used: bool,
     pub(super) operation_ids: HashSet<String>,
 }
 
-impl Context {
+impl Context<'_> {
     pub(super) fn operation(
         &mut self,
         method: &Method,
@@ -119,6 +123,11 @@ impl Context {
             MediaDoc::SseAny => json!({ "itemSchema": sse_item_schema(None, false) }),
             MediaDoc::Items(schema) => json!({ "itemSchema": schema(&mut self.output) }),
             MediaDoc::AnyItems => json!({ "itemSchema": {} }),
+            MediaDoc::Builtin(_) if self.errors.is_some() => {
+                self.errors_used = true;
+                let name = self.errors.as_ref().map_or("", |(name, _)| name.as_str());
+                json!({ "schema": { "$ref": format!("{IN_PREFIX}{}", encode_ref_name(name)) } })
+            }
             MediaDoc::Builtin(builtin) => {
                 self.builtins.insert(*builtin);
                 json!({ "schema": { "$ref": format!("{IN_PREFIX}{}", builtin.name()) } })

@@ -24,6 +24,8 @@ const DOCS_PAGE: &str = include_str!("docs.html");
 /// config, and the document once generated.
 pub(crate) struct AppDocs {
     config: OpenApiConfig,
+    /// The schema of the app's error bodies, when it chose its own shape.
+    errors: Option<Value>,
     serve: bool,
     routes: Vec<(Method, String, Option<RouteDoc>)>,
     document: OnceLock<(Arc<Value>, Bytes)>,
@@ -40,8 +42,13 @@ impl std::fmt::Debug for AppDocs {
 impl AppDocs {
     /// Keeps what the document needs of `routes`; `config` is `Some` when the app serves
     /// it.
-    pub(crate) fn new(routes: &[RouteDef], config: Option<&OpenApiConfig>) -> Arc<Self> {
+    pub(crate) fn new(
+        routes: &[RouteDef],
+        config: Option<&OpenApiConfig>,
+        errors: Option<Value>,
+    ) -> Arc<Self> {
         Arc::new(Self {
+            errors,
             serve: config.is_some(),
             config: config.cloned().unwrap_or_default(),
             routes: routes
@@ -84,6 +91,7 @@ impl AppDocs {
         self.document.get_or_init(|| {
             let value = document(
                 &self.config,
+                self.errors.as_ref(),
                 self.routes
                     .iter()
                     .map(|(m, p, d)| (m, p.as_str(), d.as_ref())),

@@ -92,14 +92,25 @@ impl fmt::Display for HttpError {
 impl std::error::Error for HttpError {}
 
 impl IntoResponse for HttpError {
+    /// `{"detail": ...}` with the error's status. The error rides along in the response's
+    /// extensions, so that an app with its own [error body](crate::App::error_body)
+    /// writes the body in its shape instead.
     fn into_response(self) -> Response {
-        json_response(self.status, &serde_json::json!({ "detail": self.detail }))
+        let mut response =
+            json_response(self.status, &serde_json::json!({ "detail": self.detail }));
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
-/// The status an error answers with: an [`HttpError`]'s own, 500 for any other error.
-pub(crate) fn status_of<E: 'static>(err: &E) -> StatusCode {
-    (err as &dyn Any)
-        .downcast_ref::<HttpError>()
-        .map_or(StatusCode::INTERNAL_SERVER_ERROR, HttpError::status)
+/// The status and detail an error answers with: an [`HttpError`]'s own (a structured
+/// detail stays JSON), else 500 and the error's text.
+pub(crate) fn status_and_detail<E: fmt::Display + 'static>(err: &E) -> (StatusCode, Value) {
+    match (err as &dyn Any).downcast_ref::<HttpError>() {
+        Some(http) => (http.status, http.detail.clone()),
+        None => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Value::String(err.to_string()),
+        ),
+    }
 }

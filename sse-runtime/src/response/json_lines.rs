@@ -113,10 +113,12 @@ impl Format for Ndjson {
     }
 
     fn write_failure(failure: &StreamFailure, buf: &mut BytesMut) {
-        let line = serde_json::json!({ "error": {
-            "status": failure.status.as_u16(),
-            "detail": failure.message,
-        } });
+        let line = failure.record.as_deref().cloned().unwrap_or_else(|| {
+            serde_json::json!({ "error": {
+                "status": failure.status.as_u16(),
+                "detail": failure.detail,
+            } })
+        });
         let _ = serde_json::to_writer(buf.writer(), &line);
         buf.put_u8(b'\n');
     }

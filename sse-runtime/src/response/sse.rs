@@ -192,11 +192,13 @@ impl Format for EventStream {
     }
 
     fn write_failure(failure: &StreamFailure, buf: &mut BytesMut) {
-        let detail = serde_json::json!({
-            "status": failure.status.as_u16(),
-            "detail": failure.message,
+        let data = failure.record.as_deref().cloned().unwrap_or_else(|| {
+            serde_json::json!({
+                "status": failure.status.as_u16(),
+                "detail": failure.detail,
+            })
         });
-        let event = ServerSentEvent::new().event("error").data(detail);
+        let event = ServerSentEvent::new().event("error").data(data);
         let _ = encode::write_event(&event, buf);
     }
 }

@@ -70,10 +70,10 @@ where
     fn write_item(item: Result<T, E>, buf: &mut BytesMut) -> Result<(), StreamFailure> {
         match item {
             Ok(item) => F::write_item(item, buf),
-            Err(err) => Err(StreamFailure::new(
-                http_error::status_of(&err),
-                err.to_string(),
-            )),
+            Err(err) => {
+                let (status, detail) = http_error::status_and_detail(&err);
+                Err(StreamFailure::new(status, detail))
+            }
         }
     }
 }

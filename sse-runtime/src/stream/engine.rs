@@ -36,16 +36,51 @@ const COALESCE_LIMIT: usize = 32 * 1024;
 #[derive(Clone, Debug)]
 pub(crate) struct StreamFailure {
     pub(crate) status: StatusCode,
-    pub(crate) message: String,
+    /// A message, or structured details (an `HttpError`'s detail, as it is).
+    pub(crate) detail: Box<serde_json::Value>,
+    /// The record the app's error shape makes of it (see [`FailureRecord`]); `None`: the
+    /// format's own.
+    pub(crate) record: Option<Box<serde_json::Value>>,
 }
 
 impl StreamFailure {
-    pub(crate) fn new(status: StatusCode, message: String) -> Self {
-        Self { status, message }
+    pub(crate) fn new(status: StatusCode, detail: serde_json::Value) -> Self {
+        Self {
+            status,
+            detail: Box::new(detail),
+            record: None,
+        }
     }
 
     pub(crate) fn internal(message: String) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::Value::String(message),
+        )
+    }
+
+    /// The detail as text, for logs: a string as it is, other JSON as JSON.
+    pub(crate) fn message(&self) -> std::borrow::Cow<'_, str> {
+        match &*self.detail {
+            serde_json::Value::String(text) => text.into(),
+            other => other.to_string().into(),
+        }
+    }
+}
+
+/// The app's error shape for a failure after the headers went out: the JSON a format
+/// writes as its failure record (an event stream's `event: error` data, the last JSON
+/// Line), from the status and detail.
+#[derive(Clone)]
+pub(crate) struct FailureRecord(pub(crate) Arc<RecordFn>);
+
+/// What a [`FailureRecord`] calls.
+pub(crate) type RecordFn =
+    dyn Fn(StatusCode, &serde_json::Value) -> serde_json::Value + Send + Sync;
+
+impl std::fmt::Debug for FailureRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FailureRecord(..)")
     }
 }
 
@@ -225,6 +260,8 @@ pub(crate) struct StreamContext {
     pub(crate) route: Arc<str>,
     /// The request's span: the parent of the stream's log records.
     pub(crate) span: tracing::Span,
+    /// The app's error shape, when it chose one.
+    pub(crate) failure_record: Option<FailureRecord>,
 }
 
 /// The body of a streaming response.
@@ -246,6 +283,7 @@ pub(crate) struct StreamBody {
     /// poll them.
     watcher: Option<Watcher>,
     farewell: Option<Bytes>,
+    failure_record: Option<FailureRecord>,
     /// Counts and metrics, from the moment it is bound to an app; records how the stream
     /// ended when dropped.
     stats: Option<StreamStats>,
@@ -271,6 +309,7 @@ impl StreamBody {
             shutdown: None,
             watcher: None,
             farewell: None,
+            failure_record: None,
             stats: None,
             done: false,
             compression: None,
@@ -319,6 +358,7 @@ impl StreamBody {
             }
             self.farewell = source.farewell(ctx.farewell.as_ref());
         }
+        self.failure_record.clone_from(&ctx.failure_record);
         self.shutdown = Some(Box::pin(ctx.shutdown.clone().cancelled_owned()));
         self.watcher.get_or_insert_with(Watcher::new).poll_shutdown = true;
         let mut stats = StreamStats::open(Arc::clone(&ctx.route), ctx.span.clone());
@@ -556,15 +596,19 @@ impl StreamBody {
                         stats.event();
                     }
                 }
-                Poll::Ready(Some(Err(failure))) => {
+                Poll::Ready(Some(Err(mut failure))) => {
                     let (span, route) = span_and_route(self.stats.as_ref());
                     tracing::error!(
                         parent: &span,
                         route,
                         status = failure.status.as_u16(),
-                        error = %failure.message,
+                        error = %failure.message(),
                         "stream ended by an error item"
                     );
+                    if let Some(record) = &self.failure_record {
+                        failure.record =
+                            Some(Box::new((record.0)(failure.status, &failure.detail)));
+                    }
                     unshare(&mut self.buf, &mut self.shared);
                     source.write_failure(&failure, &mut self.buf);
                     return Some(StreamEnd::Error);

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::panic_message;
 use crate::stream::body::Body;
 use crate::stream::compress::Compression;
+pub(crate) use crate::stream::engine::FailureRecord;
 use crate::stream::engine::{StreamContext, StreamFailure};
 use crate::stream::keep_alive::KeepAlive;
 
@@ -28,6 +29,8 @@ pub(crate) struct StreamDefaults {
     /// How long the headers wait for the first item.
     pub(crate) first_event_window: Duration,
     pub(crate) compression: Compression,
+    /// The app's error shape for a failure after the headers (`None`: the format's own).
+    pub(crate) failure_record: Option<FailureRecord>,
 }
 
 /// What the request says about its response's stream.
@@ -81,6 +84,7 @@ pub(crate) async fn start(
         farewell: defaults.farewell.clone(),
         route: Arc::clone(request.route),
         span: tracing::Span::current(),
+        failure_record: defaults.failure_record.clone(),
     });
     let primed = AssertUnwindSafe(stream.prime(defaults.first_event_window))
         .catch_unwind()
