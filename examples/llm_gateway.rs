@@ -35,7 +35,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use sse_runtime::client::{Client, ClientError, RawEvent};
+use sse_runtime::client::{Client, ClientError, ParsedEvent};
 use sse_runtime::{error_body, App, Event, HeaderMap, HttpError, Json, State, StatusCode, Stream};
 
 /// The terminator of an OpenAI stream, after the last chunk (`data: [DONE]`).
@@ -139,7 +139,7 @@ fn upstream_error(err: ClientError) -> HttpError {
 /// One upstream event as a chunk of the gateway: an `error` (OpenAI sends
 /// `data: {"error": {...}}`, some servers `event: error`) ends the stream with a `502`
 /// carrying the upstream's message; a chunk gets the public model name and the gateway's id.
-fn transform(event: &RawEvent, public_model: &str) -> Result<ChatCompletionChunk, HttpError> {
+fn transform(event: &ParsedEvent, public_model: &str) -> Result<ChatCompletionChunk, HttpError> {
     let bad_gateway = |message: String, code: &str| {
         HttpError::with_detail(
             StatusCode::BAD_GATEWAY,

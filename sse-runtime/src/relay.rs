@@ -73,7 +73,7 @@ use crate::response::http_error::HttpError;
 ///
 /// ```
 /// use futures_util::StreamExt;
-/// use sse_runtime::client::{Client, RawEvent};
+/// use sse_runtime::client::{Client, ParsedEvent};
 /// use sse_runtime::relay::relay;
 /// use sse_runtime::testing::{Protocol, TestClient};
 /// use sse_runtime::{App, HttpError, ServerSentEvent, Sse, State, StatusCode};
@@ -88,7 +88,7 @@ use crate::response::http_error::HttpError;
 /// /// The relay: each upstream number, doubled.
 /// async fn doubled(State(url): State<String>) -> Sse {
 ///     let upstream = Client::new().post(&url).send(); // a POST is not re-sent
-///     Sse::try_new(relay(upstream, |event: RawEvent| {
+///     Sse::try_new(relay(upstream, |event: ParsedEvent| {
 ///         let n: u32 = match event.data.parse() {
 ///             Ok(n) => n,
 ///             Err(_) => return Some(Err(HttpError::new(StatusCode::BAD_GATEWAY, "not a number"))),

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use sse_runtime::client::{Client, RawEvent};
+use sse_runtime::client::{Client, ParsedEvent};
 use sse_runtime::relay::relay;
 use sse_runtime::testing::{Protocol, TestClient};
 use sse_runtime::{error_body, App, ServerSentEvent, Sse, State, StatusCode};
@@ -193,7 +193,7 @@ async fn relayed(State(url): State<UpstreamUrl>) -> Sse {
         .post(&url.0)
         .json(&json!({ "q": "hi" }))
         .send();
-    Sse::try_new(relay(upstream, |event: RawEvent| {
+    Sse::try_new(relay(upstream, |event: ParsedEvent| {
         Some(Ok(
             ServerSentEvent::new().raw_data(event.data.to_uppercase())
         ))

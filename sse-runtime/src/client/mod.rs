@@ -95,7 +95,7 @@
 //! (streams to one HTTP/2 server share a connection).
 //!
 //! Items are the events an `EventSource` dispatches ([`parse::ParsedEvent`](crate::parse::ParsedEvent),
-//! re-exported as [`RawEvent`]), parsed by the crate's one parser,
+//! re-exported as [`ParsedEvent`]), parsed by the crate's one parser,
 //! [`EventParser`](crate::parse::EventParser), which the [test client](crate::testing)
 //! uses too.
 //!
@@ -128,7 +128,7 @@ pub use source::EventSource;
 pub use typed::{JsonEvents, TypedEvents};
 
 /// An event as an `EventSource` dispatches it: type, data, id, last event id, retry.
-pub use crate::parse::ParsedEvent as RawEvent;
+pub use crate::parse::ParsedEvent;
 
 use connector::Connector;
 

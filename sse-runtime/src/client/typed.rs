@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 
 use super::error::ClientError;
 use super::source::EventSource;
-use crate::parse::ParsedEvent as RawEvent;
+use crate::parse::ParsedEvent;
 
 /// Decodes one event's data, naming the event on failure.
-fn decode<T: DeserializeOwned>(event: &RawEvent) -> Result<T, ClientError> {
+fn decode<T: DeserializeOwned>(event: &ParsedEvent) -> Result<T, ClientError> {
     serde_json::from_str(&event.data).map_err(|source| ClientError::Decode {
         event: event.event.clone(),
         id: event.id.clone(),
