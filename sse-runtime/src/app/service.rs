@@ -26,7 +26,7 @@ use crate::stream::start::{self, Refusal, RequestHead};
 /// A built app: cheap to clone, called once per request.
 ///
 /// It is a [`tower::Service`] for requests with any body (see its `Service` impl), so it
-/// can be mounted in an axum `Router` or wrapped in tower layers; [`App::layer`] wraps it
+/// can be mounted in an axum `Router` or wrapped in tower layers; [`App::layer`](crate::App::layer) wraps it
 /// in layers that the app's own server and the test client go through too.
 #[derive(Clone)]
 pub struct AppService {
@@ -82,7 +82,7 @@ impl AppService {
     }
 
     /// The app's OpenAPI document (generated on first use, then kept), as served at
-    /// `/openapi.json` when [`App::openapi_config`] is set; see [`crate::openapi`].
+    /// `/openapi.json` when [`App::openapi_config`](crate::App::openapi_config) is set; see [`crate::openapi`].
     #[cfg(feature = "openapi")]
     pub fn openapi(&self) -> serde_json::Value {
         self.inner.openapi.document().as_ref().clone()
@@ -106,7 +106,7 @@ impl AppService {
         self.inner.settings.shutdown_grace
     }
 
-    /// Answers one request: through the app's [layers](App::layer), if any, to CORS,
+    /// Answers one request: through the app's [layers](crate::App::layer), if any, to CORS,
     /// route, extract, run the handler, bind streaming bodies to the app's settings.
     /// A handler that panics gets a 500; a layer's panic unwinds (tower-http's
     /// `CatchPanicLayer`, added last, turns it into a 500 too).
