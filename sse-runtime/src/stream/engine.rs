@@ -410,6 +410,7 @@ impl StreamBody {
         let buf = &mut self.buf;
         // `Some(Ok(shared))`: an item was written (`shared`: see [`written`]), or it wrote
         // nothing at all (the ready step).
+        let before = buf.len();
         let first = std::future::poll_fn(|cx| source.as_mut().poll_item(cx, buf));
         match tokio::time::timeout(window, first).await {
             Ok(Some(Err(failure))) => {
@@ -424,7 +425,9 @@ impl StreamBody {
                 Ok(())
             }
             Ok(Some(Ok(shared))) => {
-                let ready_step = shared.is_none() && self.buf.is_empty();
+                // An item that wrote nothing (the ready step) is no event; `buf` may already
+                // hold what the response put first (an event stream's `retry:`).
+                let ready_step = shared.is_none() && self.buf.len() == before;
                 self.written(shared);
                 if let (false, Some(stats)) = (ready_step, self.stats.as_mut()) {
                     stats.event();
