@@ -12,9 +12,8 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -28,6 +27,7 @@ use crate::error::{panic_message, BoxError};
 use crate::observability::{SendTimedOut, StreamEnd, StreamStats};
 use crate::stream::compress::{Compression, Encoder};
 use crate::stream::keep_alive::KeepAlive;
+use crate::stream::watch::Watched;
 
 /// Stop pulling ready items into one frame once it holds this many bytes.
 const COALESCE_LIMIT: usize = 32 * 1024;
@@ -177,76 +177,47 @@ where
     }
 }
 
-/// The waker a stream's keep-alive timer and shutdown signal are polled with: it notes
-/// that one of them fired, then wakes the stream's task. A wake-up by an item (the common
-/// case: one per event and subscriber) then polls neither, and costs one load of `fired`.
-struct Watch {
-    fired: AtomicBool,
-    /// The waker of the task that polls the body, as last seen.
-    task: Mutex<Option<Waker>>,
-}
-
-impl Wake for Watch {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.fired.store(true, Ordering::Release);
-        let task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(task) = task.as_ref() {
-            task.wake_by_ref();
-        }
-    }
-}
-
-/// A stream's [`Watch`], and what it saw last.
+/// What a stream's poll is to poll besides the handler's stream, and whether the handler's
+/// stream is to be polled at all: two [`Watched`] wakers, one for the keep-alive timer and
+/// the server's shutdown signal (so that a wake-up by an item, the common case, polls
+/// neither and costs one load of a flag), one for the handler's stream (so that a poll no
+/// item woke, such as hyper's poll right after it took a frame, does not poll the handler's
+/// stream again just to hear `Pending`).
 struct Watcher {
-    watch: Arc<Watch>,
-    /// A copy of the waker in `watch.task`, compared without taking the lock.
-    task: Option<Waker>,
+    /// The keep-alive timer's and the shutdown signal's.
+    signals: Watched,
+    /// The handler's stream's.
+    items: Watched,
     /// The shutdown future is to be polled (it fired, or was never polled).
     poll_shutdown: bool,
     /// The keep-alive timer is to be polled (it fired, or was set and not polled since).
     poll_timer: bool,
+    /// The handler's stream answered `Pending` to its last poll (with `items`' waker),
+    /// and has not woken since: polling it again would only hear `Pending` again.
+    items_idle: bool,
 }
 
 impl Watcher {
     fn new() -> Self {
         Self {
-            watch: Arc::new(Watch {
-                fired: AtomicBool::new(false),
-                task: Mutex::new(None),
-            }),
-            task: None,
+            signals: Watched::new(),
+            items: Watched::new(),
             poll_shutdown: true,
             poll_timer: true,
+            items_idle: false,
         }
     }
 
-    /// Keeps the watch's task waker current and takes the `fired` flag: once per poll.
+    /// Keeps the watches' task waker current and takes their flags: once per poll.
     fn register(&mut self, cx: &Context<'_>) {
-        if !self.task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
-            let task = cx.waker().clone();
-            *self
-                .watch
-                .task
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(task.clone());
-            self.task = Some(task);
-        }
-        // After the waker is stored: a wake-up that did not see it has set `fired`.
-        if self.watch.fired.load(Ordering::Relaxed)
-            && self.watch.fired.swap(false, Ordering::AcqRel)
-        {
+        // After the waker is stored: a wake-up that did not see it has set the flag.
+        if self.signals.register(cx) | self.signals.take_fired() {
             self.poll_shutdown = true;
             self.poll_timer = true;
         }
-    }
-
-    /// The waker the timer and the shutdown future are polled with.
-    fn waker(&self) -> Waker {
-        Waker::from(Arc::clone(&self.watch))
+        if self.items.register(cx) | self.items.take_fired() {
+            self.items_idle = false;
+        }
     }
 }
 
@@ -514,7 +485,9 @@ impl StreamBody {
         if this.shutdown_fired() {
             return this.shut_down();
         }
-        if let Some(reason) = this.pull_items(cx) {
+        if this.watcher.as_ref().is_some_and(|w| w.items_idle) {
+            // Nothing woke the handler's stream since it said `Pending`.
+        } else if let Some(reason) = this.pull_items(cx) {
             this.end_source();
             this.done = true;
             this.ended(reason);
@@ -543,10 +516,9 @@ impl StreamBody {
         match (self.shutdown.as_mut(), self.watcher.as_mut()) {
             (Some(shutdown), Some(watcher)) if watcher.poll_shutdown => {
                 watcher.poll_shutdown = false;
-                let waker = watcher.waker();
                 shutdown
                     .as_mut()
-                    .poll(&mut Context::from_waker(&waker))
+                    .poll(&mut Context::from_waker(watcher.signals.waker()))
                     .is_ready()
             }
             _ => false,
@@ -573,6 +545,14 @@ impl StreamBody {
         let Some(source) = self.source.as_mut() else {
             return Some(StreamEnd::Completed);
         };
+        // Polled with the watcher's waker, when there is one, so that the next poll knows
+        // whether an item woke the stream (see [`Watcher::items_idle`]).
+        let waker = match self.watcher.as_ref() {
+            Some(watcher) => watcher.items.waker(),
+            None => cx.waker(),
+        };
+        let cx = &mut Context::from_waker(waker);
+        let mut idle = false;
         while pending_len(&self.buf, self.shared.as_ref()) < COALESCE_LIMIT {
             let before = self.buf.len();
             let buf = &mut self.buf;
@@ -617,8 +597,14 @@ impl StreamBody {
                     return Some(StreamEnd::Error);
                 }
                 Poll::Ready(None) => return Some(StreamEnd::Completed),
-                Poll::Pending => return None,
+                Poll::Pending => {
+                    idle = true;
+                    break;
+                }
             }
+        }
+        if let Some(watcher) = self.watcher.as_mut() {
+            watcher.items_idle = idle;
         }
         None
     }
@@ -648,8 +634,7 @@ impl StreamBody {
             return Poll::Pending;
         }
         watcher.poll_timer = false;
-        let waker = watcher.waker();
-        let mut timer_cx = Context::from_waker(&waker);
+        let mut timer_cx = Context::from_waker(watcher.signals.waker());
         loop {
             if timer.as_mut().poll(&mut timer_cx).is_pending() {
                 return Poll::Pending;
