@@ -62,61 +62,86 @@ fn needs_escape(word: u64) -> bool {
     (control | zero_byte(quote) | zero_byte(backslash)) & HIGH_BITS != 0
 }
 
-/// How JSON escapes `byte`, if it does (as serde_json: the short forms, else `\u00XX`).
-#[inline]
-fn escape(byte: u8) -> Option<u8> {
-    match byte {
-        b'"' => Some(b'"'),
-        b'\\' => Some(b'\\'),
-        b'\n' => Some(b'n'),
-        b'\r' => Some(b'r'),
-        b'\t' => Some(b't'),
-        0x08 => Some(b'b'),
-        0x0c => Some(b'f'),
-        0x00..=0x1f => Some(b'u'),
-        _ => None,
+/// The bytes JSON escapes: `"`, `\` and the control characters.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
     }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// True if no byte of `bytes` is escaped: eight at a time, then the rest one by one.
+#[inline]
+fn is_clean(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        if needs_escape(u64::from_le_bytes(eight)) {
+            return false;
+        }
+    }
+    !words
+        .remainder()
+        .iter()
+        .any(|&byte| ESCAPED[usize::from(byte)])
 }
 
 /// Appends `text` as a JSON string, quotes included.
+#[inline]
 fn write_str(buf: &mut BytesMut, text: &str) {
     let bytes = text.as_bytes();
     buf.reserve(bytes.len() + 2);
     buf.put_u8(b'"');
+    if is_clean(bytes) {
+        buf.extend_from_slice(bytes);
+    } else {
+        write_escaped(buf, bytes);
+    }
+    buf.put_u8(b'"');
+}
+
+/// The contents of a string that has something to escape: as serde_json escapes it, the
+/// short forms where JSON has one, else `\u00XX`.
+#[cold]
+fn write_escaped(buf: &mut BytesMut, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut run = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Whole words without an escape are skipped eight bytes at a time.
-        if let Some(word) = bytes.get(i..i + 8) {
-            let mut eight = [0u8; 8];
-            eight.copy_from_slice(word);
-            if !needs_escape(u64::from_le_bytes(eight)) {
-                i += 8;
-                continue;
-            }
+    for (i, &byte) in bytes.iter().enumerate() {
+        if !ESCAPED[usize::from(byte)] {
+            continue;
         }
-        let byte = bytes[i];
-        if let Some(short) = escape(byte) {
-            buf.extend_from_slice(&bytes[run..i]);
-            if short == b'u' {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                buf.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(byte >> 4)],
-                    HEX[usize::from(byte & 0xf)],
-                ]);
-            } else {
-                buf.extend_from_slice(&[b'\\', short]);
-            }
-            run = i + 1;
+        buf.extend_from_slice(&bytes[run..i]);
+        let short = match byte {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            0x08 => b'b',
+            0x0c => b'f',
+            _ => 0,
+        };
+        if short == 0 {
+            buf.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ]);
+        } else {
+            buf.extend_from_slice(&[b'\\', short]);
         }
-        i += 1;
+        run = i + 1;
     }
     buf.extend_from_slice(&bytes[run..]);
-    buf.put_u8(b'"');
 }
 
 fn write_int(buf: &mut BytesMut, value: impl itoa::Integer) {
