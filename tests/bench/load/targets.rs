@@ -1,0 +1,520 @@
+//! The targets, each met or not, read from a run's record (never asserted in tests: the
+//! machine is shared and noisy). Issue #25's first, then the earlier issues' (#7, #15)
+//! that still hold. A target whose rows the run did not measure says "not measured".
+
+use std::fmt::Write as _;
+
+use crate::record::Record;
+
+/// The server every target is about.
+const OURS: &str = "ours";
+const AXUM: &str = "axum";
+const RAW_HYPER: &str = "raw hyper";
+const FASTAPI: &str = "FastAPI";
+
+/// What one target came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Met, with the figures that show it.
+    Met(String),
+    NotMet(String),
+    NotMeasured,
+}
+
+/// One target and its outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub text: String,
+    pub outcome: Outcome,
+}
+
+impl Target {
+    fn new(text: impl Into<String>, outcome: Outcome) -> Self {
+        Self {
+            text: text.into(),
+            outcome,
+        }
+    }
+}
+
+/// `value` against `limit` (`value <= limit`, or `>=` when `at_least`), shown as `shown`.
+fn check(value: f64, limit: f64, at_least: bool, shown: String) -> Outcome {
+    let met = if at_least {
+        value >= limit
+    } else {
+        value <= limit
+    };
+    if met {
+        Outcome::Met(shown)
+    } else {
+        Outcome::NotMet(shown)
+    }
+}
+
+/// ours / `other` of one row, against `limit`: "0.95× raw hyper (17.5 / 18.4 ms)".
+fn ratio_target(
+    record: &Record,
+    (scenario, size, variant, metric): (&str, Option<usize>, Option<&str>, &str),
+    other: &str,
+    limit: f64,
+    at_least: bool,
+) -> Outcome {
+    let (Some(ours), Some(theirs)) = (
+        record.find(scenario, size, variant, metric, OURS),
+        record.find(scenario, size, variant, metric, other),
+    ) else {
+        return Outcome::NotMeasured;
+    };
+    if theirs.median == 0.0 {
+        return Outcome::NotMeasured;
+    }
+    let ratio = ours.median / theirs.median;
+    check(
+        ratio,
+        limit,
+        at_least,
+        format!(
+            "{ratio:.2}× {other} ({} / {} {})",
+            short(ours.median),
+            short(theirs.median),
+            ours.unit
+        ),
+    )
+}
+
+fn short(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        thousands(v)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// `v` rounded, with thousands separators.
+fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    if v < 0.0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "1,000": a size as the report writes it.
+fn size(n: usize) -> String {
+    thousands(n as f64)
+}
+
+/// The HTTP/1.1 fan-out sizes issue #25 names.
+pub const FANOUT_SIZES: [usize; 3] = [1_000, 10_000, 19_000];
+
+/// Issue #25's targets.
+pub fn issue_25(record: &Record) -> Vec<Target> {
+    let mut targets = Vec::new();
+    for n in FANOUT_SIZES {
+        let at = Some(n);
+        targets.push(Target::new(
+            format!(
+                "HTTP/1.1 fan-out to {}: server CPU per delivery ≤ raw hyper's",
+                size(n)
+            ),
+            ratio_target(
+                record,
+                ("fanout", at, None, "server_cpu_per_delivery"),
+                RAW_HYPER,
+                1.0,
+                false,
+            ),
+        ));
+        targets.push(Target::new(
+            format!("HTTP/1.1 fan-out to {}: p99 ≤ 0.9× axum", size(n)),
+            ratio_target(record, ("fanout", at, None, "p99"), AXUM, 0.9, false),
+        ));
+        targets.push(Target::new(
+            format!("HTTP/1.1 fan-out to {}: p99 ≤ raw hyper", size(n)),
+            ratio_target(record, ("fanout", at, None, "p99"), RAW_HYPER, 1.0, false),
+        ));
+    }
+
+    // Memory per idle stream, at every size measured with both servers.
+    let mut memory =
+        |scenario: &str, what: &str, other: &str, rule: &dyn Fn(f64, f64) -> (bool, String)| {
+            let mut any = false;
+            for n in record.sizes(scenario) {
+                let ours = record.find(scenario, Some(n), None, "rss_per_stream", OURS);
+                let theirs = record.find(scenario, Some(n), None, "rss_per_stream", other);
+                if let (Some(ours), Some(theirs)) = (ours, theirs) {
+                    any = true;
+                    let (met, shown) = rule(ours.median, theirs.median);
+                    targets.push(Target::new(
+                        format!("{} at {}", what, size(n)),
+                        if met {
+                            Outcome::Met(shown)
+                        } else {
+                            Outcome::NotMet(shown)
+                        },
+                    ));
+                }
+            }
+            if !any {
+                targets.push(Target::new(what.to_owned(), Outcome::NotMeasured));
+            }
+        };
+    memory(
+        "streams",
+        "memory per idle HTTP/1.1 stream ≤ raw hyper + 0.5 KiB",
+        RAW_HYPER,
+        &|ours, theirs| {
+            (
+                ours <= theirs + 0.5,
+                format!("{:+.2} KiB ({ours:.1} / {theirs:.1} KiB)", ours - theirs),
+            )
+        },
+    );
+    memory(
+        "streams-h2",
+        "memory per idle h2c stream ≤ axum's",
+        AXUM,
+        &|ours, theirs| {
+            (
+                ours <= theirs,
+                format!("{:.2}× axum ({ours:.1} / {theirs:.1} KiB)", ours / theirs),
+            )
+        },
+    );
+
+    // Compressed streams: gzip against identity.
+    let gzip = |metric: &str| record.median("compression", None, Some("gzip"), metric, OURS);
+    let identity =
+        |metric: &str| record.median("compression", None, Some("identity"), metric, OURS);
+    targets.push(Target::new(
+        "idle gzip stream ≤ 24 KiB",
+        gzip("rss_per_idle_stream").map_or(Outcome::NotMeasured, |kib| {
+            check(kib, 24.0, false, format!("{kib:.1} KiB"))
+        }),
+    ));
+    for payload in ["stocks", "tokens"] {
+        let metric = format!("{payload}_bytes_per_event");
+        targets.push(Target::new(
+            format!("gzip: ≥ 5× fewer bytes, {payload}"),
+            match (identity(&metric), gzip(&metric)) {
+                (Some(plain), Some(packed)) if packed > 0.0 => check(
+                    plain / packed,
+                    5.0,
+                    true,
+                    format!("{:.1}× ({plain:.1} → {packed:.1} B/event)", plain / packed),
+                ),
+                _ => Outcome::NotMeasured,
+            },
+        ));
+    }
+    targets.push(Target::new(
+        "gzip: first event ≤ 1.1× identity",
+        match (identity("ttfe_p50"), gzip("ttfe_p50")) {
+            (Some(plain), Some(packed)) if plain > 0.0 => check(
+                packed / plain,
+                1.1,
+                false,
+                format!("{:.2}× ({packed:.3} / {plain:.3} ms)", packed / plain),
+            ),
+            _ => Outcome::NotMeasured,
+        },
+    ));
+    targets.push(Target::new(
+        "throughput, 1 stream ≥ 0.8× raw hyper",
+        ratio_target(
+            record,
+            ("throughput", None, None, "events_per_s"),
+            RAW_HYPER,
+            0.8,
+            true,
+        ),
+    ));
+    targets
+}
+
+/// The earlier issues' targets (#7, #15) that #25 did not replace.
+pub fn earlier(record: &Record) -> Vec<Target> {
+    let mut targets = vec![
+        Target::new(
+            "throughput ≥ 1.2× axum",
+            ratio_target(
+                record,
+                ("throughput", None, None, "events_per_s"),
+                AXUM,
+                1.2,
+                true,
+            ),
+        ),
+        Target::new(
+            "throughput ≥ 20× FastAPI",
+            ratio_target(
+                record,
+                ("throughput", None, None, "events_per_s"),
+                FASTAPI,
+                20.0,
+                true,
+            ),
+        ),
+    ];
+    let big = record.sizes("streams").last().copied();
+    targets.push(Target::new(
+        format!(
+            "≤ 8 KiB server RSS per idle stream{}",
+            big.map(|n| format!(" at {}", size(n))).unwrap_or_default()
+        ),
+        big.and_then(|n| record.median("streams", Some(n), None, "rss_per_stream", OURS))
+            .map_or(Outcome::NotMeasured, |kib| {
+                check(kib, 8.0, false, format!("{kib:.1} KiB"))
+            }),
+    ));
+    targets.push(Target::new(
+        "idle-stream RSS no worse than axum",
+        ratio_target(
+            record,
+            ("streams", big, None, "rss_per_stream"),
+            AXUM,
+            1.0,
+            false,
+        ),
+    ));
+    targets.push(Target::new(
+        "time to first event p50 within 1.1× raw hyper",
+        ratio_target(record, ("ttfe", None, None, "p50"), RAW_HYPER, 1.1, false),
+    ));
+    for (n, limit) in [(10_000, 50.0), (100_000, 500.0)] {
+        for (scenario, over) in [("fanout", ""), ("fanout-h2", " over h2c")] {
+            let Some(p99) = record.median(scenario, Some(n), None, "p99", OURS) else {
+                continue;
+            };
+            let fan = format!("{}{over}", size(n));
+            targets.push(Target::new(
+                format!("fan-out to {fan}: p99 ≤ {limit} ms"),
+                check(p99, limit, false, format!("{p99:.1} ms")),
+            ));
+            targets.push(Target::new(
+                format!("fan-out to {fan}: p99 ≤ 0.9× axum"),
+                ratio_target(record, (scenario, Some(n), None, "p99"), AXUM, 0.9, false),
+            ));
+            targets.push(Target::new(
+                format!("fan-out to {fan}: p99 ≤ raw hyper"),
+                ratio_target(
+                    record,
+                    (scenario, Some(n), None, "p99"),
+                    RAW_HYPER,
+                    1.0,
+                    false,
+                ),
+            ));
+        }
+    }
+    targets
+}
+
+/// One markdown line per target.
+fn lines(out: &mut String, targets: &[Target]) {
+    for target in targets {
+        let verdict = match &target.outcome {
+            Outcome::Met(shown) => format!("met: {shown}"),
+            Outcome::NotMet(shown) => format!("**NOT met**: {shown}"),
+            Outcome::NotMeasured => "not measured".to_owned(),
+        };
+        let _ = writeln!(out, "- {}: {verdict}", target.text);
+    }
+}
+
+/// The targets section of the report.
+pub fn render(record: &Record) -> String {
+    let mut out = String::new();
+    let current = issue_25(record);
+    let count =
+        |outcome: fn(&Outcome) -> bool| current.iter().filter(|t| outcome(&t.outcome)).count();
+    let _ = writeln!(out, "\n## Targets (issue #25)\n");
+    lines(&mut out, &current);
+    let _ = writeln!(
+        out,
+        "\n{} met, {} not met, {} not measured. Ratios are ours / the other, of the medians. \
+         \"Hold\" (the rows that meet their targets stay within noise over two runs): \
+         `--compare` an earlier run's record.",
+        count(|o| matches!(o, Outcome::Met(_))),
+        count(|o| matches!(o, Outcome::NotMet(_))),
+        count(|o| matches!(o, Outcome::NotMeasured)),
+    );
+    let _ = writeln!(out, "\n### Earlier targets (issues #7, #15)\n");
+    lines(&mut out, &earlier(record));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{tests::record, Row};
+
+    fn outcome<'a>(targets: &'a [Target], text: &str) -> &'a Outcome {
+        &targets
+            .iter()
+            .find(|t| t.text == text)
+            .unwrap_or_else(|| panic!("no target {text:?} in {targets:#?}"))
+            .outcome
+    }
+
+    #[test]
+    fn targets_without_their_rows_are_not_measured() {
+        let targets = issue_25(&record(&[]));
+        assert!(
+            targets.iter().all(|t| t.outcome == Outcome::NotMeasured),
+            "{targets:#?}"
+        );
+        // 3 fan-out sizes × 3, two memory rows, four compression rows, throughput.
+        assert_eq!(targets.len(), 9 + 2 + 4 + 1);
+    }
+
+    #[test]
+    fn the_fan_out_targets_read_ratios_of_medians() {
+        let r = record(&[
+            ("fanout", Some(1_000), "p99", "ours", &[18.0, 19.0, 30.0]),
+            ("fanout", Some(1_000), "p99", "axum", &[21.0]),
+            ("fanout", Some(1_000), "p99", "raw hyper", &[18.0]),
+            (
+                "fanout",
+                Some(1_000),
+                "server_cpu_per_delivery",
+                "ours",
+                &[16.0],
+            ),
+            (
+                "fanout",
+                Some(1_000),
+                "server_cpu_per_delivery",
+                "raw hyper",
+                &[16.1],
+            ),
+        ]);
+        let targets = issue_25(&r);
+        // 19 / 21 = 0.905: above 0.9.
+        assert!(matches!(
+            outcome(&targets, "HTTP/1.1 fan-out to 1,000: p99 ≤ 0.9× axum"),
+            Outcome::NotMet(s) if s.starts_with("0.90× axum")
+        ));
+        assert!(matches!(
+            outcome(&targets, "HTTP/1.1 fan-out to 1,000: p99 ≤ raw hyper"),
+            Outcome::NotMet(_)
+        ));
+        assert!(matches!(
+            outcome(
+                &targets,
+                "HTTP/1.1 fan-out to 1,000: server CPU per delivery ≤ raw hyper's"
+            ),
+            Outcome::Met(_)
+        ));
+        assert_eq!(
+            outcome(&targets, "HTTP/1.1 fan-out to 10,000: p99 ≤ raw hyper"),
+            &Outcome::NotMeasured
+        );
+    }
+
+    #[test]
+    fn memory_targets_are_read_at_every_size_measured_by_both() {
+        let r = record(&[
+            ("streams", Some(1_000), "rss_per_stream", "ours", &[11.4]),
+            (
+                "streams",
+                Some(1_000),
+                "rss_per_stream",
+                "raw hyper",
+                &[11.0],
+            ),
+            ("streams", Some(10_000), "rss_per_stream", "ours", &[12.6]),
+            (
+                "streams",
+                Some(10_000),
+                "rss_per_stream",
+                "raw hyper",
+                &[11.0],
+            ),
+            ("streams-h2", Some(1_000), "rss_per_stream", "ours", &[3.0]),
+        ]);
+        let targets = issue_25(&r);
+        assert!(matches!(
+            outcome(
+                &targets,
+                "memory per idle HTTP/1.1 stream ≤ raw hyper + 0.5 KiB at 1,000"
+            ),
+            Outcome::Met(_)
+        ));
+        assert!(matches!(
+            outcome(&targets, "memory per idle HTTP/1.1 stream ≤ raw hyper + 0.5 KiB at 10,000"),
+            Outcome::NotMet(s) if s.starts_with("+1.60 KiB")
+        ));
+        assert_eq!(
+            outcome(&targets, "memory per idle h2c stream ≤ axum's"),
+            &Outcome::NotMeasured
+        );
+    }
+
+    #[test]
+    fn compression_and_throughput_targets() {
+        let mut r = record(&[
+            ("throughput", None, "events_per_s", "ours", &[4_364_819.0]),
+            (
+                "throughput",
+                None,
+                "events_per_s",
+                "raw hyper",
+                &[7_870_773.0],
+            ),
+        ]);
+        let mut add = |coding: &str, metric: &str, value: f64| {
+            r.rows.extend(Row::new(
+                "compression",
+                None,
+                Some(coding),
+                metric,
+                "ours",
+                metric,
+                "x",
+                false,
+                &[value],
+            ));
+        };
+        add("identity", "stocks_bytes_per_event", 100.0);
+        add("gzip", "stocks_bytes_per_event", 10.0);
+        add("identity", "tokens_bytes_per_event", 300.0);
+        add("gzip", "tokens_bytes_per_event", 75.0);
+        add("identity", "ttfe_p50", 1.0);
+        add("gzip", "ttfe_p50", 1.16);
+        add("gzip", "rss_per_idle_stream", 158.0);
+        let targets = issue_25(&r);
+        assert!(matches!(
+            outcome(&targets, "gzip: ≥ 5× fewer bytes, stocks"),
+            Outcome::Met(_)
+        ));
+        assert!(matches!(
+            outcome(&targets, "gzip: ≥ 5× fewer bytes, tokens"),
+            Outcome::NotMet(_)
+        ));
+        assert!(matches!(
+            outcome(&targets, "gzip: first event ≤ 1.1× identity"),
+            Outcome::NotMet(_)
+        ));
+        assert!(
+            matches!(outcome(&targets, "idle gzip stream ≤ 24 KiB"), Outcome::NotMet(s) if s == "158.0 KiB")
+        );
+        assert!(matches!(
+            outcome(&targets, "throughput, 1 stream ≥ 0.8× raw hyper"),
+            Outcome::NotMet(s) if s == "0.55× raw hyper (4,364,819 / 7,870,773 x)"
+        ));
+        let text = render(&r);
+        assert!(
+            text.contains("- idle gzip stream ≤ 24 KiB: **NOT met**: 158.0 KiB"),
+            "{text}"
+        );
+        assert!(text.contains("1 met, 4 not met, 11 not measured"), "{text}");
+    }
+}
