@@ -244,7 +244,7 @@ pub fn now_utc() -> String {
 }
 
 /// `secs` since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian calendar).
-fn utc(secs: u64) -> String {
+pub fn utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let time = secs % 86_400;
     // Howard Hinnant's civil_from_days.
@@ -263,119 +263,4 @@ fn utc(secs: u64) -> String {
         time / 60 % 60,
         time % 60
     )
-}
-
-#[cfg(test)]
-pub mod tests {
-    use super::*;
-
-    /// A record of `rows` (scenario, size, metric, server, values), for the tests of the
-    /// modules that read records.
-    pub fn record(rows: &[(&str, Option<usize>, &str, &str, &[f64])]) -> Record {
-        Record {
-            format: FORMAT,
-            date: "2026-12-07T19:30:00Z".to_owned(),
-            git_commit: Some("e4f4f93".to_owned()),
-            git_dirty: Some(false),
-            command: "--quick".to_owned(),
-            machine: Machine {
-                cores: 2,
-                description: "test CPU, 2 cores".to_owned(),
-            },
-            pinning: "none".to_owned(),
-            quick: true,
-            rounds: 3,
-            fanout_rounds: 3,
-            rows: rows
-                .iter()
-                .filter_map(|(scenario, size, metric, server, values)| {
-                    let higher = matches!(*metric, "events_per_s" | "connections_per_s");
-                    Row::new(
-                        scenario, *size, None, metric, server, metric, "x", higher, values,
-                    )
-                })
-                .collect(),
-            failures: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_record_survives_json() {
-        let mut record = record(&[
-            (
-                "throughput",
-                None,
-                "events_per_s",
-                "ours",
-                &[1.0e6, 2.5e6, 2.0e6],
-            ),
-            ("fanout", Some(1_000), "p99", "raw hyper", &[18.4, 17.2]),
-        ]);
-        record.rows.extend(Row::new(
-            "compression",
-            None,
-            Some("gzip"),
-            "rss_per_idle_stream",
-            "ours",
-            "RSS",
-            "KiB",
-            false,
-            &[158.0],
-        ));
-        let text = record.to_json();
-        let back = Record::from_json(&text).expect("parses");
-        assert_eq!(back, record);
-        assert_eq!(back.rows[0].median, 2.0e6);
-        assert_eq!(back.rows[1].median, (18.4 + 17.2) / 2.0);
-        assert_eq!(
-            back.median(
-                "compression",
-                None,
-                Some("gzip"),
-                "rss_per_idle_stream",
-                "ours"
-            ),
-            Some(158.0)
-        );
-        assert_eq!(back.rows[1].key(), "fanout/1000/p99 @ raw hyper");
-        assert_eq!(
-            back.rows[2].key(),
-            "compression/gzip/rss_per_idle_stream @ ours"
-        );
-    }
-
-    #[test]
-    fn a_record_of_another_format_is_refused() {
-        let mut record = record(&[]);
-        record.format = FORMAT + 1;
-        let err = Record::from_json(&record.to_json()).expect_err("refused");
-        assert!(err.contains("format"), "{err}");
-        assert!(Record::from_json("{").is_err());
-    }
-
-    #[test]
-    fn values_that_are_not_numbers_are_left_out() {
-        let row = Row::new(
-            "f",
-            None,
-            None,
-            "max",
-            "s",
-            "l",
-            "ms",
-            false,
-            &[f64::NAN, 3.0],
-        )
-        .expect("a row");
-        assert_eq!(row.values, vec![3.0]);
-        assert!(Row::new("f", None, None, "max", "s", "l", "ms", false, &[f64::NAN]).is_none());
-        assert_eq!(row.range(), (3.0, 3.0));
-    }
-
-    #[test]
-    fn dates_are_utc_calendar_dates() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc(1_796_671_800), "2026-12-07T19:30:00Z");
-    }
 }
