@@ -231,7 +231,7 @@ mod compare_tests {
             ),
             "{text}"
         );
-        assert!(text.contains("| events_per_s ↑ | ours | 1050000 (1000000, 1100000) | 2050000 (2000000, 2100000) | 1.95× (+95.2 %) | **better** |"), "{text}");
+        assert!(text.contains("| events_per_s ↑ | ours | 1,050,000 (1,000,000; 1,100,000) | 2,050,000 (2,000,000; 2,100,000) | 1.95× (+95.2 %) | **better** |"), "{text}");
     }
 }
 

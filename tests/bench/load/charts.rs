@@ -253,11 +253,14 @@ fn fanout_latency(
                         fill.stroke_width(2),
                     ));
                 }
-                let (px, py) = chart.backend_coord(&(mid, p99.max(low)));
+                // The p99 figure above the whisker (or the box's top).
+                let top = stat("max").unwrap_or(p99).max(p99).max(low);
+                let (px, py) = chart.backend_coord(&(mid, top));
                 root.draw(&Text::new(
                     format!("p99 {}", short(p99)),
-                    (px + 3, py),
-                    TextStyle::from((FONT, 10).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+                    (px, py - 3),
+                    TextStyle::from((FONT, 10).into_font())
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
                 ))?;
             }
         }
@@ -280,7 +283,7 @@ fn fanout_latency(
         .border_style(BLACK)
         .draw()?;
     root.draw(&Text::new(
-        "box: p50 to p99; whisker: max",
+        "box: p50 to p99; whisker: max; figure: p99 (ms)",
         (WIDTH as i32 - 16, HEIGHT as i32 - 8),
         TextStyle::from((FONT, 11).into_font()).pos(Pos::new(HPos::Right, VPos::Bottom)),
     ))?;

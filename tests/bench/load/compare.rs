@@ -141,15 +141,28 @@ fn values(row: &Row) -> String {
     if shown.len() == 1 {
         shown.join("")
     } else {
-        format!("{} ({})", number(row.median), shown.join(", "))
+        format!("{} ({})", number(row.median), shown.join("; "))
     }
 }
 
 /// A number with about four significant digits.
 fn number(v: f64) -> String {
     let a = v.abs();
-    if a >= 1_000.0 || a == 0.0 {
-        format!("{v:.0}")
+    if a >= 1_000.0 {
+        let digits = format!("{a:.0}");
+        let mut out = String::new();
+        if v < 0.0 {
+            out.push('-');
+        }
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else if a == 0.0 {
+        "0".to_owned()
     } else if a >= 100.0 {
         format!("{v:.1}")
     } else if a >= 1.0 {
