@@ -34,6 +34,13 @@
 //! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
 //! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
 //!
+//! Every run writes its record as JSON (`--json PATH`, default beside `--out`, see
+//! `record.rs`) and its charts as SVG (`--charts DIR`, default `bench-charts/` beside
+//! `--out`, `--no-charts` for none; `charts.rs`), and prints the targets met or not
+//! (`targets.rs`). `--compare OLD.json` compares the run with an earlier record, row by
+//! row, `--compare OLD.json NEW.json` two records without a run (`compare.rs`, `--noise
+//! PCT`). `--help` lists every option.
+//!
 //! `cargo bench -p sse-bench --bench load -- soak` runs the soak instead (10,000
 //! streams of our server held for 10 minutes, `SOAK_STREAMS` / `SOAK_SECS` to shrink it;
 //! see `soak.rs`); the comparison never includes it.
@@ -41,7 +48,8 @@
 // The modules import one another one way only (`tests/bench/modules.rs` checks it):
 // `shared` and `procs` are leaves; the server side (`servers`) and the client side
 // (`client`, `fanout_client`, `fanout_h2`, `scenarios`, `fanout_redis`, `compression`,
-// `soak`) meet only there; `options` holds the command line; this file drives them all.
+// `soak`) meet only there; `options` holds the command line; `record` the run's rows,
+// which `compare`, `targets` and `charts` read; this file drives them all.
 mod charts;
 mod client;
 mod compare;
