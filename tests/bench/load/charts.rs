@@ -110,10 +110,12 @@ fn draw_bars(root: &Area<'_>, area: &Area<'_>, bars: &Bars) -> Result<(), Error>
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
+        .set_label_area_size(LabelAreaPosition::Top, 26)
         .build_cartesian_2d(0.0..groups as f64, 0.0..top)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .light_line_style(WHITE)
         .x_labels(0)
         .x_label_formatter(&|_| String::new())
         .y_desc(bars.y_desc.as_str())
@@ -127,10 +129,7 @@ fn draw_bars(root: &Area<'_>, area: &Area<'_>, bars: &Bars) -> Result<(), Error>
             let x0 = i as f64 + 0.1 + j as f64 * width;
             v.map(|v| Rectangle::new([(x0, 0.0), (x0 + width * 0.92, v)], fill.filled()))
         });
-        chart
-            .draw_series(rects)?
-            .label(name.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], fill.filled()));
+        chart.draw_series(rects)?;
         for (i, v) in values.iter().enumerate() {
             if let Some(v) = v {
                 let x = i as f64 + 0.1 + (j as f64 + 0.46) * width;
@@ -145,13 +144,30 @@ fn draw_bars(root: &Area<'_>, area: &Area<'_>, bars: &Bars) -> Result<(), Error>
         }
     }
     group_labels(root, &bars.groups, |i| chart.backend_coord(&(i + 0.5, 0.0)))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    if bars.series.len() > 1 {
+        let names: Vec<&str> = bars.series.iter().map(|(n, _)| n.as_str()).collect();
+        legend(root, &names, chart.backend_coord(&(0.0, top)))?;
+    }
+    Ok(())
+}
+
+/// The series' colours and names in a row above the plot, whose top left corner is at
+/// `corner` (pixels).
+fn legend(root: &Area<'_>, names: &[&str], corner: (i32, i32)) -> Result<(), Error> {
+    let (mut x, y) = (corner.0 + 8, corner.1 - 14);
+    for (i, name) in names.iter().enumerate() {
+        root.draw(&Rectangle::new(
+            [(x, y - 5), (x + 10, y + 5)],
+            colour(name, i).filled(),
+        ))?;
+        root.draw(&Text::new(
+            (*name).to_owned(),
+            (x + 15, y),
+            TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+        // The naive font metrics: about 7 px per character at 12 px.
+        x += 15 + 7 * i32::try_from(name.chars().count()).unwrap_or(20) + 20;
+    }
     Ok(())
 }
 
@@ -215,10 +231,12 @@ fn fanout_latency(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
+        .set_label_area_size(LabelAreaPosition::Top, 26)
         .build_cartesian_2d(0.0..sizes.len() as f64, (low..high).log_scale())?;
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .light_line_style(WHITE)
         .x_labels(0)
         .x_label_formatter(&|_| String::new())
         .y_desc("delivery latency (ms, log scale)")
@@ -264,10 +282,7 @@ fn fanout_latency(
                 ))?;
             }
         }
-        chart
-            .draw_series(boxes)?
-            .label(server.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], fill.filled()));
+        chart.draw_series(boxes)?;
         chart.draw_series(whiskers)?;
     }
     let labels: Vec<String> = sizes
@@ -275,13 +290,8 @@ fn fanout_latency(
         .map(|n| format!("{} subscribers", thousands(*n)))
         .collect();
     group_labels(&root, &labels, |i| chart.backend_coord(&(i + 0.5, low)))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    let names: Vec<&str> = servers.iter().map(String::as_str).collect();
+    legend(&root, &names, chart.backend_coord(&(0.0, high)))?;
     root.draw(&Text::new(
         "box: p50 to p99; whisker: max; figure: p99 (ms)",
         (WIDTH as i32 - 16, HEIGHT as i32 - 8),
@@ -427,8 +437,9 @@ fn compression(record: &Record, path: &Path) -> Result<bool, Error> {
     ];
     let root = SVGBackend::new(path, (WIDTH + 450, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
-    let root = root.titled("Compressed streams (ours)", (FONT, 20))?;
-    for (area, bars) in root.split_evenly((1, panels.len())).iter().zip(&panels) {
+    // Labels are drawn in the backend's pixels: on `root`, not on the titled area below.
+    let body = root.titled("Compressed streams (ours)", (FONT, 20))?;
+    for (area, bars) in body.split_evenly((1, panels.len())).iter().zip(&panels) {
         draw_bars(&root, area, bars)?;
     }
     root.present()?;

@@ -119,9 +119,9 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let driven = match (&old, &options.compare_new) {
-        (Some(old), Some(new)) => compare_records(&options, old, new),
-        _ => drive(&options, old.as_ref()),
+    let driven = match &options.from {
+        Some(new) => from_record(&options, old.as_ref(), new),
+        None => drive(&options, old.as_ref()),
     };
     if let Err(err) = driven {
         eprintln!("load: {err}");
@@ -129,15 +129,18 @@ fn main() {
     }
 }
 
-/// `--compare OLD.json NEW.json`: the comparison and NEW's targets, without a run (NEW's
-/// charts too with `--charts DIR`).
-fn compare_records(
+/// `--from NEW.json` (or `--compare OLD.json NEW.json`): NEW's targets and the comparison
+/// with OLD if given, without a run (NEW's charts too with `--charts DIR`).
+fn from_record(
     options: &Options,
-    old: &Record,
+    old: Option<&Record>,
     new: &Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let new = Record::load(new)?;
-    let mut out = compare::render(old, &new, options.noise);
+    let mut out = String::new();
+    if let Some(old) = old {
+        out.push_str(&compare::render(old, &new, options.noise));
+    }
     out.push_str(&targets::render(&new));
     if let Some(dir) = options.charts.as_deref().filter(|_| !options.no_charts) {
         out.push_str(&charts_section(&new, dir, None)?);

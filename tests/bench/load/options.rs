@@ -25,8 +25,9 @@ pub struct Options {
     pub no_charts: bool,
     /// `--compare OLD.json`: the record the run is compared with.
     pub compare: Option<PathBuf>,
-    /// `--compare OLD.json NEW.json`: compare two records, run nothing.
-    pub compare_new: Option<PathBuf>,
+    /// `--from RECORD.json`, or NEW of `--compare OLD.json NEW.json`: report on a record
+    /// (targets, charts, comparison), run nothing.
+    pub from: Option<PathBuf>,
     /// `--noise PCT`, as a fraction: the comparison's noise floor.
     pub noise: f64,
     /// `--help`.
@@ -66,6 +67,8 @@ Comparing runs (an A/B of a change):
   --compare OLD.json NEW.json
                            compare two records and run nothing (prints the targets of
                            NEW too; charts of NEW only with --charts DIR)
+  --from RECORD.json       run nothing: print the targets of a record and draw its charts
+                           (with --charts DIR), e.g. to draw them again
   --noise PCT              noise floor of the comparison, percent (default 5)
   A row changed when the new run's repetitions (min..max) lie wholly above or below the
   old run's and the medians differ by more than the noise floor; it is then better or
@@ -90,7 +93,7 @@ impl Options {
             charts: None,
             no_charts: false,
             compare: None,
-            compare_new: None,
+            from: None,
             noise: crate::compare::DEFAULT_NOISE_PERCENT / 100.0,
             help: false,
         };
@@ -131,7 +134,7 @@ impl Options {
                 "--compare" => {
                     options.compare = Some(args.next().ok_or("--compare needs OLD.json")?.into());
                     if let Some(new) = args.next_if(|a| !a.starts_with("--")) {
-                        options.compare_new = Some(new.into());
+                        options.from = Some(new.into());
                     }
                 }
                 "--noise" => {
@@ -142,6 +145,7 @@ impl Options {
                         .ok_or("--noise needs a percentage")?
                         / 100.0;
                 }
+                "--from" => options.from = Some(args.next().ok_or("--from needs a record")?.into()),
                 "--help" | "-h" => options.help = true,
                 other => return Err(format!("unknown option {other:?} (see --help)")),
             }
