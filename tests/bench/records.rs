@@ -24,9 +24,11 @@ mod targets;
 mod record_tests {
     use crate::record::{now_utc, utc, Machine, Record, Row, FORMAT};
 
-    /// A record of `rows` (scenario, size, metric, server, values), for the tests of the
-    /// modules that read records.
-    pub fn record(rows: &[(&str, Option<usize>, &str, &str, &[f64])]) -> Record {
+    /// One row of `record`: scenario, size, metric, server, values.
+    pub type Spec<'a> = (&'a str, Option<usize>, &'a str, &'a str, &'a [f64]);
+
+    /// A record of `rows`, for the tests of the modules that read records.
+    pub fn record(rows: &[Spec<'_>]) -> Record {
         Record {
             format: FORMAT,
             date: "2026-12-07T19:30:00Z".to_owned(),

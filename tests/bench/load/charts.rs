@@ -21,6 +21,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::record::Record;
+use crate::shared::thousands;
 
 type Error = Box<dyn std::error::Error>;
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -48,19 +49,6 @@ fn colour(name: &str, index: usize) -> RGBColor {
             OTHERS[index % OTHERS.len()]
         }
     }
-}
-
-/// "1,000".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A value as a bar's label: three significant digits or a whole number.

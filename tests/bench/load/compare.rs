@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::record::{Record, Row};
+use crate::shared::thousands;
 
 /// The default noise floor, percent.
 pub const DEFAULT_NOISE_PERCENT: f64 = 5.0;
@@ -149,18 +150,8 @@ fn values(row: &Row) -> String {
 fn number(v: f64) -> String {
     let a = v.abs();
     if a >= 1_000.0 {
-        let digits = format!("{a:.0}");
-        let mut out = String::new();
-        if v < 0.0 {
-            out.push('-');
-        }
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
+        let sign = if v < 0.0 { "-" } else { "" };
+        format!("{sign}{}", thousands(a.round() as usize))
     } else if a == 0.0 {
         "0".to_owned()
     } else if a >= 100.0 {

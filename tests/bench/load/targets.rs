@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::record::Record;
+use crate::shared::thousands;
 
 /// The server every target is about.
 const OURS: &str = "ours";
@@ -84,31 +85,20 @@ fn ratio_target(
 
 fn short(v: f64) -> String {
     if v.abs() >= 100.0 {
-        thousands(v)
+        rounded(v)
     } else {
         format!("{v:.1}")
     }
 }
 
-/// `v` rounded, with thousands separators.
-fn thousands(v: f64) -> String {
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    if v < 0.0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+/// `v` (not negative) rounded, with thousands separators.
+fn rounded(v: f64) -> String {
+    thousands(v.max(0.0).round() as usize)
 }
 
 /// "1,000": a size as the report writes it.
 fn size(n: usize) -> String {
-    thousands(n as f64)
+    thousands(n)
 }
 
 /// The HTTP/1.1 fan-out sizes issue #25 names.
