@@ -460,7 +460,12 @@ fn drive(options: &Options, old: Option<&Record>) -> Result<(), Box<dyn std::err
     }
     report.push_str(&section);
     if let Some(dir) = options.charts_dir() {
-        report.push_str(&charts_section(&record, &dir, options.out.parent())?);
+        // The measurements are in the record already: a chart that cannot be written costs
+        // the charts, not the report.
+        match charts_section(&record, &dir, options.out.parent()) {
+            Ok(section) => report.push_str(&section),
+            Err(err) => eprintln!("load: charts: {err}"),
+        }
     }
     if let Some(old) = old {
         report.push_str(&compare::render(old, &record, options.noise));
