@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -27,7 +27,7 @@ use crate::error::{panic_message, BoxError};
 use crate::observability::{SendTimedOut, StreamEnd, StreamStats};
 use crate::stream::compress::{Compression, Encoder};
 use crate::stream::keep_alive::KeepAlive;
-use crate::stream::watch::Watched;
+use crate::stream::watch::Watch;
 
 /// Stop pulling ready items into one frame once it holds this many bytes.
 const COALESCE_LIMIT: usize = 32 * 1024;
@@ -178,30 +178,39 @@ where
 }
 
 /// What a stream's poll is to poll besides the handler's stream, and whether the handler's
-/// stream is to be polled at all: two [`Watched`] wakers, one for the keep-alive timer and
+/// stream is to be polled at all: two [`Watch`] wakers, one for the keep-alive timer and
 /// the server's shutdown signal (so that a wake-up by an item, the common case, polls
 /// neither and costs one load of a flag), one for the handler's stream (so that a poll no
 /// item woke, such as hyper's poll right after it took a frame, does not poll the handler's
 /// stream again just to hear `Pending`).
 struct Watcher {
     /// The keep-alive timer's and the shutdown signal's.
-    signals: Watched,
-    /// The handler's stream's.
-    items: Watched,
+    signals: Arc<Watch>,
+    signals_waker: Waker,
+    /// The handler's stream's (made once: the stream sees the same waker at every poll,
+    /// so it need not clone it again).
+    items: Arc<Watch>,
+    items_waker: Waker,
+    /// A copy of the task waker both watches hold, compared without taking their locks.
+    task: Option<Waker>,
     /// The shutdown future is to be polled (it fired, or was never polled).
     poll_shutdown: bool,
     /// The keep-alive timer is to be polled (it fired, or was set and not polled since).
     poll_timer: bool,
-    /// The handler's stream answered `Pending` to its last poll (with `items`' waker),
-    /// and has not woken since: polling it again would only hear `Pending` again.
+    /// The handler's stream answered `Pending` to its last poll (with `items_waker`), and
+    /// has not woken since: polling it again would only hear `Pending` again.
     items_idle: bool,
 }
 
 impl Watcher {
     fn new() -> Self {
+        let (signals, items) = (Watch::new(), Watch::new());
         Self {
-            signals: Watched::new(),
-            items: Watched::new(),
+            signals_waker: Waker::from(Arc::clone(&signals)),
+            signals,
+            items_waker: Waker::from(Arc::clone(&items)),
+            items,
+            task: None,
             poll_shutdown: true,
             poll_timer: true,
             items_idle: false,
@@ -209,13 +218,24 @@ impl Watcher {
     }
 
     /// Keeps the watches' task waker current and takes their flags: once per poll.
+    #[inline]
     fn register(&mut self, cx: &Context<'_>) {
+        if !self.task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
+            let task = cx.waker().clone();
+            self.signals.set_task(task.clone());
+            self.items.set_task(task.clone());
+            self.task = Some(task);
+            // A wake-up may have gone to the task's old waker.
+            self.poll_shutdown = true;
+            self.poll_timer = true;
+            self.items_idle = false;
+        }
         // After the waker is stored: a wake-up that did not see it has set the flag.
-        if self.signals.register(cx) | self.signals.take_fired() {
+        if self.signals.take_fired() {
             self.poll_shutdown = true;
             self.poll_timer = true;
         }
-        if self.items.register(cx) | self.items.take_fired() {
+        if self.items.take_fired() {
             self.items_idle = false;
         }
     }
@@ -429,6 +449,7 @@ impl StreamBody {
         written(&mut self.buf, &mut self.shared, shared);
     }
 
+    #[inline]
     fn take_frame(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if self
             .keep_alive
@@ -518,7 +539,7 @@ impl StreamBody {
                 watcher.poll_shutdown = false;
                 shutdown
                     .as_mut()
-                    .poll(&mut Context::from_waker(watcher.signals.waker()))
+                    .poll(&mut Context::from_waker(&watcher.signals_waker))
                     .is_ready()
             }
             _ => false,
@@ -548,7 +569,7 @@ impl StreamBody {
         // Polled with the watcher's waker, when there is one, so that the next poll knows
         // whether an item woke the stream (see [`Watcher::items_idle`]).
         let waker = match self.watcher.as_ref() {
-            Some(watcher) => watcher.items.waker(),
+            Some(watcher) => &watcher.items_waker,
             None => cx.waker(),
         };
         let cx = &mut Context::from_waker(waker);
@@ -634,7 +655,7 @@ impl StreamBody {
             return Poll::Pending;
         }
         watcher.poll_timer = false;
-        let mut timer_cx = Context::from_waker(watcher.signals.waker());
+        let mut timer_cx = Context::from_waker(&watcher.signals_waker);
         loop {
             if timer.as_mut().poll(&mut timer_cx).is_pending() {
                 return Poll::Pending;

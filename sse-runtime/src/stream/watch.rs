@@ -1,10 +1,10 @@
 //! [`Watch`]: a waker that notes it fired before it wakes the task, so that a task woken
 //! for many reasons polls each source of wake-ups only when that source fired.
 //!
-//! A stream's body is woken once per event; its keep-alive timer, the server's shutdown
-//! signal and the handler's stream each get their own `Watch`, and a poll skips the ones
-//! that did not fire. A connection does the same with the server's stop signal
-//! (`server/graceful.rs`).
+//! A stream's body is woken once per event; its keep-alive timer and the server's shutdown
+//! signal share one `Watch`, the handler's stream has another, and a poll skips what did
+//! not fire. A connection does the same with the server's stop signal
+//! (`server/graceful.rs`, through [`Watched`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -45,6 +45,7 @@ impl Watch {
     }
 
     /// Takes the `fired` flag: true if it fired since the last call.
+    #[inline]
     pub(crate) fn take_fired(&self) -> bool {
         self.fired.load(Ordering::Relaxed) && self.fired.swap(false, Ordering::AcqRel)
     }
@@ -74,6 +75,7 @@ impl Watched {
     /// Forwards wake-ups to the task polling with `cx`; true if that task changed (a
     /// wake-up may have gone to its old waker, so whatever the watch guards is to be
     /// polled).
+    #[inline]
     pub(crate) fn register(&mut self, cx: &Context<'_>) -> bool {
         if self.task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
             return false;
