@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the encoder and the parser (issue 5): first replays the committed reproducers of
+# Fuzzes the encoder, the parser (issue 5) and the fast JSON path of data fields (issue 25): first replays the committed reproducers of
 # past crashes (regressions/TARGET/), then runs each target for SECONDS (default 60).
 #
 #   bash sse-runtime/fuzz/run.sh [SECONDS]
@@ -22,7 +22,7 @@ mkdir -p "$log_dir"
 echo "== fuzz: build ($(cargo fuzz --version))"
 cargo fuzz build
 
-for target in roundtrip parse_bytes; do
+for target in roundtrip parse_bytes json_data; do
   if compgen -G "fuzz/regressions/$target/*" >/dev/null; then
     echo "== fuzz $target: replaying fuzz/regressions/$target"
     cargo fuzz run "$target" "fuzz/regressions/$target"/* -- -runs=1
