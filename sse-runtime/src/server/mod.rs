@@ -276,18 +276,28 @@ async fn serve_with(
                 let builders = Arc::clone(&builders);
                 let watcher = graceful.watcher();
                 let stopping = stopping.clone();
-                let tls = tls.clone();
                 let handshake_timeout = limits.header_read_timeout;
-                connections.spawn(async move {
-                    let _slot = slot;
-                    let _open = open;
-                    let result = match tls {
-                        None => {
-                            serve_plain(&builders, io, service, watcher, stopping, handshake_timeout, timed_out).await
-                        }
-                        #[cfg(feature = "tls")]
-                        Some(acceptor) => {
-                            match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
+                match tls.clone() {
+                    None => {
+                        // The connection's future is made here and moved into the task
+                        // whole: an `async` block that took `io` and the rest would keep
+                        // its own copy of them beside the future's for the connection's
+                        // lifetime.
+                        let serving = serve_plain(builders, io, service, watcher, stopping, handshake_timeout, timed_out);
+                        connections.spawn(async move {
+                            let _slot = slot;
+                            let _open = open;
+                            if let Err(err) = serving.await {
+                                tracing::debug!(%peer, error = %err, "connection ended with an error");
+                            }
+                        });
+                    }
+                    #[cfg(feature = "tls")]
+                    Some(acceptor) => {
+                        connections.spawn(async move {
+                            let _slot = slot;
+                            let _open = open;
+                            let result = match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
                                 Ok(Ok(io)) => serve_tls_connection(&builders, io, service, watcher, stopping, timed_out).await,
                                 Ok(Err(err)) => {
                                     tracing::debug!(%peer, error = %err, "TLS handshake failed");
@@ -297,18 +307,18 @@ async fn serve_with(
                                     tracing::debug!(%peer, "TLS handshake timed out");
                                     return;
                                 }
+                            };
+                            if let Err(err) = result {
+                                tracing::debug!(%peer, error = %err, "connection ended with an error");
                             }
-                        }
-                        #[cfg(not(feature = "tls"))]
-                        Some(never) => {
-                            let _ = (handshake_timeout, timed_out);
-                            match *never {}
-                        }
-                    };
-                    if let Err(err) = result {
-                        tracing::debug!(%peer, error = %err, "connection ended with an error");
+                        });
                     }
-                });
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => {
+                        let _ = (slot, open, io, service, watcher, stopping, builders, handshake_timeout, timed_out);
+                        match *never {}
+                    }
+                }
             }
         }
     }
@@ -366,7 +376,7 @@ async fn serve_tls_connection(
 /// header read timeout) is disconnected: one that sends nothing, and one that stops
 /// inside the HTTP/2 preface.
 async fn serve_plain(
-    builders: &Builders,
+    builders: Arc<Builders>,
     io: SendTimeout<TcpStream>,
     service: AppService,
     watcher: Watcher,
@@ -398,7 +408,7 @@ async fn serve_plain(
         }
         Protocol::Http2 => {
             Box::pin(serve_h2(
-                builders, io, service, watcher, stopping, timed_out,
+                &builders, io, service, watcher, stopping, timed_out,
             ))
             .await
         }
@@ -606,4 +616,50 @@ async fn refuse(mut stream: TcpStream) {
         let _ = stream.shutdown().await;
     })
     .await;
+}
+
+#[cfg(test)]
+mod size_probe {
+    use super::*;
+    use crate::app::IntoAppService;
+
+    #[tokio::test]
+    async fn sizes() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let service = App::new().into_app_service();
+        let limits = service.limits().clone();
+        let builders = Arc::new(Builders::new(&limits));
+        let graceful = GracefulShutdown::new();
+        let io = SendTimeout::new(stream, limits.send_timeout, limits.min_send_rate);
+        eprintln!("SendTimeout {}", std::mem::size_of_val(&io));
+        let timed_out = io.timed_out();
+        let fut = serve_plain(
+            builders,
+            io,
+            service,
+            graceful.watcher(),
+            CancellationToken::new(),
+            Duration::from_secs(1),
+            timed_out,
+        );
+        eprintln!("serve_plain {}", std::mem::size_of_val(&fut));
+        eprintln!(
+            "StreamBody {}",
+            std::mem::size_of::<crate::stream::engine::StreamBody>()
+        );
+        eprintln!("Sleep {}", std::mem::size_of::<tokio::time::Sleep>());
+        eprintln!(
+            "WaitForCancellationFutureOwned {}",
+            std::mem::size_of::<tokio_util::sync::WaitForCancellationFutureOwned>()
+        );
+        eprintln!(
+            "StreamStats {}",
+            std::mem::size_of::<crate::observability::StreamStats>()
+        );
+        eprintln!("AppService {}", std::mem::size_of::<AppService>());
+        drop(fut);
+    }
 }

@@ -11,6 +11,7 @@
 //! a fifth of a compressed `price_update`.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -107,7 +108,57 @@ pub struct Compression {
     zstd_window_log: u8,
     /// Silence after which a stream's compressor state is freed (`None`: never).
     release_after: Option<Duration>,
+    /// Freed gzip states, for the next stream that needs one (shared by the clones).
+    deflates: DeflatePool,
 }
+
+/// A few deflate states put back by idle gzip streams, reset, for the next stream that
+/// needs one. A state is one 150 KiB allocation: freed and allocated again at every
+/// release, it would leave the allocator a hole that the stream's next small allocation
+/// splits, and the next state would come from fresh memory (measured with glibc: every
+/// released stream kept ~148 KiB of RSS).
+#[derive(Clone, Default)]
+struct DeflatePool(Arc<Mutex<Vec<Box<zlib_rs::Deflate>>>>);
+
+/// States a [`DeflatePool`] keeps at most (~150 KiB each).
+const DEFLATE_POOL: usize = 8;
+
+impl DeflatePool {
+    fn take(&self, config: zlib_rs::DeflateConfig) -> Box<zlib_rs::Deflate> {
+        let pooled = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        match pooled {
+            Some(mut deflate) => {
+                // Here rather than when it is put back: a stream's first frame goes out
+                // without waiting for it.
+                deflate.reset();
+                deflate
+            }
+            None => Box::new(zlib_rs::Deflate::new_with_config(config)),
+        }
+    }
+
+    fn put(&self, deflate: Box<zlib_rs::Deflate>) {
+        let mut pool = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < DEFLATE_POOL {
+            pool.push(deflate);
+        }
+    }
+}
+
+impl std::fmt::Debug for DeflatePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeflatePool(..)")
+    }
+}
+
+/// Pools are a cache: two configurations are equal whatever their pools hold.
+impl PartialEq for DeflatePool {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for DeflatePool {}
 
 // No `Default`: it would be ambiguous, since an app compresses nothing unless told to
 // (`Compression::off()`) while `Compression::new()` enables every coding.
@@ -128,6 +179,7 @@ impl Compression {
             #[cfg(feature = "zstd")]
             zstd_window_log: 16,
             release_after: Some(DEFAULT_RELEASE_AFTER),
+            deflates: DeflatePool::default(),
         }
     }
 
@@ -160,6 +212,8 @@ impl Compression {
     pub fn gzip(mut self, level: u8, window_bits: u8) -> Self {
         self.gzip_level = level.min(9);
         self.gzip_window_bits = window_bits.clamp(9, 15);
+        // The pooled states have the old settings.
+        self.deflates = DeflatePool::default();
         self
     }
 
@@ -273,6 +327,7 @@ impl Compression {
                     strategy: zlib_rs::Strategy::Default,
                 },
                 window: 1 << self.gzip_window_bits,
+                pool: self.deflates.clone(),
                 deflate: None,
                 history: Vec::new(),
                 crc: 0,
@@ -464,6 +519,8 @@ struct Gzip {
     config: zlib_rs::DeflateConfig,
     /// The window size (bytes).
     window: usize,
+    /// Where the state comes from and goes back to.
+    pool: DeflatePool,
     deflate: Option<Box<zlib_rs::Deflate>>,
     /// The last `window` (up to `2 × window` while the state exists) bytes of text.
     history: Vec<u8>,
@@ -506,7 +563,7 @@ impl Gzip {
             let deflate = match &mut self.deflate {
                 Some(deflate) => deflate,
                 slot @ None => {
-                    let mut deflate = Box::new(zlib_rs::Deflate::new_with_config(self.config));
+                    let mut deflate = self.pool.take(self.config);
                     if !self.history.is_empty() {
                         deflate.set_dictionary(&self.history).map_err(|err| {
                             std::io::Error::other(format!("deflate dictionary: {err:?}"))
@@ -528,7 +585,9 @@ impl Gzip {
         if last {
             out.extend_from_slice(&self.crc.to_le_bytes());
             out.extend_from_slice(&self.size.to_le_bytes());
-            self.deflate = None;
+            if let Some(deflate) = self.deflate.take() {
+                self.pool.put(deflate);
+            }
             self.history = Vec::new();
         }
         Ok(out.freeze())
@@ -568,6 +627,14 @@ impl Gzip {
         }
         self.history.shrink_to_fit();
         Ok(())
+    }
+}
+
+impl Drop for Gzip {
+    fn drop(&mut self) {
+        if let Some(deflate) = self.deflate.take() {
+            self.pool.put(deflate);
+        }
     }
 }
 

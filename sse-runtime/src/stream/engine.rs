@@ -288,8 +288,9 @@ pub(crate) struct StreamBody {
     /// ended when dropped.
     stats: Option<StreamStats>,
     done: bool,
-    /// The response's own compression setting (`None`: the app's).
-    compression: Option<Compression>,
+    /// The response's own compression setting (`None`: the app's); boxed, as it is only
+    /// read when the stream starts.
+    compression: Option<Box<Compression>>,
     /// The negotiated compressor: every frame goes through it, flushed.
     encoder: Option<Box<Encoder>>,
 }
@@ -319,12 +320,12 @@ impl StreamBody {
 
     /// Overrides the app's compression setting for this stream.
     pub(crate) fn set_compression(&mut self, compression: Compression) {
-        self.compression = Some(compression);
+        self.compression = Some(Box::new(compression));
     }
 
     /// The stream's own compression setting, if it chose one.
     pub(crate) fn compression(&self) -> Option<&Compression> {
-        self.compression.as_ref()
+        self.compression.as_deref()
     }
 
     /// Compresses every frame from now on with `encoder` (chosen before the first frame).
@@ -524,6 +525,10 @@ impl StreamBody {
         }
         if this.done {
             return Poll::Ready(None);
+        }
+        // Idle: an empty buffer gives its allocation back (the next item allocates one).
+        if this.buf.capacity() != 0 {
+            this.buf = BytesMut::new();
         }
         this.poll_keep_alive(cx)
     }
