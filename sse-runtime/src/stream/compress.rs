@@ -622,6 +622,7 @@ impl Gzip {
             &mut tail,
         )?;
         self.held.extend_from_slice(&tail);
+        self.pool.put(deflate);
         if self.history.len() > self.window {
             self.history.drain(..self.history.len() - self.window);
         }
