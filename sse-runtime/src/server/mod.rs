@@ -279,18 +279,12 @@ async fn serve_with(
                 let handshake_timeout = limits.header_read_timeout;
                 match tls.clone() {
                     None => {
-                        // The connection's future is made here and moved into the task
-                        // whole: an `async` block that took `io` and the rest would keep
-                        // its own copy of them beside the future's for the connection's
-                        // lifetime.
-                        let serving = serve_plain(builders, io, service, watcher, stopping, handshake_timeout, timed_out);
-                        connections.spawn(async move {
-                            let _slot = slot;
-                            let _open = open;
-                            if let Err(err) = serving.await {
-                                tracing::debug!(%peer, error = %err, "connection ended with an error");
-                            }
-                        });
+                        // The task is this future itself: an `async` block awaiting it (or
+                        // taking its arguments) would keep a second copy of it (of them)
+                        // for the connection's lifetime.
+                        connections.spawn(serve_plain(
+                            (slot, open), peer, builders, io, service, watcher, stopping, handshake_timeout, timed_out,
+                        ));
                     }
                     #[cfg(feature = "tls")]
                     Some(acceptor) => {
@@ -375,7 +369,10 @@ async fn serve_tls_connection(
 /// A client that has not sent enough to tell its protocol within `sniff_timeout` (the
 /// header read timeout) is disconnected: one that sends nothing, and one that stops
 /// inside the HTTP/2 preface.
+#[allow(clippy::too_many_arguments)]
 async fn serve_plain(
+    _guards: (tokio::sync::OwnedSemaphorePermit, OpenConnection),
+    peer: std::net::SocketAddr,
     builders: Arc<Builders>,
     io: SendTimeout<TcpStream>,
     service: AppService,
@@ -383,35 +380,40 @@ async fn serve_plain(
     stopping: CancellationToken,
     sniff_timeout: Duration,
     timed_out: SendTimedOut,
-) -> Result<(), BoxError> {
-    let protocol = match tokio::time::timeout(sniff_timeout, sniff(io.get_ref())).await {
-        Ok(Ok(Some(protocol))) => protocol,
-        // Closed before sending anything.
-        Ok(Ok(None)) => return Ok(()),
-        Ok(Err(err)) => return Err(err.into()),
-        Err(_) => {
-            tracing::debug!(
-                timeout = ?sniff_timeout,
-                "client sent no request within the header read timeout"
-            );
-            return Ok(());
+) {
+    let result: Result<(), BoxError> = 'serve: {
+        let protocol = match tokio::time::timeout(sniff_timeout, sniff(io.get_ref())).await {
+            Ok(Ok(Some(protocol))) => protocol,
+            // Closed before sending anything.
+            Ok(Ok(None)) => break 'serve Ok(()),
+            Ok(Err(err)) => break 'serve Err(err.into()),
+            Err(_) => {
+                tracing::debug!(
+                    timeout = ?sniff_timeout,
+                    "client sent no request within the header read timeout"
+                );
+                break 'serve Ok(());
+            }
+        };
+        // Only HTTP/1.1 is served inline: HTTP/2 is boxed, so that every connection's task
+        // is sized for HTTP/1.1's state, not for the larger HTTP/2 one.
+        match protocol {
+            Protocol::Http1 => {
+                let conn = builders
+                    .http1
+                    .serve_connection(TokioIo::new(io), hyper_service(service, timed_out));
+                watcher.watch(conn).await.map_err(Into::into)
+            }
+            Protocol::Http2 => {
+                Box::pin(serve_h2(
+                    &builders, io, service, watcher, stopping, timed_out,
+                ))
+                .await
+            }
         }
     };
-    // Only HTTP/1.1 is served inline: HTTP/2 is boxed, so that every connection's task is
-    // sized for HTTP/1.1's state, not for the larger HTTP/2 one.
-    match protocol {
-        Protocol::Http1 => {
-            let conn = builders
-                .http1
-                .serve_connection(TokioIo::new(io), hyper_service(service, timed_out));
-            Ok(watcher.watch(conn).await?)
-        }
-        Protocol::Http2 => {
-            Box::pin(serve_h2(
-                &builders, io, service, watcher, stopping, timed_out,
-            ))
-            .await
-        }
+    if let Err(err) = result {
+        tracing::debug!(%peer, error = %err, "connection ended with an error");
     }
 }
 
