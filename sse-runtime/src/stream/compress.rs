@@ -109,56 +109,61 @@ pub struct Compression {
     /// Silence after which a stream's compressor state is freed (`None`: never).
     release_after: Option<Duration>,
     /// Freed gzip states, for the next stream that needs one (shared by the clones).
-    deflates: DeflatePool,
+    deflates: Pool<zlib_rs::Deflate>,
+    /// Freed zstd states, likewise.
+    #[cfg(feature = "zstd")]
+    zstds: Pool<zstd::stream::raw::Encoder<'static>>,
 }
 
-/// A few deflate states put back by idle gzip streams, reset, for the next stream that
-/// needs one. A state is one 150 KiB allocation: freed and allocated again at every
-/// release, it would leave the allocator a hole that the stream's next small allocation
-/// splits, and the next state would come from fresh memory (measured with glibc: every
-/// released stream kept ~148 KiB of RSS).
-#[derive(Clone, Default)]
-struct DeflatePool(Arc<Mutex<Vec<Box<zlib_rs::Deflate>>>>);
+/// A few compressor states put back by idle streams, for the next stream that needs one
+/// (reset when taken). A gzip state is one 150 KiB allocation: freed and allocated again
+/// at every release, it would leave the allocator a hole that the stream's next small
+/// allocation splits, and the next state would come from fresh memory (measured with
+/// glibc: every released gzip stream kept ~148 KiB of RSS).
+struct Pool<T>(Arc<Mutex<Vec<Box<T>>>>);
 
-/// States a [`DeflatePool`] keeps at most (~150 KiB each).
-const DEFLATE_POOL: usize = 8;
+/// States a [`Pool`] keeps at most (~150 KiB each for gzip).
+const POOL_SIZE: usize = 8;
 
-impl DeflatePool {
-    fn take(&self, config: zlib_rs::DeflateConfig) -> Box<zlib_rs::Deflate> {
-        let pooled = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        match pooled {
-            Some(mut deflate) => {
-                // Here rather than when it is put back: a stream's first frame goes out
-                // without waiting for it.
-                deflate.reset();
-                deflate
-            }
-            None => Box::new(zlib_rs::Deflate::new_with_config(config)),
-        }
+impl<T> Pool<T> {
+    fn take(&self) -> Option<Box<T>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).pop()
     }
 
-    fn put(&self, deflate: Box<zlib_rs::Deflate>) {
+    fn put(&self, state: Box<T>) {
         let mut pool = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if pool.len() < DEFLATE_POOL {
-            pool.push(deflate);
+        if pool.len() < POOL_SIZE {
+            pool.push(state);
         }
     }
 }
 
-impl std::fmt::Debug for DeflatePool {
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<T> Clone for Pool<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> std::fmt::Debug for Pool<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DeflatePool(..)")
+        f.write_str("Pool(..)")
     }
 }
 
 /// Pools are a cache: two configurations are equal whatever their pools hold.
-impl PartialEq for DeflatePool {
+impl<T> PartialEq for Pool<T> {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl Eq for DeflatePool {}
+impl<T> Eq for Pool<T> {}
 
 // No `Default`: it would be ambiguous, since an app compresses nothing unless told to
 // (`Compression::off()`) while `Compression::new()` enables every coding.
@@ -179,7 +184,9 @@ impl Compression {
             #[cfg(feature = "zstd")]
             zstd_window_log: 16,
             release_after: Some(DEFAULT_RELEASE_AFTER),
-            deflates: DeflatePool::default(),
+            deflates: Pool::default(),
+            #[cfg(feature = "zstd")]
+            zstds: Pool::default(),
         }
     }
 
@@ -213,7 +220,7 @@ impl Compression {
         self.gzip_level = level.min(9);
         self.gzip_window_bits = window_bits.clamp(9, 15);
         // The pooled states have the old settings.
-        self.deflates = DeflatePool::default();
+        self.deflates = Pool::default();
         self
     }
 
@@ -229,6 +236,8 @@ impl Compression {
     pub fn zstd(mut self, level: i8, window_log: u8) -> Self {
         self.zstd_level = level.clamp(1, 19);
         self.zstd_window_log = window_log.clamp(10, 24);
+        // The pooled states have the old settings.
+        self.zstds = Pool::default();
         self
     }
 
@@ -345,6 +354,7 @@ impl Compression {
             Coding::Zstd => Kind::Zstd(Box::new(Zstd {
                 level: i32::from(self.zstd_level),
                 window_log: u32::from(self.zstd_window_log),
+                pool: self.zstds.clone(),
                 encoder: None,
                 started: false,
                 held: Vec::new(),
@@ -520,7 +530,7 @@ struct Gzip {
     /// The window size (bytes).
     window: usize,
     /// Where the state comes from and goes back to.
-    pool: DeflatePool,
+    pool: Pool<zlib_rs::Deflate>,
     deflate: Option<Box<zlib_rs::Deflate>>,
     /// The last `window` (up to `2 × window` while the state exists) bytes of text.
     history: Vec<u8>,
@@ -563,7 +573,15 @@ impl Gzip {
             let deflate = match &mut self.deflate {
                 Some(deflate) => deflate,
                 slot @ None => {
-                    let mut deflate = self.pool.take(self.config);
+                    let mut deflate = match self.pool.take() {
+                        Some(mut deflate) => {
+                            // Here rather than when it was put back: a stream's first
+                            // frame goes out without waiting for it.
+                            deflate.reset();
+                            deflate
+                        }
+                        None => Box::new(zlib_rs::Deflate::new_with_config(self.config)),
+                    };
                     if !self.history.is_empty() {
                         deflate.set_dictionary(&self.history).map_err(|err| {
                             std::io::Error::other(format!("deflate dictionary: {err:?}"))
@@ -684,6 +702,8 @@ fn deflate_into(
 struct Zstd {
     level: i32,
     window_log: u32,
+    /// Where the encoder comes from and goes back to.
+    pool: Pool<zstd::stream::raw::Encoder<'static>>,
     encoder: Option<Box<zstd::stream::raw::Encoder<'static>>>,
     /// A frame was started.
     started: bool,
@@ -694,7 +714,12 @@ struct Zstd {
 #[cfg(feature = "zstd")]
 impl Zstd {
     fn build(&self) -> Result<Box<zstd::stream::raw::Encoder<'static>>, std::io::Error> {
-        use zstd::stream::raw::CParameter;
+        use zstd::stream::raw::{CParameter, Operation};
+        if let Some(mut encoder) = self.pool.take() {
+            // A new frame with the same parameters.
+            encoder.reinit()?;
+            return Ok(encoder);
+        }
         let mut encoder = zstd::stream::raw::Encoder::new(self.level)?;
         encoder.set_parameter(CParameter::WindowLog(self.window_log))?;
         // Small match-finder tables: events are short and repeat recent ones, so 4 Ki
@@ -720,7 +745,9 @@ impl Zstd {
         self.started = true;
         let data = zstd_frame(encoder, input, last)?;
         if last {
-            self.encoder = None;
+            if let Some(encoder) = self.encoder.take() {
+                self.pool.put(encoder);
+            }
         }
         if held.is_empty() {
             return Ok(data);
@@ -737,7 +764,17 @@ impl Zstd {
         };
         let end = zstd_frame(&mut encoder, b"", true)?;
         self.held.extend_from_slice(&end);
+        self.pool.put(encoder);
         Ok(())
+    }
+}
+
+#[cfg(feature = "zstd")]
+impl Drop for Zstd {
+    fn drop(&mut self) {
+        if let Some(encoder) = self.encoder.take() {
+            self.pool.put(encoder);
+        }
     }
 }
 
