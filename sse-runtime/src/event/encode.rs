@@ -17,6 +17,7 @@
 use bytes::{BufMut, BytesMut};
 use serde::Serialize;
 
+use crate::event::json;
 use crate::event::server_sent::{EventError, ServerSentEvent};
 
 /// The keep-alive comment FastAPI sends: `: ping` and a blank line.
@@ -176,6 +177,13 @@ fn write_json_field<T: Serialize + ?Sized>(
     let start = buf.len();
     buf.put_slice(b"data: ");
     let json_start = buf.len();
+    // The fast path writes what events are made of; what it leaves (a `RawValue`, a
+    // failing `Serialize`, ...) serde_json writes below, output and errors its own.
+    if json::write(value, buf).is_ok() {
+        buf.put_u8(b'\n');
+        return Ok(());
+    }
+    buf.truncate(json_start);
     let mut raw_line_break = false;
     let mut serializer = serde_json::Serializer::with_formatter(
         BufWriter(buf),

@@ -4,6 +4,7 @@
 
 pub mod encode;
 pub(crate) mod into_event;
+pub(crate) mod json;
 pub mod parse;
 pub(crate) mod server_sent;
 pub(crate) mod typed;

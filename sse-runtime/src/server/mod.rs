@@ -4,6 +4,7 @@
 
 mod coalesce;
 pub(crate) mod conn;
+mod graceful;
 pub(crate) mod idle;
 
 #[cfg(feature = "tls")]
@@ -19,7 +20,6 @@ use std::sync::Arc;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -34,6 +34,7 @@ use crate::server::coalesce::Coalesce;
 use crate::server::idle::{Activity, TrackedBody};
 use crate::stream::body::Body;
 use conn::SendTimeout;
+use graceful::until_stopped;
 
 /// Why serving failed: the app is misconfigured ([`BuildError`](crate::BuildError)), or
 /// binding or accepting failed.
@@ -238,8 +239,7 @@ async fn serve_with(
 ) -> std::io::Result<()> {
     let limits = service.limits().clone();
     let builders = Arc::new(Builders::new(&limits));
-    let graceful = GracefulShutdown::new();
-    // Tells HTTP/2 connections (not watched by `graceful`, see `serve_h2`) to go away.
+    // Tells every connection to finish what is in flight and close.
     let stopping = CancellationToken::new();
     let mut connections = JoinSet::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -274,7 +274,6 @@ async fn serve_with(
                 let timed_out = io.timed_out();
                 let service = service.clone();
                 let builders = Arc::clone(&builders);
-                let watcher = graceful.watcher();
                 let stopping = stopping.clone();
                 let handshake_timeout = limits.header_read_timeout;
                 match tls.clone() {
@@ -283,7 +282,7 @@ async fn serve_with(
                         // taking its arguments) would keep a second copy of it (of them)
                         // for the connection's lifetime.
                         connections.spawn(serve_plain(
-                            (slot, open), peer, builders, io, service, watcher, stopping, handshake_timeout, timed_out,
+                            (slot, open), peer, builders, io, service, stopping, handshake_timeout, timed_out,
                         ));
                     }
                     #[cfg(feature = "tls")]
@@ -292,7 +291,7 @@ async fn serve_with(
                             let _slot = slot;
                             let _open = open;
                             let result = match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
-                                Ok(Ok(io)) => serve_tls_connection(&builders, io, service, watcher, stopping, timed_out).await,
+                                Ok(Ok(io)) => serve_tls_connection(&builders, io, service, stopping, timed_out).await,
                                 Ok(Err(err)) => {
                                     tracing::debug!(%peer, error = %err, "TLS handshake failed");
                                     return;
@@ -309,7 +308,7 @@ async fn serve_with(
                     }
                     #[cfg(not(feature = "tls"))]
                     Some(never) => {
-                        let _ = (slot, open, io, service, watcher, stopping, builders, handshake_timeout, timed_out);
+                        let _ = (slot, open, io, service, stopping, builders, handshake_timeout, timed_out);
                         match *never {}
                     }
                 }
@@ -326,7 +325,6 @@ async fn serve_with(
     stopping.cancel();
     let grace = service.shutdown_grace();
     let drained = tokio::time::timeout(grace, async {
-        graceful.shutdown().await;
         while connections.join_next().await.is_some() {}
     })
     .await;
@@ -347,21 +345,17 @@ async fn serve_tls_connection(
     builders: &Builders,
     io: tokio_rustls::server::TlsStream<SendTimeout<TcpStream>>,
     service: AppService,
-    watcher: Watcher,
     stopping: CancellationToken,
     timed_out: SendTimedOut,
 ) -> Result<(), BoxError> {
     let h2 = io.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
     if h2 {
-        Box::pin(serve_h2(
-            builders, io, service, watcher, stopping, timed_out,
-        ))
-        .await
+        Box::pin(serve_h2(builders, io, service, stopping, timed_out)).await
     } else {
         let conn = builders
             .http1
             .serve_connection(TokioIo::new(io), hyper_service(service, timed_out));
-        Ok(watcher.watch(conn).await?)
+        Ok(until_stopped(conn, stopping, |conn| conn.graceful_shutdown()).await?)
     }
 }
 
@@ -376,7 +370,6 @@ async fn serve_plain(
     builders: Arc<Builders>,
     io: SendTimeout<TcpStream>,
     service: AppService,
-    watcher: Watcher,
     stopping: CancellationToken,
     sniff_timeout: Duration,
     timed_out: SendTimedOut,
@@ -402,13 +395,12 @@ async fn serve_plain(
                 let conn = builders
                     .http1
                     .serve_connection(TokioIo::new(io), hyper_service(service, timed_out));
-                watcher.watch(conn).await.map_err(Into::into)
+                until_stopped(conn, stopping, |conn| conn.graceful_shutdown())
+                    .await
+                    .map_err(Into::into)
             }
             Protocol::Http2 => {
-                Box::pin(serve_h2(
-                    &builders, io, service, watcher, stopping, timed_out,
-                ))
-                .await
+                Box::pin(serve_h2(&builders, io, service, stopping, timed_out)).await
             }
         }
     };
@@ -421,22 +413,16 @@ async fn serve_plain(
 /// streams finish) on shutdown, or once no request has been open on it for the idle
 /// timeout: hyper would keep an idle HTTP/2 connection forever, and each one holds a
 /// connection slot.
-///
-/// `watcher` is only held, so that the graceful shutdown counts this connection; the
-/// shutdown reaches it through `stopping`, because hyper-util's watcher cannot be
-/// combined with another reason to close.
 async fn serve_h2<IO>(
     builders: &Builders,
     io: IO,
     service: AppService,
-    watcher: Watcher,
     stopping: CancellationToken,
     timed_out: SendTimedOut,
 ) -> Result<(), BoxError>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let _watcher = watcher;
     let activity = Arc::new(Activity::default());
     let conn = builders.http2.serve_connection(
         TokioIo::new(Coalesce::new(io)),

@@ -12,9 +12,8 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -28,6 +27,7 @@ use crate::error::{panic_message, BoxError};
 use crate::observability::{SendTimedOut, StreamEnd, StreamStats};
 use crate::stream::compress::{Compression, Encoder};
 use crate::stream::keep_alive::KeepAlive;
+use crate::stream::watch::Watch;
 
 /// Stop pulling ready items into one frame once it holds this many bytes.
 const COALESCE_LIMIT: usize = 32 * 1024;
@@ -177,76 +177,67 @@ where
     }
 }
 
-/// The waker a stream's keep-alive timer and shutdown signal are polled with: it notes
-/// that one of them fired, then wakes the stream's task. A wake-up by an item (the common
-/// case: one per event and subscriber) then polls neither, and costs one load of `fired`.
-struct Watch {
-    fired: AtomicBool,
-    /// The waker of the task that polls the body, as last seen.
-    task: Mutex<Option<Waker>>,
-}
-
-impl Wake for Watch {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.fired.store(true, Ordering::Release);
-        let task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(task) = task.as_ref() {
-            task.wake_by_ref();
-        }
-    }
-}
-
-/// A stream's [`Watch`], and what it saw last.
+/// What a stream's poll is to poll besides the handler's stream, and whether the handler's
+/// stream is to be polled at all: two [`Watch`] wakers, one for the keep-alive timer and
+/// the server's shutdown signal (so that a wake-up by an item, the common case, polls
+/// neither and costs one load of a flag), one for the handler's stream (so that a poll no
+/// item woke, such as hyper's poll right after it took a frame, does not poll the handler's
+/// stream again just to hear `Pending`).
 struct Watcher {
-    watch: Arc<Watch>,
-    /// A copy of the waker in `watch.task`, compared without taking the lock.
+    /// The keep-alive timer's and the shutdown signal's.
+    signals: Arc<Watch>,
+    signals_waker: Waker,
+    /// The handler's stream's (made once: the stream sees the same waker at every poll,
+    /// so it need not clone it again).
+    items: Arc<Watch>,
+    items_waker: Waker,
+    /// A copy of the task waker both watches hold, compared without taking their locks.
     task: Option<Waker>,
     /// The shutdown future is to be polled (it fired, or was never polled).
     poll_shutdown: bool,
     /// The keep-alive timer is to be polled (it fired, or was set and not polled since).
     poll_timer: bool,
+    /// The handler's stream answered `Pending` to its last poll (with `items_waker`), and
+    /// has not woken since: polling it again would only hear `Pending` again.
+    items_idle: bool,
 }
 
 impl Watcher {
     fn new() -> Self {
+        let (signals, items) = (Watch::new(), Watch::new());
         Self {
-            watch: Arc::new(Watch {
-                fired: AtomicBool::new(false),
-                task: Mutex::new(None),
-            }),
+            signals_waker: Waker::from(Arc::clone(&signals)),
+            signals,
+            items_waker: Waker::from(Arc::clone(&items)),
+            items,
             task: None,
             poll_shutdown: true,
             poll_timer: true,
+            items_idle: false,
         }
     }
 
-    /// Keeps the watch's task waker current and takes the `fired` flag: once per poll.
+    /// Keeps the watches' task waker current and takes their flags: once per poll.
+    #[inline]
     fn register(&mut self, cx: &Context<'_>) {
         if !self.task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
             let task = cx.waker().clone();
-            *self
-                .watch
-                .task
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(task.clone());
+            self.signals.set_task(task.clone());
+            self.items.set_task(task.clone());
             self.task = Some(task);
+            // A wake-up may have gone to the task's old waker.
+            self.poll_shutdown = true;
+            self.poll_timer = true;
+            self.items_idle = false;
         }
-        // After the waker is stored: a wake-up that did not see it has set `fired`.
-        if self.watch.fired.load(Ordering::Relaxed)
-            && self.watch.fired.swap(false, Ordering::AcqRel)
-        {
+        // After the waker is stored: a wake-up that did not see it has set the flag.
+        if self.signals.take_fired() {
             self.poll_shutdown = true;
             self.poll_timer = true;
         }
-    }
-
-    /// The waker the timer and the shutdown future are polled with.
-    fn waker(&self) -> Waker {
-        Waker::from(Arc::clone(&self.watch))
+        if self.items.take_fired() {
+            self.items_idle = false;
+        }
     }
 }
 
@@ -459,6 +450,7 @@ impl StreamBody {
         written(&mut self.buf, &mut self.shared, shared);
     }
 
+    #[inline]
     fn take_frame(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if self
             .keep_alive
@@ -515,7 +507,9 @@ impl StreamBody {
         if this.shutdown_fired() {
             return this.shut_down();
         }
-        if let Some(reason) = this.pull_items(cx) {
+        if this.watcher.as_ref().is_some_and(|w| w.items_idle) {
+            // Nothing woke the handler's stream since it said `Pending`.
+        } else if let Some(reason) = this.pull_items(cx) {
             this.end_source();
             this.done = true;
             this.ended(reason);
@@ -548,10 +542,9 @@ impl StreamBody {
         match (self.shutdown.as_mut(), self.watcher.as_mut()) {
             (Some(shutdown), Some(watcher)) if watcher.poll_shutdown => {
                 watcher.poll_shutdown = false;
-                let waker = watcher.waker();
                 shutdown
                     .as_mut()
-                    .poll(&mut Context::from_waker(&waker))
+                    .poll(&mut Context::from_waker(&watcher.signals_waker))
                     .is_ready()
             }
             _ => false,
@@ -578,6 +571,14 @@ impl StreamBody {
         let Some(source) = self.source.as_mut() else {
             return Some(StreamEnd::Completed);
         };
+        // Polled with the watcher's waker, when there is one, so that the next poll knows
+        // whether an item woke the stream (see [`Watcher::items_idle`]).
+        let waker = match self.watcher.as_ref() {
+            Some(watcher) => &watcher.items_waker,
+            None => cx.waker(),
+        };
+        let cx = &mut Context::from_waker(waker);
+        let mut idle = false;
         while pending_len(&self.buf, self.shared.as_ref()) < COALESCE_LIMIT {
             let before = self.buf.len();
             let buf = &mut self.buf;
@@ -622,8 +623,14 @@ impl StreamBody {
                     return Some(StreamEnd::Error);
                 }
                 Poll::Ready(None) => return Some(StreamEnd::Completed),
-                Poll::Pending => return None,
+                Poll::Pending => {
+                    idle = true;
+                    break;
+                }
             }
+        }
+        if let Some(watcher) = self.watcher.as_mut() {
+            watcher.items_idle = idle;
         }
         None
     }
@@ -659,8 +666,7 @@ impl StreamBody {
             return Poll::Pending;
         }
         watcher.poll_timer = false;
-        let waker = watcher.waker();
-        let mut timer_cx = Context::from_waker(&waker);
+        let mut timer_cx = Context::from_waker(&watcher.signals_waker);
         loop {
             if timer.as_mut().poll(&mut timer_cx).is_pending() {
                 return Poll::Pending;

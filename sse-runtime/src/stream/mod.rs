@@ -7,3 +7,4 @@ pub(crate) mod compress;
 pub(crate) mod engine;
 pub(crate) mod keep_alive;
 pub(crate) mod start;
+pub(crate) mod watch;

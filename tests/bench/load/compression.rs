@@ -31,6 +31,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 
 use crate::procs::{Launch, Pinning, ServerProc};
+use crate::record;
 use crate::shared::{median, BoxError, COMPRESSED_SERVER as SERVER};
 
 const CODINGS: [&str; 4] = ["identity", "gzip", "br", "zstd"];
@@ -223,13 +224,68 @@ struct Row {
     rss: f64,
 }
 
-/// Runs every measurement and returns the report's section.
+/// The rows of the run's record (`record.rs`): scenario `compression`, the coding as the
+/// variant, server `ours`, one repetition each.
+fn records(rows: &[Row]) -> Vec<record::Row> {
+    let mut records = Vec::new();
+    for row in rows {
+        for (metric, label, unit, value) in [
+            (
+                "stocks_bytes_per_event",
+                "stocks bytes per event",
+                "B",
+                row.stock_bytes,
+            ),
+            (
+                "stocks_cpu_per_event",
+                "stocks server CPU per event",
+                "µs",
+                row.stock_cpu * 1e6,
+            ),
+            (
+                "tokens_bytes_per_event",
+                "tokens bytes per event",
+                "B",
+                row.token_bytes,
+            ),
+            (
+                "tokens_cpu_per_event",
+                "tokens server CPU per event",
+                "µs",
+                row.token_cpu * 1e6,
+            ),
+            ("ttfe_p50", "time to first event p50", "ms", row.ttfe),
+            (
+                "rss_per_idle_stream",
+                "server RSS per idle stream",
+                "KiB",
+                row.rss,
+            ),
+        ] {
+            let label = format!("compressed streams: {label} ({unit})");
+            records.extend(record::Row::new(
+                "compression",
+                None,
+                Some(row.coding),
+                metric,
+                "ours",
+                &label,
+                unit,
+                false,
+                &[value],
+            ));
+        }
+    }
+    records
+}
+
+/// Runs every measurement and returns the report's section and the record's rows.
 pub fn run(
     pinning: Pinning,
     sizes: &Sizes,
     runtime: &tokio::runtime::Runtime,
     local: &tokio::task::LocalSet,
-) -> Result<String, BoxError> {
+) -> Result<(String, Vec<record::Row>), BoxError> {
     let mut rows = Vec::new();
     for coding in CODINGS {
         let proc = ServerProc::start(&Launch::Rust(SERVER), pinning)?;
@@ -316,5 +372,5 @@ pub fn run(
             row.ttfe / base.ttfe,
         );
     }
-    Ok(out)
+    Ok((out, records(&rows)))
 }

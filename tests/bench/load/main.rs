@@ -34,6 +34,13 @@
 //! `--attach HOST:PORT` (measure a server started by hand, e.g. under `perf record` or
 //! `valgrind --tool=callgrind` as `load serve ours PORT`; no memory figures).
 //!
+//! Every run writes its record as JSON (`--json PATH`, default beside `--out`, see
+//! `record.rs`) and its charts as SVG (`--charts DIR`, default `bench-charts/` beside
+//! `--out`, `--no-charts` for none; `charts.rs`), and prints the targets met or not
+//! (`targets.rs`). `--compare OLD.json` compares the run with an earlier record, row by
+//! row, `--compare OLD.json NEW.json` two records without a run (`compare.rs`, `--noise
+//! PCT`). `--help` lists every option.
+//!
 //! `cargo bench -p sse-bench --bench load -- soak` runs the soak instead (10,000
 //! streams of our server held for 10 minutes, `SOAK_STREAMS` / `SOAK_SECS` to shrink it;
 //! see `soak.rs`); the comparison never includes it.
@@ -41,27 +48,34 @@
 // The modules import one another one way only (`tests/bench/modules.rs` checks it):
 // `shared` and `procs` are leaves; the server side (`servers`) and the client side
 // (`client`, `fanout_client`, `fanout_h2`, `scenarios`, `fanout_redis`, `compression`,
-// `soak`) meet only there; `options` holds the command line; this file drives them all.
+// `soak`) meet only there; `options` holds the command line; `record` the run's rows,
+// which `compare`, `targets` and `charts` read; this file drives them all.
+mod charts;
 mod client;
+mod compare;
 mod compression;
 mod fanout_client;
 mod fanout_h2;
 mod fanout_redis;
 mod options;
 mod procs;
+mod record;
 mod scenarios;
 mod servers;
 mod shared;
 mod soak;
 mod soak_settings;
 mod sockets;
+mod targets;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Instant;
 
 use options::{Options, Server};
 use procs::{Launch, Pinning};
+use record::Record;
 use scenarios::{Config, Metric, Scenario};
 use shared::{machine, median};
 
@@ -93,13 +107,143 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(err) = drive(&options) {
+    if options.help {
+        print!("{}", options::USAGE);
+        return;
+    }
+    // The record to compare with is read first: a wrong path fails now, not after the run.
+    let old = match options.compare.as_deref().map(Record::load).transpose() {
+        Ok(old) => old,
+        Err(err) => {
+            eprintln!("load: --compare: {err}");
+            std::process::exit(2);
+        }
+    };
+    let driven = match &options.from {
+        Some(new) => from_record(&options, old.as_ref(), new),
+        None => drive(&options, old.as_ref()),
+    };
+    if let Err(err) = driven {
         eprintln!("load: {err}");
         std::process::exit(1);
     }
 }
 
-fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
+/// `--from NEW.json` (or `--compare OLD.json NEW.json`): NEW's targets and the comparison
+/// with OLD if given, without a run (NEW's charts too with `--charts DIR`).
+fn from_record(
+    options: &Options,
+    old: Option<&Record>,
+    new: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let new = Record::load(new)?;
+    let mut out = String::new();
+    if let Some(old) = old {
+        out.push_str(&compare::render(old, &new, options.noise));
+    }
+    out.push_str(&targets::render(&new));
+    if let Some(dir) = options.charts.as_deref().filter(|_| !options.no_charts) {
+        out.push_str(&charts_section(&new, dir, None)?);
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// Writes the charts of `record` into `dir`; the report's section that shows them (paths
+/// relative to the report's folder `beside`, when under it).
+fn charts_section(
+    record: &Record,
+    dir: &Path,
+    beside: Option<&Path>,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let written = charts::write_all(record, dir)?;
+    let mut out = String::new();
+    if written.is_empty() {
+        return Ok(out);
+    }
+    let _ = writeln!(out, "\n## Charts\n");
+    for path in &written {
+        let shown = beside
+            .and_then(|base| path.strip_prefix(base).ok())
+            .unwrap_or(path);
+        let name = path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        let _ = writeln!(out, "![{name}]({})", shown.display());
+    }
+    eprintln!("charts written to {}", dir.display());
+    Ok(out)
+}
+
+/// The command line as the record keeps it: the environment variables that size the run,
+/// then the bench's arguments.
+fn command_line() -> String {
+    let mut parts: Vec<String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("BENCH_") && k != shared::REDIS_URL_ENV)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    parts.sort();
+    parts.push("cargo bench -p sse-bench --bench load --".to_owned());
+    parts.extend(
+        std::env::args()
+            .skip(1)
+            .filter(|a| a != "--bench")
+            .map(|a| {
+                if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '\'') {
+                    format!("'{}'", a.replace('\'', r"'\''"))
+                } else {
+                    a
+                }
+            }),
+    );
+    parts.join(" ")
+}
+
+/// The run's record: the scenarios' rows (one per metric and server), then `extra` (the
+/// compression's).
+fn record_of(
+    run: &Run<'_>,
+    results: &BTreeMap<(Metric, usize), Vec<f64>>,
+    extra: Vec<record::Row>,
+    failures: &[String],
+) -> Record {
+    let mut rows = Vec::new();
+    for ((metric, index), values) in results {
+        let (scenario, size, name, unit) = metric.row_id();
+        rows.extend(record::Row::new(
+            scenario,
+            size,
+            None,
+            name,
+            run.servers[*index].name,
+            &metric.label(),
+            unit,
+            metric.higher_is_better(),
+            values,
+        ));
+    }
+    rows.extend(extra);
+    let (git_commit, git_dirty) = record::git_state(Path::new(env!("CARGO_MANIFEST_DIR")));
+    Record {
+        format: record::FORMAT,
+        date: record::now_utc(),
+        git_commit,
+        git_dirty,
+        command: command_line(),
+        machine: record::Machine {
+            cores: run.cores,
+            description: machine(run.cores),
+        },
+        pinning: run.pinning.describe(),
+        quick: run.options.quick,
+        rounds: run.options.rounds,
+        fanout_rounds: run.options.fanout_rounds,
+        rows,
+        failures: failures.to_vec(),
+    }
+}
+
+fn drive(options: &Options, old: Option<&Record>) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let config = if options.quick {
         Config::quick()
@@ -286,7 +430,7 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let compressed = if options.wants_scenario("compression") && options.attach.is_none() {
         let sizes = compression::Sizes::new(options.quick);
         match compression::run(pinning, &sizes, &runtime, &local) {
-            Ok(section) => Some(section),
+            Ok(measured) => Some(measured),
             Err(err) => {
                 eprintln!("[compression] FAILED: {err}");
                 failures.push(format!("compression: {err}"));
@@ -305,12 +449,26 @@ fn drive(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         cores,
         started,
     };
-    let mut report = report(&run, &results, &failures);
+    let (section, compressed_rows) = compressed.unwrap_or_default();
+    let record = record_of(&run, &results, compressed_rows, &failures);
+    let json = options.json_path();
+    record.save(&json)?;
+    eprintln!("record written to {}", json.display());
+    let mut report = report(&run, &results, &failures, &record);
     if let Some(redis) = &redis {
         report.push_str(&redis.describe());
     }
-    if let Some(section) = &compressed {
-        report.push_str(section);
+    report.push_str(&section);
+    if let Some(dir) = options.charts_dir() {
+        // The measurements are in the record already: a chart that cannot be written costs
+        // the charts, not the report.
+        match charts_section(&record, &dir, options.out.parent()) {
+            Ok(section) => report.push_str(&section),
+            Err(err) => eprintln!("load: charts: {err}"),
+        }
+    }
+    if let Some(old) = old {
+        report.push_str(&compare::render(old, &record, options.noise));
     }
     print!("{report}");
     if let Some(dir) = options.out.parent() {
@@ -335,13 +493,14 @@ fn report(
     run: &Run<'_>,
     results: &BTreeMap<(Metric, usize), Vec<f64>>,
     failures: &[String],
+    record: &Record,
 ) -> String {
     let Run {
         options,
         config,
         servers,
         pinning,
-        cores,
+        cores: _,
         started,
     } = *run;
     let medians: BTreeMap<(Metric, usize), f64> =
@@ -413,88 +572,20 @@ fn report(
         config.ttfe_cap,
     );
 
-    let _ = writeln!(out, "\n## Targets\n");
-    let get = |metric: Metric, name: &str| {
-        index_of(name).and_then(|i| medians.get(&(metric, i)).copied())
-    };
-    let mut target = |text: &str, value: Option<(f64, bool)>| {
-        let verdict = match value {
-            Some((v, true)) => format!("met ({v:.2})"),
-            Some((v, false)) => format!("NOT met ({v:.2})"),
-            None => "not measured".to_owned(),
-        };
-        let _ = writeln!(out, "- {text}: {verdict}");
-    };
-    let ratio = |metric: Metric, other: &str| Some(get(metric, "ours")? / get(metric, other)?);
-    target(
-        "throughput ≥ 1.2× axum",
-        ratio(Metric::Throughput, "axum").map(|r| (r, r >= 1.2)),
-    );
-    target(
-        "throughput ≥ 20× FastAPI",
-        ratio(Metric::Throughput, "FastAPI").map(|r| (r, r >= 20.0)),
-    );
-    target(
-        "throughput ≥ 0.8× raw hyper",
-        ratio(Metric::Throughput, "raw hyper").map(|r| (r, r >= 0.8)),
-    );
-    let big = config.stream_counts.iter().copied().max().unwrap_or(0);
-    let rss = Metric::RssPerStream(big);
-    target(
-        &format!(
-            "≤ 8 KiB server RSS per idle stream at {} (KiB)",
-            shared::thousands(big)
-        ),
-        get(rss, "ours").map(|v| (v, v <= 8.0)),
-    );
-    target(
-        "idle-stream RSS no worse than axum (ours / axum)",
-        ratio(rss, "axum").map(|r| (r, r <= 1.0)),
-    );
-    target(
-        "time to first event p50 within 1.1× raw hyper",
-        ratio(Metric::TtfeP50, "raw hyper").map(|r| (r, r <= 1.1)),
-    );
-    let transports = [
-        (
-            scenarios::Transport::Http1,
-            "",
-            options.wants_scenario("fanout") || options.wants_scenario("fanout-redis"),
-        ),
-        (
-            scenarios::Transport::H2c,
-            " over h2c",
-            options.wants_scenario("fanout-h2"),
-        ),
-    ];
-    for ((fan, limit), (transport, over, _)) in [(10_000, 50.0), (100_000, 500.0)]
-        .into_iter()
-        .flat_map(|size| transports.map(|t| (size, t)))
-        .filter(|((fan, _), (_, _, run))| *run && config.fanout_counts.contains(fan))
-    {
-        let p99 = Metric::Fanout(transport, fan, scenarios::Stat::P99);
-        let fan = format!("{}{over}", shared::thousands(fan));
-        target(
-            &format!("fan-out to {fan}: p99 ≤ {limit} ms (ms)"),
-            get(p99, "ours").map(|v| (v, v <= limit)),
-        );
-        target(
-            &format!("fan-out to {fan}: p99 ≤ 0.9× axum (ours / axum)"),
-            ratio(p99, "axum").map(|r| (r, r <= 0.9)),
-        );
-        target(
-            &format!("fan-out to {fan}: p99 ≤ raw hyper (ours / raw hyper)"),
-            ratio(p99, "raw hyper").map(|r| (r, r <= 1.0)),
-        );
-    }
+    out.push_str(&targets::render(record));
 
     let _ = writeln!(out, "\n## Run\n");
-    let _ = writeln!(
-        out,
-        "- command: `cargo bench -p sse-bench --bench load{}`",
-        if options.quick { " -- --quick" } else { "" }
-    );
-    let _ = writeln!(out, "- machine: {}", machine(cores));
+    let _ = writeln!(out, "- command: `{}`", record.command);
+    let _ = writeln!(out, "- date: {}", record.date);
+    if let Some(commit) = &record.git_commit {
+        let dirty = if record.git_dirty == Some(true) {
+            " (with uncommitted changes)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "- commit: {commit}{dirty}");
+    }
+    let _ = writeln!(out, "- machine: {}", record.machine.description);
     let _ = writeln!(out, "- pinning: {}", pinning.describe());
     let _ = writeln!(out, "- sizes: {config:?}");
     if options.fanout_rounds != options.rounds {

@@ -103,6 +103,29 @@ impl Metric {
         }
     }
 
+    /// The row's name in the run's record (`record.rs`): the scenario's `--scenarios` key,
+    /// its size, the metric's short name and its unit.
+    pub fn row_id(self) -> (&'static str, Option<usize>, &'static str, &'static str) {
+        let fanout = |t: Transport| match t {
+            Transport::Http1 => "fanout",
+            Transport::H2c => "fanout-h2",
+        };
+        match self {
+            Metric::Throughput => ("throughput", None, "events_per_s", "events/s"),
+            Metric::OpenTime(n) => ("streams", Some(n), "open_time", "ms"),
+            Metric::RssPerStream(n) => ("streams", Some(n), "rss_per_stream", "KiB"),
+            Metric::RssPerStreamH2(n) => ("streams-h2", Some(n), "rss_per_stream", "KiB"),
+            Metric::TtfeP50 => ("ttfe", None, "p50", "µs"),
+            Metric::TtfeP99 => ("ttfe", None, "p99", "µs"),
+            Metric::ShortConnections => ("short", None, "connections_per_s", "conn/s"),
+            Metric::Fanout(t, n, stat) => (fanout(t), Some(n), stat.label(), "ms"),
+            Metric::FanoutClientCpu(t, n) => (fanout(t), Some(n), "client_cpu", "ms"),
+            Metric::FanoutRss(t, n) => (fanout(t), Some(n), "rss_per_subscriber", "KiB"),
+            Metric::FanoutServerCpu(t, n) => (fanout(t), Some(n), "server_cpu_per_delivery", "µs"),
+            Metric::FanoutHyper(n, stat) => ("fanout-hyper", Some(n), stat.label(), "ms"),
+        }
+    }
+
     pub fn higher_is_better(self) -> bool {
         matches!(self, Metric::Throughput | Metric::ShortConnections)
     }
