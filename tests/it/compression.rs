@@ -93,8 +93,11 @@ async fn each_frame_is_a_separate_flushed_chunk_on_the_wire() {
                 sizes.push(chunk.len());
             }
             // The first holds the header and the event; the pings compress to a few bytes.
+            // An idle zstd stream has ended its frame (its encoder was freed), so each ping
+            // is a small frame of its own: header, raw block, end (about 20 bytes).
+            let most = if coding == "zstd" { 24 } else { 16 };
             assert!(
-                sizes[1] < 16 && sizes[2] < 16,
+                sizes[1] < most && sizes[2] < most,
                 "{protocol:?} {coding}: {sizes:?}"
             );
         }

@@ -51,16 +51,24 @@ pub(crate) struct SendTimeout<IO> {
     timeout: Option<Duration>,
     /// Bytes a second that a backlogged connection must drain (`None`: no rate rule).
     min_send_rate: Option<u64>,
+    /// Bytes written in the current measuring window.
+    window_sent: u64,
+    /// The rest of the bookkeeping, from the first write that blocks on (most connections'
+    /// writes never do, and an idle stream's connection keeps its task small).
+    stall: Option<Box<Stall>>,
+    timed_out: SendTimedOut,
+}
+
+/// What [`SendTimeout`] keeps once a write blocked.
+#[derive(Default)]
+struct Stall {
     /// When the current blocked period started (a write returned `Pending`).
     stalled_since: Option<Instant>,
     /// The part of the current blocked period not yet added to `window_blocked`.
     counted_since: Option<Instant>,
     /// Time spent blocked in the current measuring window (earlier blocked periods).
     window_blocked: Duration,
-    /// Bytes written in the current measuring window.
-    window_sent: u64,
     timer: Option<Pin<Box<Sleep>>>,
-    timed_out: SendTimedOut,
 }
 
 impl<IO> SendTimeout<IO> {
@@ -69,11 +77,8 @@ impl<IO> SendTimeout<IO> {
             io,
             timeout,
             min_send_rate,
-            stalled_since: None,
-            counted_since: None,
-            window_blocked: Duration::ZERO,
             window_sent: 0,
-            timer: None,
+            stall: None,
             timed_out: SendTimedOut::default(),
         }
     }
@@ -98,11 +103,13 @@ impl<IO> SendTimeout<IO> {
     ) -> Poll<io::Result<T>> {
         match poll {
             Poll::Ready(result) => {
-                if let Some(since) = self.counted_since.take() {
-                    self.window_blocked += since.elapsed();
+                if let Some(stall) = self.stall.as_mut() {
+                    if let Some(since) = stall.counted_since.take() {
+                        stall.window_blocked += since.elapsed();
+                    }
+                    stall.stalled_since = None;
+                    stall.timer = None;
                 }
-                self.stalled_since = None;
-                self.timer = None;
                 if let Ok(value) = &result {
                     let n = u64::try_from(written(value)).unwrap_or(u64::MAX);
                     self.window_sent = self.window_sent.saturating_add(n);
@@ -114,17 +121,19 @@ impl<IO> SendTimeout<IO> {
                     return Poll::Pending;
                 };
                 let now = Instant::now();
-                let stalled_since = *self.stalled_since.get_or_insert(now);
-                self.counted_since.get_or_insert(now);
+                let stall = self.stall.get_or_insert_with(Box::default);
+                let stalled_since = *stall.stalled_since.get_or_insert(now);
+                stall.counted_since.get_or_insert(now);
                 loop {
-                    let counted_since = self.counted_since.unwrap_or(now);
+                    let stall = self.stall.get_or_insert_with(Box::default);
+                    let counted_since = stall.counted_since.unwrap_or(now);
                     let stall_deadline = stalled_since + timeout;
                     let deadline = match self.min_send_rate {
                         Some(_) => stall_deadline
-                            .min(counted_since + timeout.saturating_sub(self.window_blocked)),
+                            .min(counted_since + timeout.saturating_sub(stall.window_blocked)),
                         None => stall_deadline,
                     };
-                    let timer = self
+                    let timer = stall
                         .timer
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
                     if timer.deadline() != deadline {
@@ -140,7 +149,7 @@ impl<IO> SendTimeout<IO> {
                     }
                     // The window is over: enough time blocked to judge the rate.
                     let blocked =
-                        self.window_blocked + now.saturating_duration_since(counted_since);
+                        stall.window_blocked + now.saturating_duration_since(counted_since);
                     let rate = self.min_send_rate.unwrap_or(0);
                     let needed = u128::from(rate) * blocked.as_millis() / 1000;
                     tracing::debug!(
@@ -159,9 +168,9 @@ impl<IO> SendTimeout<IO> {
                         );
                         return self.cut("send timeout: the client reads too slowly");
                     }
-                    self.window_blocked = Duration::ZERO;
+                    stall.window_blocked = Duration::ZERO;
+                    stall.counted_since = Some(now);
                     self.window_sent = 0;
-                    self.counted_since = Some(now);
                 }
             }
         }

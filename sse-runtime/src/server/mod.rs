@@ -275,18 +275,22 @@ async fn serve_with(
                 let service = service.clone();
                 let builders = Arc::clone(&builders);
                 let stopping = stopping.clone();
-                let tls = tls.clone();
                 let handshake_timeout = limits.header_read_timeout;
-                connections.spawn(async move {
-                    let _slot = slot;
-                    let _open = open;
-                    let result = match tls {
-                        None => {
-                            serve_plain(&builders, io, service, stopping, handshake_timeout, timed_out).await
-                        }
-                        #[cfg(feature = "tls")]
-                        Some(acceptor) => {
-                            match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
+                match tls.clone() {
+                    None => {
+                        // The task is this future itself: an `async` block awaiting it (or
+                        // taking its arguments) would keep a second copy of it (of them)
+                        // for the connection's lifetime.
+                        connections.spawn(serve_plain(
+                            (slot, open), peer, builders, io, service, stopping, handshake_timeout, timed_out,
+                        ));
+                    }
+                    #[cfg(feature = "tls")]
+                    Some(acceptor) => {
+                        connections.spawn(async move {
+                            let _slot = slot;
+                            let _open = open;
+                            let result = match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
                                 Ok(Ok(io)) => serve_tls_connection(&builders, io, service, stopping, timed_out).await,
                                 Ok(Err(err)) => {
                                     tracing::debug!(%peer, error = %err, "TLS handshake failed");
@@ -296,18 +300,18 @@ async fn serve_with(
                                     tracing::debug!(%peer, "TLS handshake timed out");
                                     return;
                                 }
+                            };
+                            if let Err(err) = result {
+                                tracing::debug!(%peer, error = %err, "connection ended with an error");
                             }
-                        }
-                        #[cfg(not(feature = "tls"))]
-                        Some(never) => {
-                            let _ = (handshake_timeout, timed_out);
-                            match *never {}
-                        }
-                    };
-                    if let Err(err) = result {
-                        tracing::debug!(%peer, error = %err, "connection ended with an error");
+                        });
                     }
-                });
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => {
+                        let _ = (slot, open, io, service, stopping, builders, handshake_timeout, timed_out);
+                        match *never {}
+                    }
+                }
             }
         }
     }
@@ -359,37 +363,49 @@ async fn serve_tls_connection(
 /// A client that has not sent enough to tell its protocol within `sniff_timeout` (the
 /// header read timeout) is disconnected: one that sends nothing, and one that stops
 /// inside the HTTP/2 preface.
+#[allow(clippy::too_many_arguments)]
 async fn serve_plain(
-    builders: &Builders,
+    _guards: (tokio::sync::OwnedSemaphorePermit, OpenConnection),
+    peer: std::net::SocketAddr,
+    builders: Arc<Builders>,
     io: SendTimeout<TcpStream>,
     service: AppService,
     stopping: CancellationToken,
     sniff_timeout: Duration,
     timed_out: SendTimedOut,
-) -> Result<(), BoxError> {
-    let protocol = match tokio::time::timeout(sniff_timeout, sniff(io.get_ref())).await {
-        Ok(Ok(Some(protocol))) => protocol,
-        // Closed before sending anything.
-        Ok(Ok(None)) => return Ok(()),
-        Ok(Err(err)) => return Err(err.into()),
-        Err(_) => {
-            tracing::debug!(
-                timeout = ?sniff_timeout,
-                "client sent no request within the header read timeout"
-            );
-            return Ok(());
+) {
+    let result: Result<(), BoxError> = 'serve: {
+        let protocol = match tokio::time::timeout(sniff_timeout, sniff(io.get_ref())).await {
+            Ok(Ok(Some(protocol))) => protocol,
+            // Closed before sending anything.
+            Ok(Ok(None)) => break 'serve Ok(()),
+            Ok(Err(err)) => break 'serve Err(err.into()),
+            Err(_) => {
+                tracing::debug!(
+                    timeout = ?sniff_timeout,
+                    "client sent no request within the header read timeout"
+                );
+                break 'serve Ok(());
+            }
+        };
+        // Only HTTP/1.1 is served inline: HTTP/2 is boxed, so that every connection's task
+        // is sized for HTTP/1.1's state, not for the larger HTTP/2 one.
+        match protocol {
+            Protocol::Http1 => {
+                let conn = builders
+                    .http1
+                    .serve_connection(TokioIo::new(io), hyper_service(service, timed_out));
+                until_stopped(conn, stopping, |conn| conn.graceful_shutdown())
+                    .await
+                    .map_err(Into::into)
+            }
+            Protocol::Http2 => {
+                Box::pin(serve_h2(&builders, io, service, stopping, timed_out)).await
+            }
         }
     };
-    // Only HTTP/1.1 is served inline: HTTP/2 is boxed, so that every connection's task is
-    // sized for HTTP/1.1's state, not for the larger HTTP/2 one.
-    match protocol {
-        Protocol::Http1 => {
-            let conn = builders
-                .http1
-                .serve_connection(TokioIo::new(io), hyper_service(service, timed_out));
-            Ok(until_stopped(conn, stopping, |conn| conn.graceful_shutdown()).await?)
-        }
-        Protocol::Http2 => Box::pin(serve_h2(builders, io, service, stopping, timed_out)).await,
+    if let Err(err) = result {
+        tracing::debug!(%peer, error = %err, "connection ended with an error");
     }
 }
 

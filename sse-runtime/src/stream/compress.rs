@@ -11,9 +11,12 @@
 //! a fifth of a compressed `price_update`.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::HeaderValue;
+use tokio::time::Instant;
 
 /// A content coding a compressed stream can use (`Content-Encoding`).
 ///
@@ -103,7 +106,64 @@ pub struct Compression {
     zstd_level: i8,
     #[cfg(feature = "zstd")]
     zstd_window_log: u8,
+    /// Silence after which a stream's compressor state is freed (`None`: never).
+    release_after: Option<Duration>,
+    /// Freed gzip states, for the next stream that needs one (shared by the clones).
+    deflates: Pool<zlib_rs::Deflate>,
+    /// Freed zstd states, likewise.
+    #[cfg(feature = "zstd")]
+    zstds: Pool<zstd::stream::raw::Encoder<'static>>,
 }
+
+/// A few compressor states put back by idle streams, for the next stream that needs one
+/// (reset when taken). A gzip state is one 150 KiB allocation: freed and allocated again
+/// at every release, it would leave the allocator a hole that the stream's next small
+/// allocation splits, and the next state would come from fresh memory (measured with
+/// glibc: every released gzip stream kept ~148 KiB of RSS).
+struct Pool<T>(Arc<Mutex<Vec<Box<T>>>>);
+
+/// States a [`Pool`] keeps at most (~150 KiB each for gzip).
+const POOL_SIZE: usize = 8;
+
+impl<T> Pool<T> {
+    fn take(&self) -> Option<Box<T>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).pop()
+    }
+
+    fn put(&self, state: Box<T>) {
+        let mut pool = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < POOL_SIZE {
+            pool.push(state);
+        }
+    }
+}
+
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<T> Clone for Pool<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> std::fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pool(..)")
+    }
+}
+
+/// Pools are a cache: two configurations are equal whatever their pools hold.
+impl<T> PartialEq for Pool<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> Eq for Pool<T> {}
 
 // No `Default`: it would be ambiguous, since an app compresses nothing unless told to
 // (`Compression::off()`) while `Compression::new()` enables every coding.
@@ -123,6 +183,10 @@ impl Compression {
             zstd_level: 3,
             #[cfg(feature = "zstd")]
             zstd_window_log: 16,
+            release_after: Some(DEFAULT_RELEASE_AFTER),
+            deflates: Pool::default(),
+            #[cfg(feature = "zstd")]
+            zstds: Pool::default(),
         }
     }
 
@@ -155,6 +219,8 @@ impl Compression {
     pub fn gzip(mut self, level: u8, window_bits: u8) -> Self {
         self.gzip_level = level.min(9);
         self.gzip_window_bits = window_bits.clamp(9, 15);
+        // The pooled states have the old settings.
+        self.deflates = Pool::default();
         self
     }
 
@@ -170,6 +236,32 @@ impl Compression {
     pub fn zstd(mut self, level: i8, window_log: u8) -> Self {
         self.zstd_level = level.clamp(1, 19);
         self.zstd_window_log = window_log.clamp(10, 24);
+        // The pooled states have the old settings.
+        self.zstds = Pool::default();
+        self
+    }
+
+    /// How long a compressed stream may stay silent before its compressor's state is
+    /// freed (default 5 seconds; `None`: kept for the stream's whole life).
+    ///
+    /// A compressor holds 90–360 KiB while it exists (its match tables and window); an
+    /// idle stream needs none of it. gzip keeps the last window of text (at most 4 KiB with
+    /// the default `windowBits`) and continues the same deflate stream with it when the
+    /// next event comes, so nothing is lost but a 6-byte empty block per release; zstd
+    /// ends its frame and starts a new one (the next event compresses without the earlier
+    /// ones); brotli cannot end and resume a stream, so it keeps its state. A stream's
+    /// first frame is followed by a release at once (most streams send one event, then
+    /// wait); the state is built again when a second frame comes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_runtime::Compression;
+    ///
+    /// let compression = Compression::new().release_after(Some(Duration::from_secs(30)));
+    /// # let _ = compression;
+    /// ```
+    pub fn release_after(mut self, idle: Option<Duration>) -> Self {
+        self.release_after = idle;
         self
     }
 
@@ -229,19 +321,29 @@ impl Compression {
         }
     }
 
-    /// A fresh encoder for `coding`, with this configuration's window and level.
+    /// A fresh encoder for `coding`, with this configuration's window and level. The
+    /// gzip and zstd state is built at the first frame.
     pub(crate) fn encoder(&self, coding: Coding) -> Result<Encoder, std::io::Error> {
         let kind = match coding {
-            Coding::Gzip => Kind::Gzip(Box::new(zlib_rs::Deflate::new_with_config(
-                zlib_rs::DeflateConfig {
+            Coding::Gzip => Kind::Gzip(Box::new(Gzip {
+                config: zlib_rs::DeflateConfig {
                     level: i32::from(self.gzip_level),
                     method: zlib_rs::Method::Deflated,
-                    // +16: a gzip header and trailer around the deflate stream.
-                    window_bits: i32::from(self.gzip_window_bits) + 16,
+                    // Raw deflate: the gzip header and trailer are written here, so that
+                    // the deflate state can be dropped and built again mid-stream.
+                    window_bits: -i32::from(self.gzip_window_bits),
                     mem_level: i32::from(self.gzip_mem_level),
                     strategy: zlib_rs::Strategy::Default,
                 },
-            ))),
+                window: 1 << self.gzip_window_bits,
+                pool: self.deflates.clone(),
+                deflate: None,
+                history: Vec::new(),
+                crc: 0,
+                size: 0,
+                started: false,
+                held: Vec::new(),
+            })),
             Coding::Brotli => Kind::Brotli(Some(Box::new(brotli::CompressorWriter::new(
                 BytesMut::new().writer(),
                 BROTLI_BUFFER,
@@ -249,26 +351,27 @@ impl Compression {
                 u32::from(self.brotli_lgwin),
             )))),
             #[cfg(feature = "zstd")]
-            Coding::Zstd => {
-                use zstd::stream::raw::CParameter;
-                let mut encoder = zstd::stream::raw::Encoder::new(i32::from(self.zstd_level))?;
-                let window_log = u32::from(self.zstd_window_log);
-                encoder.set_parameter(CParameter::WindowLog(window_log))?;
-                // Small match-finder tables: events are short and repeat recent ones, so
-                // 4 Ki entries find the matches that count (the level's defaults, sized for
-                // an unknown input, would hold 256 KiB per stream).
-                encoder.set_parameter(CParameter::HashLog(window_log.min(13) - 1))?;
-                encoder.set_parameter(CParameter::ChainLog(window_log.min(13) - 1))?;
-                Kind::Zstd(Box::new(encoder))
-            }
+            Coding::Zstd => Kind::Zstd(Box::new(Zstd {
+                level: i32::from(self.zstd_level),
+                window_log: u32::from(self.zstd_window_log),
+                pool: self.zstds.clone(),
+                encoder: None,
+                started: false,
+                held: Vec::new(),
+            })),
         };
         Ok(Encoder {
             coding,
             kind,
             finished: false,
+            last_frame: None,
+            release_after: self.release_after,
         })
     }
 }
+
+/// The default of [`Compression::release_after`].
+const DEFAULT_RELEASE_AFTER: Duration = Duration::from_secs(5);
 
 /// The internal output buffer of the brotli writer.
 const BROTLI_BUFFER: usize = 4096;
@@ -303,18 +406,23 @@ fn parse_q<'a>(params: impl Iterator<Item = &'a str>) -> Option<u16> {
 }
 
 /// The compressor of one stream: every [`encode`](Self::encode) returns the compressed
-/// bytes of one frame, flushed so that the client can decode all of it.
+/// bytes of one frame, flushed so that the client can decode all of it. Its gzip or zstd
+/// state exists only while the stream is busy: it is freed after the first frame, and
+/// after [`Compression::release_after`] of silence ([`release_due`](Self::release_due)).
 pub(crate) struct Encoder {
     coding: Coding,
     kind: Kind,
     finished: bool,
+    /// When the last frame was compressed (`None`: none yet).
+    last_frame: Option<Instant>,
+    release_after: Option<Duration>,
 }
 
 enum Kind {
-    Gzip(Box<zlib_rs::Deflate>),
+    Gzip(Box<Gzip>),
     Brotli(Option<Box<brotli::CompressorWriter<bytes::buf::Writer<BytesMut>>>>),
     #[cfg(feature = "zstd")]
-    Zstd(Box<zstd::stream::raw::Encoder<'static>>),
+    Zstd(Box<Zstd>),
 }
 
 impl Encoder {
@@ -335,8 +443,12 @@ impl Encoder {
             return Ok(Bytes::new());
         }
         self.finished = last;
-        match &mut self.kind {
-            Kind::Gzip(deflate) => deflate_frame(deflate, input, last),
+        let first = self.last_frame.is_none();
+        if first || self.release_after.is_some() {
+            self.last_frame = Some(Instant::now());
+        }
+        let data = match &mut self.kind {
+            Kind::Gzip(gzip) => gzip.frame(input, last),
             Kind::Brotli(slot) => {
                 let Some(writer) = slot.as_mut() else {
                     return Ok(Bytes::new());
@@ -354,25 +466,209 @@ impl Encoder {
                 Ok(writer.get_mut().get_mut().split().freeze())
             }
             #[cfg(feature = "zstd")]
-            Kind::Zstd(encoder) => zstd_frame(encoder, input, last),
+            Kind::Zstd(zstd) => zstd.frame(input, last),
+        }?;
+        // Most streams send one event and then wait: the state goes at once, and comes
+        // back if a second frame follows.
+        if first && !last && self.release_after.is_some() {
+            self.release()?;
+        }
+        Ok(data)
+    }
+
+    /// True while the gzip or zstd state exists.
+    fn is_resident(&self) -> bool {
+        match &self.kind {
+            Kind::Gzip(gzip) => gzip.deflate.is_some(),
+            Kind::Brotli(_) => true,
+            #[cfg(feature = "zstd")]
+            Kind::Zstd(zstd) => zstd.encoder.is_some(),
+        }
+    }
+
+    /// As [`encode`](Self::encode), for a frame of an idle stream (a keep-alive comment):
+    /// a state that was freed is freed again after it, so that the comments of an idle
+    /// stream do not keep it.
+    pub(crate) fn encode_idle(&mut self, input: &[u8]) -> Result<Bytes, std::io::Error> {
+        let resident = self.is_resident() || self.last_frame.is_none();
+        let data = self.encode(input, false)?;
+        if !resident && self.release_after.is_some() {
+            self.release()?;
+        }
+        Ok(data)
+    }
+
+    /// When the state of this encoder is to be freed ([`release`](Self::release)), if it
+    /// holds any.
+    pub(crate) fn release_due(&self) -> Option<Instant> {
+        let idle = self.release_after?;
+        if matches!(self.kind, Kind::Brotli(_)) || self.finished || !self.is_resident() {
+            return None;
+        }
+        self.last_frame.map(|at| at + idle)
+    }
+
+    /// Frees the compressor's state (gzip: keeps its last window of text; zstd: ends its
+    /// frame), to be built again at the next frame; what it still had to write goes
+    /// before that frame's bytes.
+    pub(crate) fn release(&mut self) -> Result<(), std::io::Error> {
+        match &mut self.kind {
+            Kind::Gzip(gzip) => gzip.release(),
+            Kind::Brotli(_) => Ok(()),
+            #[cfg(feature = "zstd")]
+            Kind::Zstd(zstd) => zstd.release(),
         }
     }
 }
 
-/// Deflates `input` with a partial flush (or a finish) into a new buffer.
-fn deflate_frame(
+/// gzip: a raw deflate stream between a gzip header and trailer written here. The deflate
+/// state is dropped while the stream is idle and built again from the last window of
+/// text (deflate's preset dictionary): the client's decoder has that text in its window,
+/// so the new state's back-references decode as the old one's would.
+struct Gzip {
+    config: zlib_rs::DeflateConfig,
+    /// The window size (bytes).
+    window: usize,
+    /// Where the state comes from and goes back to.
+    pool: Pool<zlib_rs::Deflate>,
+    deflate: Option<Box<zlib_rs::Deflate>>,
+    /// The last `window` (up to `2 × window` while the state exists) bytes of text.
+    history: Vec<u8>,
+    /// CRC-32 and size (mod 2^32) of all the text so far, for the trailer.
+    crc: u32,
+    size: u32,
+    /// The header was written.
+    started: bool,
+    /// The end of a dropped deflate state's output (the rest of its last block and an
+    /// empty stored block, ≤ 6 bytes), to go before the next frame's.
+    held: Vec<u8>,
+}
+
+/// The gzip header (RFC 1952): deflate, no name or time, OS "unix" as zlib writes it.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+
+/// A last, empty deflate block (fixed Huffman codes), starting on a byte boundary.
+const DEFLATE_LAST_EMPTY_BLOCK: [u8; 2] = [0x03, 0x00];
+
+impl Gzip {
+    fn frame(&mut self, input: &[u8], last: bool) -> Result<Bytes, std::io::Error> {
+        let mut out = BytesMut::with_capacity(
+            GZIP_HEADER.len() + self.held.len() + input.len() + input.len() / 1024 + 64 + 8,
+        );
+        if !self.started {
+            self.started = true;
+            out.extend_from_slice(&GZIP_HEADER);
+        }
+        out.extend_from_slice(&self.held);
+        self.held = Vec::new();
+        self.crc = zlib_rs::crc32::crc32(self.crc, input);
+        // The trailer's ISIZE is the size modulo 2^32.
+        #[allow(clippy::cast_possible_truncation)]
+        let len = input.len() as u32;
+        self.size = self.size.wrapping_add(len);
+        if last && input.is_empty() && self.deflate.is_none() && !out.is_empty() {
+            // The state was dropped on a byte boundary: the last block needs none.
+            out.extend_from_slice(&DEFLATE_LAST_EMPTY_BLOCK);
+        } else {
+            let deflate = match &mut self.deflate {
+                Some(deflate) => deflate,
+                slot @ None => {
+                    let mut deflate = match self.pool.take() {
+                        Some(mut deflate) => {
+                            // Here rather than when it was put back: a stream's first
+                            // frame goes out without waiting for it.
+                            deflate.reset();
+                            deflate
+                        }
+                        None => Box::new(zlib_rs::Deflate::new_with_config(self.config)),
+                    };
+                    if !self.history.is_empty() {
+                        deflate.set_dictionary(&self.history).map_err(|err| {
+                            std::io::Error::other(format!("deflate dictionary: {err:?}"))
+                        })?;
+                    }
+                    slot.insert(deflate)
+                }
+            };
+            let flush = if last {
+                zlib_rs::DeflateFlush::Finish
+            } else {
+                zlib_rs::DeflateFlush::PartialFlush
+            };
+            deflate_into(deflate, input, flush, &mut out)?;
+            if !last {
+                self.remember(input);
+            }
+        }
+        if last {
+            out.extend_from_slice(&self.crc.to_le_bytes());
+            out.extend_from_slice(&self.size.to_le_bytes());
+            if let Some(deflate) = self.deflate.take() {
+                self.pool.put(deflate);
+            }
+            self.history = Vec::new();
+        }
+        Ok(out.freeze())
+    }
+
+    /// Keeps the last `window` bytes of text (at most twice that, trimmed in bulk).
+    fn remember(&mut self, input: &[u8]) {
+        if input.len() >= self.window {
+            self.history.clear();
+            self.history
+                .extend_from_slice(&input[input.len() - self.window..]);
+            return;
+        }
+        if self.history.len() + input.len() > 2 * self.window {
+            let keep = self.window - input.len();
+            self.history.drain(..self.history.len() - keep);
+        }
+        self.history.extend_from_slice(input);
+    }
+
+    fn release(&mut self) -> Result<(), std::io::Error> {
+        let Some(mut deflate) = self.deflate.take() else {
+            return Ok(());
+        };
+        // A sync flush ends the partial flush's last bits on a byte boundary, where the
+        // next state's output can start.
+        let mut tail = BytesMut::new();
+        deflate_into(
+            &mut deflate,
+            b"",
+            zlib_rs::DeflateFlush::SyncFlush,
+            &mut tail,
+        )?;
+        self.held.extend_from_slice(&tail);
+        self.pool.put(deflate);
+        if self.history.len() > self.window {
+            self.history.drain(..self.history.len() - self.window);
+        }
+        self.history.shrink_to_fit();
+        Ok(())
+    }
+}
+
+impl Drop for Gzip {
+    fn drop(&mut self) {
+        if let Some(deflate) = self.deflate.take() {
+            self.pool.put(deflate);
+        }
+    }
+}
+
+/// Deflates `input` with `flush` and appends the output to `out`.
+fn deflate_into(
     deflate: &mut zlib_rs::Deflate,
     input: &[u8],
-    last: bool,
-) -> Result<Bytes, std::io::Error> {
-    let flush = if last {
-        zlib_rs::DeflateFlush::Finish
-    } else {
-        zlib_rs::DeflateFlush::PartialFlush
-    };
+    flush: zlib_rs::DeflateFlush,
+    out: &mut BytesMut,
+) -> Result<(), std::io::Error> {
+    let last = matches!(flush, zlib_rs::DeflateFlush::Finish);
+    let start = out.len();
     // Deflate adds at most 5 bytes per stored 16 KiB block, and the flush a few more.
-    let mut out = BytesMut::zeroed(input.len() + input.len() / 1024 + 64);
-    let mut written = 0;
+    out.resize(start + input.len() + input.len() / 1024 + 64, 0);
+    let mut written = start;
     let mut consumed = 0;
     loop {
         let before_in = deflate.total_in();
@@ -391,11 +687,95 @@ fn deflate_frame(
             break;
         }
         if written == out.len() {
-            out.resize(out.len() * 2, 0);
+            let grow = (out.len() - start).max(64);
+            out.resize(out.len() + grow, 0);
         }
     }
     out.truncate(written);
-    Ok(out.freeze())
+    Ok(())
+}
+
+/// zstd: one frame per busy period. The encoder is dropped while the stream is idle (its
+/// frame ended first) and a new one starts the next frame; a client's decoder reads
+/// consecutive frames as one stream (RFC 8878 §3.1).
+#[cfg(feature = "zstd")]
+struct Zstd {
+    level: i32,
+    window_log: u32,
+    /// Where the encoder comes from and goes back to.
+    pool: Pool<zstd::stream::raw::Encoder<'static>>,
+    encoder: Option<Box<zstd::stream::raw::Encoder<'static>>>,
+    /// A frame was started.
+    started: bool,
+    /// The end of the last frame (its last block), to go before the next frame's bytes.
+    held: Vec<u8>,
+}
+
+#[cfg(feature = "zstd")]
+impl Zstd {
+    fn build(&self) -> Result<Box<zstd::stream::raw::Encoder<'static>>, std::io::Error> {
+        use zstd::stream::raw::{CParameter, Operation};
+        if let Some(mut encoder) = self.pool.take() {
+            // A new frame with the same parameters.
+            encoder.reinit()?;
+            return Ok(encoder);
+        }
+        let mut encoder = zstd::stream::raw::Encoder::new(self.level)?;
+        encoder.set_parameter(CParameter::WindowLog(self.window_log))?;
+        // Small match-finder tables: events are short and repeat recent ones, so 4 Ki
+        // entries find the matches that count (the level's defaults, sized for an unknown
+        // input, would hold 256 KiB per stream).
+        encoder.set_parameter(CParameter::HashLog(self.window_log.min(13) - 1))?;
+        encoder.set_parameter(CParameter::ChainLog(self.window_log.min(13) - 1))?;
+        Ok(Box::new(encoder))
+    }
+
+    fn frame(&mut self, input: &[u8], last: bool) -> Result<Bytes, std::io::Error> {
+        let held = std::mem::take(&mut self.held);
+        if last && input.is_empty() && self.encoder.is_none() && self.started {
+            // The last frame was ended when its encoder was dropped.
+            return Ok(Bytes::from(held));
+        }
+        if self.encoder.is_none() {
+            self.encoder = Some(self.build()?);
+        }
+        let Some(encoder) = self.encoder.as_mut() else {
+            return Ok(Bytes::from(held));
+        };
+        self.started = true;
+        let data = zstd_frame(encoder, input, last)?;
+        if last {
+            if let Some(encoder) = self.encoder.take() {
+                self.pool.put(encoder);
+            }
+        }
+        if held.is_empty() {
+            return Ok(data);
+        }
+        let mut out = BytesMut::with_capacity(held.len() + data.len());
+        out.extend_from_slice(&held);
+        out.extend_from_slice(&data);
+        Ok(out.freeze())
+    }
+
+    fn release(&mut self) -> Result<(), std::io::Error> {
+        let Some(mut encoder) = self.encoder.take() else {
+            return Ok(());
+        };
+        let end = zstd_frame(&mut encoder, b"", true)?;
+        self.held.extend_from_slice(&end);
+        self.pool.put(encoder);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "zstd")]
+impl Drop for Zstd {
+    fn drop(&mut self) {
+        if let Some(encoder) = self.encoder.take() {
+            self.pool.put(encoder);
+        }
+    }
 }
 
 /// Compresses `input` with zstd and flushes it (or ends the frame) into a new buffer.
@@ -665,6 +1045,77 @@ mod tests {
             let raw: usize = events.iter().map(String::len).sum();
             assert!(wire * 3 < raw, "{coding:?}: {wire} bytes for {raw}");
         }
+    }
+
+    #[test]
+    fn a_released_state_continues_the_same_stream() {
+        for coding in codings() {
+            let mut kept = Compression::new()
+                .release_after(None)
+                .encoder(coding)
+                .expect("encoder");
+            let mut released = Compression::new().encoder(coding).expect("encoder");
+            let mut decoder = Decoder::new(coding.as_str()).expect("a decoder");
+            let (mut kept_bytes, mut released_bytes) = (0, 0);
+            for (i, event) in events(200).iter().enumerate() {
+                kept_bytes += kept.encode(event.as_bytes(), false).expect("encode").len();
+                if i % 10 == 5 {
+                    released.release().expect("release");
+                    assert!(released.release_due().is_none(), "{coding:?}");
+                    let ping = released.encode_idle(b": ping\n\n").expect("idle frame");
+                    assert_eq!(decoder.feed(&ping).expect("decodes"), b": ping\n\n");
+                    released_bytes += ping.len();
+                }
+                let frame = released.encode(event.as_bytes(), false).expect("encode");
+                released_bytes += frame.len();
+                assert_eq!(
+                    decoder.feed(&frame).expect("decodes"),
+                    event.as_bytes(),
+                    "{coding:?}: event {i} after a release"
+                );
+            }
+            released.release().expect("release");
+            let last = released.encode(b"", true).expect("finish");
+            assert!(
+                decoder.feed(&last).expect("decodes").is_empty(),
+                "{coding:?}"
+            );
+            if coding == Coding::Gzip {
+                // The window survives a release: only the empty blocks and the comments
+                // differ (about 6 + 7 bytes a release).
+                assert!(
+                    released_bytes < kept_bytes + 20 * 16,
+                    "{released_bytes} vs {kept_bytes}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_gzip_stream_with_releases_is_one_valid_gzip_member() {
+        let mut encoder = Compression::new().encoder(Coding::Gzip).expect("encoder");
+        let mut wire = Vec::new();
+        let mut text = Vec::new();
+        for (i, event) in events(30).iter().enumerate() {
+            wire.extend_from_slice(&encoder.encode(event.as_bytes(), false).expect("encode"));
+            text.extend_from_slice(event.as_bytes());
+            if i % 7 == 3 {
+                encoder.release().expect("release");
+            }
+        }
+        encoder.release().expect("release");
+        wire.extend_from_slice(&encoder.encode(b"", true).expect("finish"));
+        // A one-shot decode checks the trailer's CRC-32 and length too.
+        let mut out = vec![0u8; text.len() + 16];
+        let (got, status) = zlib_rs::decompress_slice(
+            &mut out,
+            &wire,
+            zlib_rs::InflateConfig {
+                window_bits: 16 + 15,
+            },
+        );
+        assert_eq!(status, zlib_rs::ReturnCode::Ok, "{status:?}");
+        assert_eq!(got, &text[..]);
     }
 
     #[test]

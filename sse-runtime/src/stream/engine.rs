@@ -279,8 +279,9 @@ pub(crate) struct StreamBody {
     /// ended when dropped.
     stats: Option<StreamStats>,
     done: bool,
-    /// The response's own compression setting (`None`: the app's).
-    compression: Option<Compression>,
+    /// The response's own compression setting (`None`: the app's); boxed, as it is only
+    /// read when the stream starts.
+    compression: Option<Box<Compression>>,
     /// The negotiated compressor: every frame goes through it, flushed.
     encoder: Option<Box<Encoder>>,
 }
@@ -310,12 +311,12 @@ impl StreamBody {
 
     /// Overrides the app's compression setting for this stream.
     pub(crate) fn set_compression(&mut self, compression: Compression) {
-        self.compression = Some(compression);
+        self.compression = Some(Box::new(compression));
     }
 
     /// The stream's own compression setting, if it chose one.
     pub(crate) fn compression(&self) -> Option<&Compression> {
-        self.compression.as_ref()
+        self.compression.as_deref()
     }
 
     /// Compresses every frame from now on with `encoder` (chosen before the first frame).
@@ -519,6 +520,10 @@ impl StreamBody {
         if this.done {
             return Poll::Ready(None);
         }
+        // Idle: an empty buffer gives its allocation back (the next item allocates one).
+        if this.buf.capacity() != 0 {
+            this.buf = BytesMut::new();
+        }
         this.poll_keep_alive(cx)
     }
 
@@ -630,18 +635,19 @@ impl StreamBody {
         None
     }
 
-    /// Idle: the only place a keep-alive comment can go, so never inside an event. The
-    /// timer is only touched when it fires (its waker is the watcher's): while events
-    /// flow it costs nothing, and a wake-up that comes early (events were sent
-    /// meanwhile) just moves it on.
+    /// Idle: the only place a keep-alive comment can go, so never inside an event; and
+    /// where a compressed stream's compressor state is freed after a while
+    /// ([`Encoder::release_due`]). The timer is only touched when it fires (its waker is
+    /// the watcher's): while events flow it costs nothing, and a wake-up that comes early
+    /// (events were sent meanwhile) just moves it on.
     fn poll_keep_alive(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let Some(interval) = self.keep_alive.as_ref().and_then(KeepAlive::get_interval) else {
+        let interval = self.keep_alive.as_ref().and_then(KeepAlive::get_interval);
+        let Some(due) = next_due(self.last_write, interval, self.encoder.as_deref()) else {
             return Poll::Pending;
         };
-        let last_write = self.last_write;
         let watcher = self.watcher.get_or_insert_with(|| {
             let mut watcher = Watcher::new();
             watcher.register(cx);
@@ -649,8 +655,13 @@ impl StreamBody {
         });
         let timer = self.timer.get_or_insert_with(|| {
             watcher.poll_timer = true;
-            Box::pin(tokio::time::sleep_until(last_write + interval))
+            Box::pin(tokio::time::sleep_until(due))
         });
+        if timer.deadline() > due {
+            // A compressor that became busy again frees its state before the keep-alive.
+            timer.as_mut().reset(due);
+            watcher.poll_timer = true;
+        }
         if !watcher.poll_timer {
             return Poll::Pending;
         }
@@ -660,10 +671,20 @@ impl StreamBody {
             if timer.as_mut().poll(&mut timer_cx).is_pending() {
                 return Poll::Pending;
             }
-            let due = self.last_write + interval;
-            if Instant::now() >= due {
+            let now = Instant::now();
+            if let Some(encoder) = self.encoder.as_mut() {
+                if encoder.release_due().is_some_and(|at| now >= at) {
+                    if let Err(err) = encoder.release() {
+                        return self.compress_failed(err);
+                    }
+                }
+            }
+            if interval.is_some_and(|interval| now >= self.last_write + interval) {
                 break;
             }
+            let Some(due) = next_due(self.last_write, interval, self.encoder.as_deref()) else {
+                return Poll::Pending;
+            };
             timer.as_mut().reset(due);
         }
         if let Some(keep_alive) = &self.keep_alive {
@@ -672,15 +693,67 @@ impl StreamBody {
                 stats.keep_alive();
             }
         }
-        let frame = self.take_frame();
-        if let Some(timer) = self.timer.as_mut() {
-            timer.as_mut().reset(self.last_write + interval);
+        let frame = self.take_frame_idle();
+        let due = next_due(self.last_write, interval, self.encoder.as_deref());
+        if let (Some(timer), Some(due)) = (self.timer.as_mut(), due) {
+            timer.as_mut().reset(due);
             // Polled at the next idle moment, to register its waker again.
             if let Some(watcher) = self.watcher.as_mut() {
                 watcher.poll_timer = true;
             }
         }
         frame
+    }
+
+    /// [`take_frame`](Self::take_frame) for a keep-alive comment: a compressor whose state
+    /// was freed frees it again after the comment.
+    fn take_frame_idle(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if self.encoder.is_none() {
+            return self.take_frame();
+        }
+        self.last_write = Instant::now();
+        self.unshare();
+        let Some(encoder) = self.encoder.as_mut() else {
+            return self.take_frame();
+        };
+        let data = encoder.encode_idle(&self.buf);
+        self.buf.clear();
+        match data {
+            Ok(data) => {
+                if let Some(stats) = self.stats.as_mut() {
+                    stats.frame(data.len());
+                }
+                Poll::Ready(Some(Ok(Frame::data(data))))
+            }
+            Err(err) => self.compress_failed(err),
+        }
+    }
+
+    /// The compressor failed: the stream ends with the error.
+    fn compress_failed(
+        &mut self,
+        err: std::io::Error,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.end_source();
+        self.done = true;
+        self.encoder = None;
+        self.ended(StreamEnd::Error);
+        Poll::Ready(Some(Err(err.into())))
+    }
+}
+
+/// When the idle timer is next due: the keep-alive comment (`interval` after the last
+/// write) or the release of the compressor's state, whichever comes first.
+fn next_due(
+    last_write: Instant,
+    interval: Option<Duration>,
+    encoder: Option<&Encoder>,
+) -> Option<Instant> {
+    let keep_alive = interval.map(|interval| last_write + interval);
+    let release = encoder.and_then(Encoder::release_due);
+    match (keep_alive, release) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
