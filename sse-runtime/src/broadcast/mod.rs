@@ -175,7 +175,8 @@ impl std::error::Error for ConnectError {
     }
 }
 
-/// Why [`Broadcast::publish`] failed. Nothing was delivered or stored.
+/// Why [`Broadcast::publish`] failed. Nothing was delivered or stored, except after
+/// [`Unconfirmed`](PublishError::Unconfirmed).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum PublishError {
@@ -183,6 +184,13 @@ pub enum PublishError {
     Encode(serde_json::Error),
     /// The backend (Redis) refused or could not be reached.
     Backend(crate::BoxError),
+    /// Redis Cluster: the event was published (it has this id and went to the
+    /// subscribers), but no replica confirmed it within
+    /// [`wait_for_replicas`](BroadcastConfig::wait_for_replicas)' timeout. Replication is
+    /// asynchronous, so a failover now may lose it; its subscribers are then told with a
+    /// reset (the topic's epoch changes), never silently. Publish it again if it must
+    /// not be lost (and accept a duplicate if it was not).
+    Unconfirmed(EventId),
 }
 
 impl fmt::Display for PublishError {
@@ -190,6 +198,10 @@ impl fmt::Display for PublishError {
         match self {
             PublishError::Encode(err) => write!(f, "event data failed to serialize: {err}"),
             PublishError::Backend(err) => write!(f, "broadcast backend unavailable: {err}"),
+            PublishError::Unconfirmed(id) => write!(
+                f,
+                "event {id} was published but no replica confirmed it: a failover may lose it"
+            ),
         }
     }
 }
@@ -199,6 +211,7 @@ impl std::error::Error for PublishError {
         match self {
             PublishError::Encode(err) => Some(err),
             PublishError::Backend(err) => Some(&**err),
+            PublishError::Unconfirmed(_) => None,
         }
     }
 }
@@ -359,11 +372,17 @@ mod tests {
         assert_eq!(id, EventId::new(17, 3));
         assert_eq!(id.to_string(), "17-3");
         for bad in [
-            "", "17", "-3", "17-", "a-1", "1-b", "+1-2", "1--2", " 1-2", "1-2 ", "1-2-3",
+            "", "17", "-3", "17-", "a-1", "1-b", "+1-2", "1--2", " 1-2", "1-2 ", "1-2-", "1-2-3-4",
+            "1-2-x",
         ] {
             assert!(bad.parse::<EventId>().is_err(), "{bad:?} parsed");
         }
         assert!("99999999999999999999-0".parse::<EventId>().is_err());
+        // Redis Cluster: an epoch as a third part; ids of two epochs differ.
+        let epoch: EventId = "17-3-9".parse().unwrap();
+        assert_eq!((epoch.epoch(), epoch.to_string()), (9, "17-3-9".to_owned()));
+        assert_ne!(epoch, id);
+        assert_eq!(epoch.stream_id(), "17-3");
         assert!(EventId::new(17, 9) < EventId::new(18, 0));
         assert_eq!(EventId::new(17, 3).next_at(17), EventId::new(17, 4));
         assert_eq!(EventId::new(17, 3).next_at(16), EventId::new(17, 4));
