@@ -92,7 +92,7 @@ fn start_instance(nodes: &[String]) -> Instance {
     let mut child = Command::new(chat_room_binary())
         .env("ADDR", "127.0.0.1:0")
         .env("REDIS_CLUSTER", nodes.join(","))
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,redis=error")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -390,6 +390,7 @@ async fn a_master_killed_during_fan_out_loses_nothing_silently() {
     .await
     .unwrap();
     let servers: Vec<TestClient> = instances.iter().map(|i| i.client.clone()).collect();
+    eprintln!("cluster: instances up at {:?}", started.elapsed());
 
     let (stop_clients, stop) = watch::channel(false);
     // clients[room][k]
@@ -404,6 +405,7 @@ async fn a_master_killed_during_fan_out_loses_nothing_silently() {
         clients.push(of_room);
     }
     wait_connected(&clients.concat()).await;
+    eprintln!("cluster: clients connected at {:?}", started.elapsed());
 
     let (stop_publishing, stop_pub) = watch::channel(false);
     let publishers: Vec<_> = rooms
@@ -460,6 +462,7 @@ async fn a_master_killed_during_fan_out_loses_nothing_silently() {
         }
     }
     stop_clients.send(true).unwrap();
+    eprintln!("cluster: clients done at {:?}", started.elapsed());
 
     // The verdicts and the figures.
     let mut resets_failing = Vec::new();
@@ -584,4 +587,132 @@ async fn a_master_killed_during_fan_out_loses_nothing_silently() {
     );
     drop(instances);
     drop(cluster);
+}
+
+/// Moves `slot` from master `from` to master `to` as `redis-cli --cluster reshard` does:
+/// `SETSLOT IMPORTING/MIGRATING`, `MIGRATE` of its keys, `SETSLOT NODE` everywhere.
+fn migrate_slot(cluster: &RedisCluster, slot: u16, from: u16, to: u16) {
+    let id = |port: u16| cluster.cli(port, &["CLUSTER", "MYID"]).trim().to_owned();
+    let (from_id, to_id) = (id(from), id(to));
+    let slot = slot.to_string();
+    let ok = |reply: String, what: &str| assert!(reply.trim() == "OK", "{what}: {reply:?}");
+    ok(
+        cluster.cli(to, &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &from_id]),
+        "IMPORTING",
+    );
+    ok(
+        cluster.cli(from, &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &to_id]),
+        "MIGRATING",
+    );
+    let keys = cluster.cli(from, &["CLUSTER", "GETKEYSINSLOT", &slot, "1000"]);
+    let keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
+    if !keys.is_empty() {
+        let to_port = to.to_string();
+        let mut args = vec!["MIGRATE", "127.0.0.1", &to_port, "", "0", "5000", "KEYS"];
+        args.extend(keys.iter().copied());
+        ok(cluster.cli(from, &args), "MIGRATE");
+    }
+    for port in [to, from] {
+        ok(
+            cluster.cli(port, &["CLUSTER", "SETSLOT", &slot, "NODE", &to_id]),
+            "SETSLOT NODE",
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_follows_its_slot_to_another_master() {
+    let Some(cluster) = RedisCluster::start(SUITE, HOW) else {
+        return;
+    };
+    let started = Instant::now();
+    let nodes = cluster.nodes();
+    let room = "room-0".to_owned();
+    let slot = cluster.keyslot("{sse:broadcast:room-0}");
+    let from = cluster.master_of(slot).expect("a master");
+    let to = cluster
+        .master_of(cluster.keyslot(&format!(
+            "{{sse:broadcast:{}}}",
+            rooms_on(&cluster, from, true, 1)[0]
+        )))
+        .expect("another master");
+
+    let nodes_for = nodes.clone();
+    let instances: Vec<Instance> = tokio::task::spawn_blocking(move || {
+        vec![
+            start_instance(&nodes_for[..3]),
+            start_instance(&nodes_for[3..]),
+        ]
+    })
+    .await
+    .unwrap();
+    let servers: Vec<TestClient> = instances.iter().map(|i| i.client.clone()).collect();
+    let (stop_clients, stop) = watch::channel(false);
+    let clients: Vec<_> = servers
+        .iter()
+        .map(|server| client(server.clone(), room.clone(), stop.clone()))
+        .collect();
+    wait_connected(&clients).await;
+    let (stop_publishing, stop_pub) = watch::channel(false);
+    let publisher = publisher(servers.clone(), room.clone(), 0, stop_pub);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let moved_at = Instant::now();
+    let cluster = tokio::task::spawn_blocking(move || {
+        migrate_slot(&cluster, slot, from, to);
+        cluster
+    })
+    .await
+    .unwrap();
+    assert_eq!(cluster.master_of(slot), Some(to), "the slot moved");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop_publishing.send(true).unwrap();
+    let published = publisher.await.unwrap();
+
+    // Publishing through both instances works after the move (MOVED followed), and both
+    // instances' clients get those events (their subscriptions followed the slot).
+    let after: Vec<u64> = published
+        .iter()
+        .filter(|p| p.at > moved_at + Duration::from_millis(500) && p.outcome == Outcome::Ok)
+        .map(|p| p.value)
+        .collect();
+    assert!(
+        after.len() > 20,
+        "publishing did not recover after the move: {} Ok",
+        after.len()
+    );
+    let last = *after.last().expect("an Ok publish after the move");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for log in &clients {
+        while !log
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .any(|seen| matches!(seen, Seen::Event { value, .. } if *value == last))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "a client did not follow the slot"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    stop_clients.send(true).unwrap();
+    let mut resets = Vec::new();
+    for (k, log) in clients.iter().enumerate() {
+        let verdict = check(&format!("client {k}"), &log.lock().unwrap(), &published);
+        resets.push(verdict.resets);
+    }
+    let failed = published
+        .iter()
+        .filter(|p| p.outcome != Outcome::Ok)
+        .count();
+    eprintln!(
+        "cluster slot {slot} moved from :{from} to :{to}: {} publishes, {failed} failed \
+         during the move; resets per client {resets:?}; test wall time {:?}",
+        published.len(),
+        started.elapsed()
+    );
+    drop(instances);
 }
