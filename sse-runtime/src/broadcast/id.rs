@@ -68,11 +68,13 @@ impl EventId {
     }
 
     /// The `<milliseconds>-<sequence>` part: the id of the Redis stream entry.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn stream_id(self) -> String {
         format!("{}-{}", self.ms, self.seq)
     }
 
     /// The same position without its epoch.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) const fn without_epoch(self) -> Self {
         self.with_epoch(0)
     }
