@@ -29,7 +29,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use sse_runtime::broadcast::{EventId, RESET_EVENT};
+use sse_runtime::broadcast::{
+    Broadcast, BroadcastConfig, EventId, Message, PublishError, Resume, RESET_EVENT,
+};
 use sse_runtime::testing::{Protocol, TestClient};
 use sse_runtime::{App, StatusCode};
 use sse_tests::redis_cluster::RedisCluster;
@@ -715,4 +717,47 @@ async fn a_topic_follows_its_slot_to_another_master() {
         started.elapsed()
     );
     drop(instances);
+}
+
+/// `WAIT` after the publish: with the master's only replica stopped (SIGSTOP), a publish
+/// is reported as `PublishError::Unconfirmed` (published, but a failover may lose it);
+/// with the replica back, publishes are confirmed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_no_replica_confirmed_is_reported() {
+    let Some(cluster) = RedisCluster::start(SUITE, HOW) else {
+        return;
+    };
+    let config = BroadcastConfig::new().wait_for_replicas(1, Duration::from_millis(100));
+    let hub: Broadcast<u64> = Broadcast::redis_cluster(&cluster.nodes(), config)
+        .await
+        .expect("connect to the cluster");
+    let first = hub.publish("room-0", 1).await.expect("confirmed");
+    assert!(first.epoch() > 0, "cluster ids carry an epoch: {first}");
+    let master = cluster
+        .master_of(cluster.keyslot("{sse:broadcast:room-0}"))
+        .expect("a master");
+    let replica = cluster.replica_of(master).expect("a replica");
+
+    cluster.signal(replica, "STOP");
+    let unconfirmed = hub.publish("room-0", 2).await;
+    cluster.signal(replica, "CONT");
+    let second = match unconfirmed {
+        Err(PublishError::Unconfirmed(id)) => id,
+        other => panic!("expected Unconfirmed, got {other:?}"),
+    };
+    assert!(second > first && second.epoch() == first.epoch());
+
+    // It was published all the same; with the replica back, the next is confirmed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let third = hub.publish("room-0", 3).await.expect("confirmed again");
+    let mut subscription = hub.subscribe("room-0", Resume::after(first.to_string()));
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(10), subscription.next()).await {
+            Ok(Some(Message::Event(event))) => got.push((event.id(), *event.data())),
+            Ok(Some(Message::Open)) => {}
+            other => panic!("expected events, got {other:?}"),
+        }
+    }
+    assert_eq!(got[..2], [(second, 2), (third, 3)][..]);
 }

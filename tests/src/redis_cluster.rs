@@ -171,6 +171,47 @@ impl RedisCluster {
         }
     }
 
+    /// The port of a replica of the master on `port`.
+    pub fn replica_of(&self, master: u16) -> Option<u16> {
+        let nodes = cli(master, &["CLUSTER", "NODES"]);
+        let master_id = nodes
+            .lines()
+            .find(|line| line.contains("myself"))?
+            .split_whitespace()
+            .next()?
+            .to_owned();
+        nodes.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.len() > 3 && fields[2].contains("slave") && fields[3] == master_id)
+                .then(|| {
+                    fields[1]
+                        .split('@')
+                        .next()?
+                        .rsplit_once(':')?
+                        .1
+                        .parse()
+                        .ok()
+                })
+                .flatten()
+        })
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the node on `port` (`kill -<signal>`).
+    pub fn signal(&self, port: u16, signal: &str) {
+        let node = self.nodes.iter().find(|node| node.port == port);
+        let Some(pid) = node.and_then(|node| node.child.as_ref()).map(Child::id) else {
+            return;
+        };
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status();
+        assert!(
+            status.is_ok_and(|status| status.success()),
+            "kill -{signal} {pid}"
+        );
+    }
+
     /// `kill -9` of the node on `port`.
     pub fn kill(&mut self, port: u16) {
         if let Some(node) = self.nodes.iter_mut().find(|node| node.port == port) {
