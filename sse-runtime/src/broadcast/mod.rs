@@ -116,8 +116,11 @@
 //! With the `redis` feature, [`Broadcast::redis`] gives the same API backed by Redis, so
 //! app instances behind a load balancer share topics: each topic is a Redis stream
 //! (`XADD ... MAXLEN` gives the ids and the replay buffer), live delivery goes through
-//! pub/sub, and a `Last-Event-ID` from one instance resumes on another. See
-//! `docs/broadcast.md` for the design.
+//! pub/sub, and a `Last-Event-ID` from one instance resumes on another.
+//! [`Broadcast::redis_cluster`] does the same on a Redis Cluster: each topic's keys in one
+//! hash slot, sharded pub/sub, and ids that carry the topic's epoch, so that a failover
+//! that may have lost events is announced with a reset. See `docs/broadcast.md` for the
+//! design.
 
 mod backend;
 mod config;
