@@ -761,3 +761,123 @@ async fn a_publish_no_replica_confirmed_is_reported() {
     }
     assert_eq!(got[..2], [(second, 2), (third, 3)][..]);
 }
+
+/// CPU time (user + system) of this process so far.
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |tv: libc::timeval| {
+        Duration::from_secs(u64::try_from(tv.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(tv.tv_usec).unwrap_or(0))
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// One fan-out: `subscribers` split over hubs `a` and `b`, `events` published on `b`
+/// every `every`; the publish-to-receive latencies (ns, every delivery) and the CPU time
+/// of this process (both hubs, all subscribers, the publisher) meanwhile.
+async fn fan_out(
+    a: &Broadcast<u64>,
+    b: &Broadcast<u64>,
+    topic: &str,
+    subscribers: usize,
+    events: usize,
+    every: Duration,
+) -> (Vec<u64>, Duration) {
+    let base = tokio::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..subscribers {
+        let hub = if i % 2 == 0 { a } else { b };
+        let mut subscription = hub.subscribe(topic, Resume::live());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(events);
+            while latencies.len() < events {
+                match subscription.next().await {
+                    Some(Message::Event(event)) => {
+                        let now = u64::try_from(base.elapsed().as_nanos()).unwrap();
+                        latencies.push(now - event.data());
+                    }
+                    Some(_) => {}
+                    None => panic!("subscription ended: {:?}", subscription.end_reason()),
+                }
+            }
+            latencies
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while a.subscriber_count(topic) + b.subscriber_count(topic) < subscribers {
+        assert!(Instant::now() < deadline, "not all subscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let cpu = process_cpu();
+    for _ in 0..events {
+        let now = u64::try_from(base.elapsed().as_nanos()).unwrap();
+        b.publish(topic, now).await.expect("publish");
+        tokio::time::sleep(every).await;
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let cpu = process_cpu() - cpu;
+    all.sort_unstable();
+    (all, cpu)
+}
+
+/// Fan-out through one Redis and through the Redis Cluster, subscribers split over two
+/// hub instances (1,000 and 10,000), publisher on one: p50/p99/max delivery and this
+/// process's CPU per delivery (the hubs, subscribers and publisher; not redis-server).
+/// Hub level, no HTTP. `cargo test --release -p sse-tests --test it cluster -- --ignored
+/// --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run with --ignored --nocapture"]
+async fn fan_out_figures_one_redis_and_cluster() {
+    let Some(cluster) = RedisCluster::start(SUITE, HOW) else {
+        return;
+    };
+    let Some(redis) = sse_tests::redis::RedisServer::start(SUITE, HOW) else {
+        return;
+    };
+    let config = BroadcastConfig::new().queue(1024);
+    let single = [
+        Broadcast::redis(&redis.url(), config.clone())
+            .await
+            .unwrap(),
+        Broadcast::redis(&redis.url(), config.clone())
+            .await
+            .unwrap(),
+    ];
+    let clustered = [
+        Broadcast::redis_cluster(&cluster.nodes()[..3], config.clone())
+            .await
+            .unwrap(),
+        Broadcast::redis_cluster(&cluster.nodes()[3..], config)
+            .await
+            .unwrap(),
+    ];
+    for (subscribers, events, every) in [
+        (1_000, 200, Duration::from_millis(5)),
+        (10_000, 100, Duration::from_millis(50)),
+    ] {
+        for (name, hubs) in [("one Redis", &single), ("Redis Cluster", &clustered)] {
+            let topic = format!("bench-{subscribers}");
+            let (all, cpu) = fan_out(&hubs[0], &hubs[1], &topic, subscribers, events, every).await;
+            assert_eq!(all.len(), subscribers * events);
+            let pct = |p: f64| all[((all.len() - 1) as f64 * p) as usize] as f64 / 1e6;
+            eprintln!(
+                "fan-out {name}, 2 instances, {subscribers} subscribers x {events} events \
+                 every {every:?}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; CPU {:.2?} = \
+                 {:.2} µs per delivery",
+                pct(0.5),
+                pct(0.99),
+                pct(1.0),
+                cpu,
+                cpu.as_secs_f64() * 1e6 / all.len() as f64,
+            );
+        }
+    }
+}
