@@ -788,6 +788,8 @@ async fn fan_out(
     events: usize,
     every: Duration,
 ) -> (Vec<u64>, Duration) {
+    // Warm-up, before anyone subscribes: the scripts loaded, the connections made.
+    b.publish(topic, 0).await.expect("publish");
     let base = tokio::time::Instant::now();
     let mut tasks = Vec::new();
     for i in 0..subscribers {
