@@ -15,6 +15,8 @@
 //! redis-server --port 6379 --save '' --appendonly no &
 //! REDIS_URL=redis://127.0.0.1:6379/ ADDR=127.0.0.1:8001 cargo run --example chat_room &
 //! REDIS_URL=redis://127.0.0.1:6379/ ADDR=127.0.0.1:8002 cargo run --example chat_room &
+//! # or on a Redis Cluster, given some of its nodes:
+//! # REDIS_CLUSTER=127.0.0.1:7000,127.0.0.1:7001 cargo run --example chat_room
 //! curl -N http://127.0.0.1:8001/rooms/lobby/events &
 //! curl -X POST -H 'content-type: application/json' \
 //!      -d '{"user": "bob", "text": "hi"}' http://127.0.0.1:8002/rooms/lobby/messages
@@ -69,6 +71,11 @@ pub fn hub_config() -> BroadcastConfig {
         .idle_timeout(Duration::from_secs(3600))
 }
 
+/// A hub on the Redis Cluster that `nodes` (`host:port` or `redis://host:port`) belong to.
+pub async fn make_cluster_hub(nodes: &[&str]) -> Result<Hub, ConnectError> {
+    Broadcast::redis_cluster(nodes, hub_config()).await
+}
+
 /// The Redis hub at `redis_url`, or an in-process one.
 pub async fn make_hub(redis_url: Option<&str>) -> Result<Hub, ConnectError> {
     match redis_url {
@@ -112,7 +119,8 @@ sse_runtime::routes! {
     /// message to the room.
     ///
     /// Answers `201 Created` with `{"id": "<event id>"}`; `422` for a bad room name or an
-    /// empty or too long field; `503` when the hub's Redis cannot be reached.
+    /// empty or too long field; `503` when the hub's Redis cannot be reached (or, on a
+    /// Redis Cluster, no replica confirmed the message in time: it may be lost).
     #[post("/rooms/{room}/messages")]
     pub async fn post_message(
         State(hub): State<Hub>,
@@ -188,11 +196,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let redis_url = std::env::var("REDIS_URL")
         .ok()
         .filter(|url| !url.is_empty());
-    let hub = make_hub(redis_url.as_deref()).await?;
-    let backend = if redis_url.is_some() {
-        "redis"
-    } else {
-        "memory"
+    // `REDIS_CLUSTER=host:port,host:port,...`: some nodes of a Redis Cluster.
+    let cluster = std::env::var("REDIS_CLUSTER")
+        .ok()
+        .filter(|nodes| !nodes.is_empty());
+    let (hub, backend) = match &cluster {
+        Some(nodes) => {
+            let nodes: Vec<&str> = nodes.split(',').map(str::trim).collect();
+            (make_cluster_hub(&nodes).await?, "redis cluster")
+        }
+        None => {
+            let hub = make_hub(redis_url.as_deref()).await?;
+            (
+                hub,
+                if redis_url.is_some() {
+                    "redis"
+                } else {
+                    "memory"
+                },
+            )
+        }
     };
     tracing::info!(backend, "chat hub ready");
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:8000".to_owned());

@@ -22,6 +22,7 @@ mod broadcast;
 mod broadcast_redis;
 mod broker_faults;
 mod client;
+mod cluster;
 mod compression;
 mod cors;
 mod error_body;

@@ -4,6 +4,7 @@
 pub mod cleanups;
 pub mod netns;
 pub mod redis;
+pub mod redis_cluster;
 pub mod tools;
 
 /// The guide, `docs/guide.md`, included so that `cargo test` compiles and runs its Rust

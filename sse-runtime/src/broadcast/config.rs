@@ -41,6 +41,8 @@ pub struct BroadcastConfig {
     pub(super) overflow: Overflow,
     pub(super) idle_timeout: Duration,
     pub(super) key_prefix: String,
+    pub(super) replicas: usize,
+    pub(super) replica_timeout: Duration,
 }
 
 impl Default for BroadcastConfig {
@@ -52,7 +54,7 @@ impl Default for BroadcastConfig {
 impl BroadcastConfig {
     /// Replay 1024 events per topic (no age limit), queues of 256 events,
     /// [`Overflow::Disconnect`], topics dropped after 5 minutes unused, Redis keys under
-    /// `sse:broadcast`.
+    /// `sse:broadcast`; on Redis Cluster, a publish waits up to 100 ms for one replica.
     pub fn new() -> Self {
         Self {
             replay: 1024,
@@ -61,6 +63,8 @@ impl BroadcastConfig {
             overflow: Overflow::Disconnect,
             idle_timeout: Duration::from_secs(300),
             key_prefix: "sse:broadcast".to_owned(),
+            replicas: 1,
+            replica_timeout: Duration::from_millis(100),
         }
     }
 
@@ -105,6 +109,33 @@ impl BroadcastConfig {
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.key_prefix = prefix.into();
         self
+    }
+
+    /// On Redis Cluster: after each publish, wait up to `timeout` until `replicas` replicas
+    /// of the topic's node have the event (`WAIT`; fewer when the node has fewer replicas
+    /// connected, none when it has none). If they do not confirm in time,
+    /// [`publish`](super::Broadcast::publish) returns
+    /// [`PublishError::Unconfirmed`](super::PublishError::Unconfirmed): the event was
+    /// published, but a failover now may lose it (its subscribers then get a reset).
+    /// `replicas` 0 does not wait. Default: 1 replica, 100 ms. Ignored by the other
+    /// backends.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_runtime::broadcast::BroadcastConfig;
+    ///
+    /// let config = BroadcastConfig::new().wait_for_replicas(1, Duration::from_millis(250));
+    /// assert_eq!(config.get_wait_for_replicas(), (1, Duration::from_millis(250)));
+    /// ```
+    pub fn wait_for_replicas(mut self, replicas: usize, timeout: Duration) -> Self {
+        self.replicas = replicas;
+        self.replica_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many replicas a publish waits for on Redis Cluster, and how long.
+    pub fn get_wait_for_replicas(&self) -> (usize, Duration) {
+        (self.replicas, self.replica_timeout)
     }
 
     /// The replay buffer's length per topic.

@@ -116,8 +116,11 @@
 //! With the `redis` feature, [`Broadcast::redis`] gives the same API backed by Redis, so
 //! app instances behind a load balancer share topics: each topic is a Redis stream
 //! (`XADD ... MAXLEN` gives the ids and the replay buffer), live delivery goes through
-//! pub/sub, and a `Last-Event-ID` from one instance resumes on another. See
-//! `docs/broadcast.md` for the design.
+//! pub/sub, and a `Last-Event-ID` from one instance resumes on another.
+//! [`Broadcast::redis_cluster`] does the same on a Redis Cluster: each topic's keys in one
+//! hash slot, sharded pub/sub, and ids that carry the topic's epoch, so that a failover
+//! that may have lost events is announced with a reset. See `docs/broadcast.md` for the
+//! design.
 
 mod backend;
 mod config;
@@ -175,7 +178,8 @@ impl std::error::Error for ConnectError {
     }
 }
 
-/// Why [`Broadcast::publish`] failed. Nothing was delivered or stored.
+/// Why [`Broadcast::publish`] failed. Nothing was delivered or stored, except after
+/// [`Unconfirmed`](PublishError::Unconfirmed).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum PublishError {
@@ -183,6 +187,13 @@ pub enum PublishError {
     Encode(serde_json::Error),
     /// The backend (Redis) refused or could not be reached.
     Backend(crate::BoxError),
+    /// Redis Cluster: the event was published (it has this id and went to the
+    /// subscribers), but no replica confirmed it within
+    /// [`wait_for_replicas`](BroadcastConfig::wait_for_replicas)' timeout. Replication is
+    /// asynchronous, so a failover now may lose it; its subscribers are then told with a
+    /// reset (the topic's epoch changes), never silently. Publish it again if it must
+    /// not be lost (and accept a duplicate if it was not).
+    Unconfirmed(EventId),
 }
 
 impl fmt::Display for PublishError {
@@ -190,6 +201,10 @@ impl fmt::Display for PublishError {
         match self {
             PublishError::Encode(err) => write!(f, "event data failed to serialize: {err}"),
             PublishError::Backend(err) => write!(f, "broadcast backend unavailable: {err}"),
+            PublishError::Unconfirmed(id) => write!(
+                f,
+                "event {id} was published but no replica confirmed it: a failover may lose it"
+            ),
         }
     }
 }
@@ -199,6 +214,7 @@ impl std::error::Error for PublishError {
         match self {
             PublishError::Encode(err) => Some(err),
             PublishError::Backend(err) => Some(&**err),
+            PublishError::Unconfirmed(_) => None,
         }
     }
 }
@@ -359,11 +375,17 @@ mod tests {
         assert_eq!(id, EventId::new(17, 3));
         assert_eq!(id.to_string(), "17-3");
         for bad in [
-            "", "17", "-3", "17-", "a-1", "1-b", "+1-2", "1--2", " 1-2", "1-2 ", "1-2-3",
+            "", "17", "-3", "17-", "a-1", "1-b", "+1-2", "1--2", " 1-2", "1-2 ", "1-2-", "1-2-3-4",
+            "1-2-x",
         ] {
             assert!(bad.parse::<EventId>().is_err(), "{bad:?} parsed");
         }
         assert!("99999999999999999999-0".parse::<EventId>().is_err());
+        // Redis Cluster: an epoch as a third part; ids of two epochs differ.
+        let epoch: EventId = "17-3-9".parse().unwrap();
+        assert_eq!((epoch.epoch(), epoch.to_string()), (9, "17-3-9".to_owned()));
+        assert_ne!(epoch, id);
+        assert_eq!(epoch.stream_id(), "17-3");
         assert!(EventId::new(17, 9) < EventId::new(18, 0));
         assert_eq!(EventId::new(17, 3).next_at(17), EventId::new(17, 4));
         assert_eq!(EventId::new(17, 3).next_at(16), EventId::new(17, 4));

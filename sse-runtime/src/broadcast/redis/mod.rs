@@ -22,7 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -35,10 +35,14 @@ use super::id::EventId;
 use super::message::Feed;
 use super::resume::{Resume, ResumeKind};
 use super::{ConnectError, PublishError};
+use conn::Conn;
 use publish::PUBLISH_SCRIPT;
 use reader::reader;
 use replay::start_replay;
 
+mod cluster;
+mod cluster_reader;
+mod conn;
 mod publish;
 mod reader;
 mod replay;
@@ -70,12 +74,21 @@ pub(crate) type WeakHub<T> = Weak<Shared<T>>;
 
 pub(crate) struct Shared<T> {
     config: BroadcastConfig,
-    client: redis::Client,
-    conn: ConnectionManager,
+    mode: Mode,
+    conn: Conn,
+    /// The publish script of the mode.
     script: redis::Script,
     topics: Mutex<HashMap<String, Arc<Topic<T>>>>,
     commands: mpsc::UnboundedSender<Command<T>>,
     decode: fn(&str) -> serde_json::Result<T>,
+}
+
+/// One Redis server, or a Redis Cluster.
+enum Mode {
+    /// Its client, for the reader's pub/sub connection.
+    Single(redis::Client),
+    /// The nodes the hub was configured with, and the script that reads a topic's epoch.
+    Cluster(cluster::Nodes),
 }
 
 /// A topic with subscribers on this instance.
@@ -122,22 +135,44 @@ impl<T: Send + Sync + 'static> Hub<T> {
             .get_connection_manager_with_config(manager)
             .await
             .map_err(ConnectError::new)?;
+        Ok(Self::start(
+            config,
+            Mode::Single(client),
+            Conn::Single(conn),
+            PUBLISH_SCRIPT,
+        ))
+    }
+
+    /// The shared state and its reader task.
+    fn start(config: BroadcastConfig, mode: Mode, conn: Conn, script: &str) -> Self
+    where
+        T: serde::de::DeserializeOwned,
+    {
         let (commands, receiver) = mpsc::unbounded_channel();
+        let cluster = matches!(mode, Mode::Cluster(_));
         let shared = Arc::new(Shared {
             config,
-            client,
+            mode,
             conn,
-            script: redis::Script::new(PUBLISH_SCRIPT),
+            script: redis::Script::new(script),
             topics: Mutex::new(HashMap::new()),
             commands,
             decode: decode_json::<T>,
         });
         let stop = CancellationToken::new();
-        tokio::spawn(reader(Arc::clone(&shared), receiver, stop.clone()));
-        Ok(Self {
+        if cluster {
+            tokio::spawn(cluster_reader::reader(
+                Arc::clone(&shared),
+                receiver,
+                stop.clone(),
+            ));
+        } else {
+            tokio::spawn(reader(Arc::clone(&shared), receiver, stop.clone()));
+        }
+        Self {
             shared,
             _stop: stop.drop_guard(),
-        })
+        }
     }
 }
 
@@ -186,7 +221,12 @@ impl<T: Send + Sync + 'static> Backend<T> for Hub<T> {
     }
 
     fn publish<'a>(&'a self, topic: &'a str, _: T, json: String) -> Publishing<'a> {
-        Publishing::Pending(Box::pin(self.shared.publish(topic, json)))
+        match self.shared.mode {
+            Mode::Single(_) => Publishing::Pending(Box::pin(self.shared.publish(topic, json))),
+            Mode::Cluster(_) => {
+                Publishing::Pending(Box::pin(self.shared.publish_cluster(topic, json)))
+            }
+        }
     }
 
     fn subscribe(self: Arc<Self>, topic: &str, resume: Resume) -> (Begin<T>, Box<dyn Restart<T>>) {
@@ -202,8 +242,13 @@ impl<T: Send + Sync + 'static> Restart<T> for WeakHub<T> {
 }
 
 impl<T: Send + Sync + 'static> Shared<T> {
+    /// The topic's stream, also the name of its channel. On a cluster the whole name is a
+    /// hash tag, so the stream, the channel and the epoch (`<key>:epoch`) share one slot.
     fn key(&self, topic: &str) -> String {
-        format!("{}:{topic}", self.config.key_prefix)
+        match self.mode {
+            Mode::Single(_) => format!("{}:{topic}", self.config.key_prefix),
+            Mode::Cluster(_) => format!("{{{}:{topic}}}", self.config.key_prefix),
+        }
     }
 
     /// Registers a subscriber on the local topic (made and watched if new).

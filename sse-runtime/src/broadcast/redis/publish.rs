@@ -24,20 +24,31 @@ redis.call('PUBLISH', KEYS[1], id .. '\n' .. ARGV[1])
 return id
 ";
 
-impl<T: Send + Sync + 'static> Shared<T> {
-    pub(super) async fn publish(&self, topic: &str, json: String) -> Result<EventId, PublishError> {
-        let key = self.key(topic);
-        let max_age = self
-            .config
-            .max_age
-            .map_or(0, |age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
-        let ttl = u64::try_from(
+impl<T> Shared<T> {
+    /// How long a topic's keys live after its last publish, in ms (at least a second).
+    pub(super) fn ttl_ms(&self) -> u64 {
+        u64::try_from(
             self.config
                 .idle_timeout
                 .max(Duration::from_secs(1))
                 .as_millis(),
         )
-        .unwrap_or(u64::MAX);
+        .unwrap_or(u64::MAX)
+    }
+
+    /// The replay buffer's age limit in ms (0: none).
+    pub(super) fn max_age_ms(&self) -> u64 {
+        self.config
+            .max_age
+            .map_or(0, |age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+impl<T: Send + Sync + 'static> Shared<T> {
+    pub(super) async fn publish(&self, topic: &str, json: String) -> Result<EventId, PublishError> {
+        let key = self.key(topic);
+        let max_age = self.max_age_ms();
+        let ttl = self.ttl_ms();
         let mut conn = self.conn.clone();
         let mut invocation = self.script.key(&key);
         invocation

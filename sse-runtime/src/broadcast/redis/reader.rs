@@ -6,20 +6,21 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, PubSubSink};
+use redis::aio::PubSubSink;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::conn::Conn;
 use super::replay::{decode_entry, newest_id, xrange};
-use super::{lock, Command, Shared, Topic, CONNECT_TIMEOUT, MAX_BACKOFF, MIN_BACKOFF};
+use super::{lock, Command, Mode, Shared, Topic, CONNECT_TIMEOUT, MAX_BACKOFF, MIN_BACKOFF};
 use crate::broadcast::id::EventId;
 use crate::broadcast::message::{Entry, Feed};
 
 /// A watched topic, as the reader sees it.
-struct Watched<T> {
-    topic: Arc<Topic<T>>,
+pub(super) struct Watched<T> {
+    pub(super) topic: Arc<Topic<T>>,
     /// The last id fed; `None` until the feed has a starting point.
-    pos: Option<EventId>,
+    pub(super) pos: Option<EventId>,
 }
 
 pub(super) async fn reader<T: Send + Sync + 'static>(
@@ -45,19 +46,22 @@ async fn run_reader<T: Send + Sync + 'static>(
     // The `run_id` of the Redis process last synced with: a new one means Redis
     // restarted, and whatever it held that was not persisted may be gone.
     let mut run_id: Option<String> = None;
+    let Mode::Single(client) = &shared.mode else {
+        return;
+    };
     loop {
-        let connected =
-            match tokio::time::timeout(CONNECT_TIMEOUT, shared.client.get_async_pubsub()).await {
-                Ok(Ok(pubsub)) => {
-                    let (mut sink, messages) = pubsub.split();
-                    match resync(shared, &mut sink, watched, &mut run_id).await {
-                        Ok(()) => Ok((sink, messages)),
-                        Err(err) => Err(err.to_string()),
-                    }
+        let connected = match tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_pubsub()).await
+        {
+            Ok(Ok(pubsub)) => {
+                let (mut sink, messages) = pubsub.split();
+                match resync(shared, &mut sink, watched, &mut run_id).await {
+                    Ok(()) => Ok((sink, messages)),
+                    Err(err) => Err(err.to_string()),
                 }
-                Ok(Err(err)) => Err(err.to_string()),
-                Err(_) => Err("connection timed out".to_owned()),
-            };
+            }
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err("connection timed out".to_owned()),
+        };
         let (mut sink, mut messages) = match connected {
             Ok(pair) => pair,
             Err(err) => {
@@ -106,7 +110,7 @@ async fn run_reader<T: Send + Sync + 'static>(
     }
 }
 
-fn set_ready<T>(watched: &HashMap<String, Watched<T>>, ready: bool) {
+pub(super) fn set_ready<T>(watched: &HashMap<String, Watched<T>>, ready: bool) {
     for entry in watched.values() {
         entry.topic.state.send_modify(|state| state.ready = ready);
     }
@@ -147,7 +151,7 @@ async fn resync<T: Send + Sync + 'static>(
 
 /// The `run_id` of the Redis server behind `conn` (`INFO server`): a random id each
 /// start of the process.
-async fn server_run_id(conn: &mut ConnectionManager) -> redis::RedisResult<String> {
+async fn server_run_id(conn: &mut Conn) -> redis::RedisResult<String> {
     let info: String = redis::cmd("INFO").arg("server").query_async(conn).await?;
     info.lines()
         .find_map(|line| line.strip_prefix("run_id:"))
@@ -226,7 +230,7 @@ async fn catch_up<T: Send + Sync + 'static>(
             } else if pos == EventId::ZERO {
                 xrange(&mut conn, &key, "-", shared.decode).await?
             } else {
-                let mut missed = xrange(&mut conn, &key, &pos.to_string(), shared.decode).await?;
+                let mut missed = xrange(&mut conn, &key, &pos.stream_id(), shared.decode).await?;
                 if missed.front().is_some_and(|first| first.id == pos) {
                     missed.pop_front();
                     missed
@@ -245,7 +249,7 @@ async fn catch_up<T: Send + Sync + 'static>(
 }
 
 /// Feeds a gap marker: each subscriber of the topic turns it into a reset.
-fn gap<T>(entry: &Watched<T>, last: EventId) {
+pub(super) fn gap<T>(entry: &Watched<T>, last: EventId) {
     let mut epoch = 0;
     entry.topic.state.send_modify(|state| {
         state.epoch += 1;
@@ -255,12 +259,12 @@ fn gap<T>(entry: &Watched<T>, last: EventId) {
     let _ = entry.topic.sender.send(Feed::Gap(epoch));
 }
 
-fn set_pos<T>(entry: &mut Watched<T>, id: EventId) {
+pub(super) fn set_pos<T>(entry: &mut Watched<T>, id: EventId) {
     entry.pos = Some(id);
     *lock(&entry.topic.pos) = Some(id);
 }
 
-fn feed<T>(entry: &mut Watched<T>, event: Arc<Entry<T>>) {
+pub(super) fn feed<T>(entry: &mut Watched<T>, event: Arc<Entry<T>>) {
     set_pos(entry, event.id);
     let _ = entry.topic.sender.send(Feed::Event(event));
 }

@@ -4,11 +4,11 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 
-use redis::aio::ConnectionManager;
 use redis::streams::StreamRangeReply;
 use tokio::sync::watch;
 
-use super::{FeedState, Shared, MAX_BACKOFF, MIN_BACKOFF};
+use super::conn::Conn;
+use super::{FeedState, Mode, Shared, MAX_BACKOFF, MIN_BACKOFF};
 use crate::broadcast::backend::{Live, Start};
 use crate::broadcast::id::EventId;
 use crate::broadcast::message::{Entry, Reset};
@@ -32,11 +32,21 @@ pub(super) async fn start_replay<T: Send + Sync + 'static>(
             // Err: the topic is gone with the hub.
             state.changed().await.ok()?;
         };
-        let (mut conn, decode) = {
+        let (mut conn, decode, cluster) = {
             let shared = shared.upgrade()?;
-            (shared.conn.clone(), shared.decode)
+            let cluster = match &shared.mode {
+                Mode::Single(_) => None,
+                Mode::Cluster(nodes) => Some((nodes.read_script.clone(), shared.ttl_ms())),
+            };
+            (shared.conn.clone(), shared.decode, cluster)
         };
-        match read_replay(&mut conn, &key, &resume, decode).await {
+        let read = match &cluster {
+            None => read_replay(&mut conn, &key, &resume, decode).await,
+            Some((script, ttl)) => {
+                super::cluster::read_replay(&mut conn, script, *ttl, &key, &resume, decode).await
+            }
+        };
+        match read {
             Ok((replay, reset, after)) => {
                 let now = *state.borrow();
                 // The feed did not reconnect meanwhile: the replay and it meet exactly.
@@ -63,7 +73,7 @@ pub(super) async fn start_replay<T: Send + Sync + 'static>(
 type Replay<T> = (VecDeque<Arc<Entry<T>>>, Option<Reset>, Option<EventId>);
 
 pub(super) async fn read_replay<T>(
-    conn: &mut ConnectionManager,
+    conn: &mut Conn,
     key: &str,
     resume: &Resume,
     decode: fn(&str) -> serde_json::Result<T>,
@@ -79,7 +89,7 @@ pub(super) async fn read_replay<T>(
         )),
         ResumeKind::After(raw) => {
             if let Ok(id) = raw.parse::<EventId>() {
-                let mut entries = xrange(conn, key, &id.to_string(), decode).await?;
+                let mut entries = xrange(conn, key, &id.stream_id(), decode).await?;
                 if entries.front().is_some_and(|entry| entry.id == id) {
                     entries.pop_front();
                     return Ok((entries, None, Some(id)));
@@ -93,7 +103,7 @@ pub(super) async fn read_replay<T>(
 
 /// `XRANGE key <from> +`, decoded. Entries that do not decode are skipped (and logged).
 pub(super) async fn xrange<T>(
-    conn: &mut ConnectionManager,
+    conn: &mut Conn,
     key: &str,
     from: &str,
     decode: fn(&str) -> serde_json::Result<T>,
@@ -133,10 +143,7 @@ pub(super) fn decode_entry<T>(
     }
 }
 
-pub(super) async fn newest_id(
-    conn: &mut ConnectionManager,
-    key: &str,
-) -> redis::RedisResult<EventId> {
+pub(super) async fn newest_id(conn: &mut Conn, key: &str) -> redis::RedisResult<EventId> {
     let reply: StreamRangeReply = redis::cmd("XREVRANGE")
         .arg(key)
         .arg("+")
