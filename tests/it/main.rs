@@ -33,6 +33,7 @@ mod h2_abuse;
 mod macros;
 mod observability;
 mod openapi;
+mod proxy;
 mod relay;
 mod reliability;
 mod routes_macro;
