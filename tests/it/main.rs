@@ -36,6 +36,7 @@ mod openapi;
 mod proxy;
 mod relay;
 mod reliability;
+mod rolling;
 mod routes_macro;
 mod runtime;
 mod sigterm;
