@@ -88,7 +88,7 @@ async fn rust_client(name: String, url: String, ready: tokio::sync::mpsc::Sender
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rolling_restart_behind_each_proxy_loses_and_duplicates_nothing() {
+async fn rolling_restart_behind_three_balancers_loses_and_duplicates_nothing() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
     if !Proxy::available(&Kind::DOCUMENTED, SUITE, COMMAND)
         || sse_tests::tools::require("node", SUITE, COMMAND).is_none()
