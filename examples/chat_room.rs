@@ -21,6 +21,9 @@
 //! curl -X POST -H 'content-type: application/json' \
 //!      -d '{"user": "bob", "text": "hi"}' http://127.0.0.1:8002/rooms/lobby/messages
 //! ```
+//!
+//! Behind a reverse proxy, keep its idle timeout above the keep-alive interval (15 s by
+//! default; `KEEP_ALIVE_SECS=2` sets another): `docs/deploy.md`.
 
 use std::time::Duration;
 
@@ -30,7 +33,7 @@ use serde_json::{json, Value};
 use sse_runtime::broadcast::{Broadcast, BroadcastConfig, ConnectError, Message, Resume};
 use sse_runtime::schemars::JsonSchema;
 use sse_runtime::{
-    App, Created, Html, HttpError, Json, LastEventId, Path, State, StatusCode, Stream,
+    App, Created, Html, HttpError, Json, KeepAlive, LastEventId, Path, State, StatusCode, Stream,
 };
 
 /// What the room broadcasts: `data: {"user": ..., "text": ...}` with the event's id.
@@ -176,8 +179,14 @@ sse_runtime::routes! {
 }
 
 /// The app: the chat page, the two room routes on `hub`, and a health check.
+///
+/// At shutdown (SIGTERM, Ctrl-C) every open stream ends with `retry: 100`, so that the
+/// browsers come back within 100 ms, through the load balancer to another instance, and
+/// resume with `Last-Event-ID` (docs/deploy.md, "Rolling restarts"); the new stream's
+/// `retry: 1000` restores the usual delay.
 pub fn app(hub: Hub) -> App {
     App::new()
+        .shutdown_retry(Duration::from_millis(100))
         .route(page)
         .route(health)
         .route(post_message)
@@ -221,7 +230,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:8000".to_owned());
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    app(hub).serve_with_listener(listener).await?; // until Ctrl-C or SIGTERM
+    let mut app = app(hub);
+    if let Some(secs) = std::env::var("KEEP_ALIVE_SECS")
+        .ok()
+        .and_then(|secs| secs.parse().ok())
+    {
+        app = app.keep_alive(KeepAlive::new().interval(Duration::from_secs(secs)));
+    }
+    app.serve_with_listener(listener).await?; // until Ctrl-C or SIGTERM
     Ok(())
 }
 

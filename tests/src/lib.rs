@@ -3,6 +3,7 @@
 
 pub mod cleanups;
 pub mod netns;
+pub mod proxy;
 pub mod redis;
 pub mod redis_cluster;
 pub mod tools;

@@ -151,6 +151,9 @@ pub(crate) struct Settings {
     pub(crate) cors: Option<Cors>,
     /// The shape of error bodies ([`App::error_body`]).
     pub(crate) error_body: Shape,
+    /// The `retry:` every event stream sends when it ends at shutdown
+    /// ([`App::shutdown_retry`]), before the farewell.
+    pub(crate) shutdown_retry: Option<Duration>,
 }
 
 impl Default for App {
@@ -177,6 +180,7 @@ impl App {
                 limits: Limits::default(),
                 cors: None,
                 error_body: Shape::default(),
+                shutdown_retry: None,
             },
             layers: Vec::new(),
             #[cfg(feature = "openapi")]
@@ -354,6 +358,32 @@ impl App {
         Ok(self)
     }
 
+    /// A `retry:` field (the client's reconnection delay) that every open event stream
+    /// sends as it ends at shutdown, before the [`farewell`](Self::farewell) if there is
+    /// one (none by default). An `EventSource` whose stream ends reconnects after its
+    /// reconnection delay: a few seconds unless the stream set one. Behind a load balancer,
+    /// a short delay here brings the clients of a draining instance back promptly, to
+    /// another instance, resuming with `Last-Event-ID` (docs/deploy.md, "Rolling
+    /// restarts").
+    ///
+    /// The delay stays in force for the rest of that `EventSource`'s life, unless the
+    /// next stream sends its own: pair it with a `retry:` at the start of each stream
+    /// ([`Sse::retry`](crate::Sse::retry), or `retry = "..."` on the route attribute), so
+    /// that a client back on a live instance returns to its usual delay. JSON Lines
+    /// streams send nothing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_runtime::App;
+    ///
+    /// let app = App::new().shutdown_retry(Duration::from_millis(100));
+    /// # let _ = app;
+    /// ```
+    pub fn shutdown_retry(mut self, delay: Duration) -> Self {
+        self.settings.shutdown_retry = Some(delay);
+        self
+    }
+
     /// Checks the app and builds the service. One error lists every problem at once:
     /// conflicting, duplicate or invalid route patterns; a `State<T>` that no
     /// [`state`](Self::state) provides; a `Path` extractor whose struct fields (by their
@@ -381,7 +411,16 @@ impl App {
     /// assert!(text.contains("`GET /metrics/{metrc}` reads `State<"), "{text}");
     /// assert!(text.contains("field `metric` matches no path parameter"), "{text}");
     /// ```
-    pub fn build(self) -> Result<AppService, BuildError> {
+    pub fn build(mut self) -> Result<AppService, BuildError> {
+        if let Some(delay) = self.settings.shutdown_retry {
+            let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            let retry = format!("retry: {millis}\n\n");
+            let mut farewell = bytes::BytesMut::from(retry.as_bytes());
+            if let Some(event) = &self.settings.streams.farewell {
+                farewell.extend_from_slice(event);
+            }
+            self.settings.streams.farewell = Some(farewell.freeze());
+        }
         let mut router = Router::default();
         let mut problems = Vec::new();
         #[cfg(feature = "openapi")]
