@@ -48,33 +48,12 @@ const CLIENTS_PER_ROOM_AND_INSTANCE: usize = 2;
 // The chat_room example as a process
 // ---------------------------------------------------------------------------------------
 
-/// `target/<profile>/examples/chat_room`, built if needed (a no-op when fresh).
+/// `target/<profile>/examples/chat_room`, built once per test process.
 fn chat_room_binary() -> PathBuf {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args([
-            "build",
-            "--quiet",
-            "-p",
-            "sse-examples",
-            "--example",
-            "chat_room",
-        ]);
-        if !cfg!(debug_assertions) {
-            cargo.arg("--release");
-        }
-        let status = cargo.status().expect("run cargo");
-        assert!(status.success(), "cargo build --example chat_room failed");
-    });
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    profile_dir
-        .join("examples")
-        .join(format!("chat_room{}", std::env::consts::EXE_SUFFIX))
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY
+        .get_or_init(|| sse_tests::example_bin::example("chat_room"))
+        .clone()
 }
 
 /// A `chat_room` instance on the cluster; killed when dropped.

@@ -1202,11 +1202,13 @@ h2c_and_tls! {
 /// that never reads (4 KiB receive buffer): cut by the send timeout, as the
 /// hand-written ones. The SETTINGS flood gets more time: Python `h2` builds 100,000 to
 /// 200,000 SETTINGS frames a second, so the server's send buffer (9-byte ACKs) takes 2
-/// to 3 s to fill before its writes block and the send timeout starts.
+/// to 3 s to fill before its writes block and the send timeout starts; more when the
+/// suite's other process-driving tests (proxies, a Redis Cluster, Chromium) share the
+/// two cores, so the bound is generous: what is asserted is that the flood is cut.
 async fn python_answer_flood(transport: Transport, flood: &str) {
     let _turn = ONE_AT_A_TIME.lock().await;
     let budget = if flood == "settings_flood" {
-        Duration::from_secs(8)
+        Duration::from_secs(14)
     } else {
         Duration::from_secs(6)
     };

@@ -10,18 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Builds the example (a no-op when fresh) and returns its path next to this test binary.
-fn example(name: &str) -> std::path::PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args(["build", "-q", "-p", "sse-examples", "--example", name])
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building example {name} failed");
-    let deps = std::env::current_exe().unwrap();
-    let profile_dir = deps.parent().and_then(|d| d.parent()).unwrap();
-    profile_dir.join("examples").join(name)
-}
+use sse_tests::example_bin::example;
 
 #[tokio::test]
 async fn sigterm_ends_open_streams_runs_cleanup_and_exits_zero() {

@@ -2,6 +2,7 @@
 //! `sse-examples`) own their code; tests reach them with `#[path]` modules.
 
 pub mod cleanups;
+pub mod example_bin;
 pub mod netns;
 pub mod proxy;
 pub mod redis;

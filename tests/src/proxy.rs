@@ -292,22 +292,7 @@ fn nginx(dir: &Path, site: &str) -> Command {
     command
 }
 
-/// Builds example `name` of `sse-examples` (a no-op when fresh) and returns its path next
-/// to the calling test binary.
-pub fn example(name: &str) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args(["build", "-q", "-p", "sse-examples", "--example", name])
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building example {name} failed");
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    profile_dir.join("examples").join(name)
-}
+pub use crate::example_bin::example;
 
 /// An example process serving on a given loopback port; SIGTERM, then SIGKILL, on drop.
 #[derive(Debug)]

@@ -44,6 +44,17 @@ pub(crate) fn write<T: Serialize + ?Sized>(value: &T, buf: &mut BytesMut) -> Res
 /// The name serde_json gives the struct a `RawValue` serializes as.
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
+/// The integer methods of a serializer: each writes its value through `self.int`.
+macro_rules! integers {
+    ($($method:ident: $ty:ty,)*) => {
+        $(
+            fn $method(self, v: $ty) -> Result {
+                self.int(v)
+            }
+        )*
+    };
+}
+
 struct Writer<'a> {
     buf: &'a mut BytesMut,
 }
@@ -162,6 +173,13 @@ impl Compound<'_, '_> {
     }
 }
 
+impl Writer<'_> {
+    fn int(&mut self, value: impl itoa::Integer) -> Result {
+        write_int(self.buf, value);
+        Ok(())
+    }
+}
+
 impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     type Ok = ();
     type Error = Unsupported;
@@ -179,44 +197,15 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
-    fn serialize_i8(self, v: i8) -> Result {
-        write_int(self.buf, v);
-        Ok(())
-    }
-
-    fn serialize_i16(self, v: i16) -> Result {
-        write_int(self.buf, v);
-        Ok(())
-    }
-
-    fn serialize_i32(self, v: i32) -> Result {
-        write_int(self.buf, v);
-        Ok(())
-    }
-
-    fn serialize_i64(self, v: i64) -> Result {
-        write_int(self.buf, v);
-        Ok(())
-    }
-
-    fn serialize_u8(self, v: u8) -> Result {
-        write_int(self.buf, v);
-        Ok(())
-    }
-
-    fn serialize_u16(self, v: u16) -> Result {
-        write_int(self.buf, v);
-        Ok(())
-    }
-
-    fn serialize_u32(self, v: u32) -> Result {
-        write_int(self.buf, v);
-        Ok(())
-    }
-
-    fn serialize_u64(self, v: u64) -> Result {
-        write_int(self.buf, v);
-        Ok(())
+    integers! {
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
     }
 
     fn serialize_f32(self, v: f32) -> Result {
@@ -513,36 +502,15 @@ impl ser::Serializer for MapKey<'_> {
         value.serialize(self)
     }
 
-    fn serialize_i8(self, v: i8) -> Result {
-        self.int(v)
-    }
-
-    fn serialize_i16(self, v: i16) -> Result {
-        self.int(v)
-    }
-
-    fn serialize_i32(self, v: i32) -> Result {
-        self.int(v)
-    }
-
-    fn serialize_i64(self, v: i64) -> Result {
-        self.int(v)
-    }
-
-    fn serialize_u8(self, v: u8) -> Result {
-        self.int(v)
-    }
-
-    fn serialize_u16(self, v: u16) -> Result {
-        self.int(v)
-    }
-
-    fn serialize_u32(self, v: u32) -> Result {
-        self.int(v)
-    }
-
-    fn serialize_u64(self, v: u64) -> Result {
-        self.int(v)
+    integers! {
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
     }
 
     fn serialize_bool(self, _: bool) -> Result {
